@@ -1,0 +1,183 @@
+/*
+ * bench/startup: time from exec to the guest's "ready" line, and the VMM's
+ * memory, for `hotmem -m 256M`; median of several runs. Where QEMU is
+ * installed, boots the same guest ELF under QEMU (KVM) and prints the ratio.
+ *
+ *   bench-startup HOTMEM_BIN GUEST_ELF [RUNS]
+ *
+ * Figures, never assertions (see README "Benchmarks").
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <glib.h>
+
+struct sample {
+    double ready_ms;
+    double rss_total_kib;   /* peak RSS (VmHWM) of the whole process */
+    double rss_vmm_kib;     /* RSS outside guest RAM when ready */
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Sums Rss of /proc/PID/smaps, separately for the guest-RAM mapping. */
+static void read_rss(pid_t pid, double *vmm_kib, double *hwm_kib)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps", (int)pid);
+    g_autofree char *status = g_strdup_printf("/proc/%d/status", (int)pid);
+    g_autofree char *text = NULL, *st = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool guest = false;
+    double vmm = 0;
+
+    if (g_file_get_contents(path, &text, NULL, NULL)) {
+        lines = g_strsplit(text, "\n", -1);
+        for (char **l = lines; *l; l++) {
+            unsigned long kib;
+
+            if (g_ascii_isxdigit((*l)[0]) && strchr(*l, '-'))
+                guest = strstr(*l, "hotmem-guest-ram") != NULL ||
+                        strstr(*l, "/memfd:") != NULL;
+            else if (sscanf(*l, "Rss: %lu kB", &kib) == 1 && !guest)
+                vmm += kib;
+        }
+    }
+    *vmm_kib = vmm;
+    *hwm_kib = 0;
+    if (g_file_get_contents(status, &st, NULL, NULL)) {
+        char *h = strstr(st, "VmHWM:");
+
+        if (h)
+            *hwm_kib = strtod(h + 6, NULL);
+    }
+}
+
+/* Runs argv until a line containing "hotmem-guest: ready"; -1 on failure. */
+static int run_once(char *const *argv, struct sample *s)
+{
+    int out[2], in[2];
+    double t0 = now_ms();
+    pid_t pid;
+    GString *buf = g_string_new(NULL);
+    int rc = -1;
+
+    if (pipe(out) < 0 || pipe(in) < 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(out[0]);
+        close(in[1]);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(out[1]);
+    close(in[0]);
+    while (now_ms() - t0 < 30000) {
+        struct pollfd p = { out[0], POLLIN, 0 };
+        char tmp[4096];
+        ssize_t n;
+
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        n = read(out[0], tmp, sizeof(tmp));
+        if (n <= 0)
+            break;
+        g_string_append_len(buf, tmp, n);
+        if (strstr(buf->str, "hotmem-guest: ready")) {
+            s->ready_ms = now_ms() - t0;
+            read_rss(pid, &s->rss_vmm_kib, &s->rss_total_kib);
+            rc = 0;
+            break;
+        }
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(out[0]);
+    close(in[1]);
+    g_string_free(buf, TRUE);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Returns the median ready time, or -1 when no run reached ready. */
+static double bench(const char *label, char *const *argv, int runs)
+{
+    double ready[64], vmm[64], total[64];
+    int ok = 0;
+
+    for (int i = 0; i < runs; i++) {
+        struct sample s = { 0 };
+
+        if (run_once(argv, &s) == 0) {
+            ready[ok] = s.ready_ms;
+            vmm[ok] = s.rss_vmm_kib;
+            total[ok] = s.rss_total_kib;
+            ok++;
+        }
+    }
+    if (!ok) {
+        printf("%-8s  no run reached the ready line\n", label);
+        return -1;
+    }
+    printf("%-8s  runs=%d  exec->ready median %.2f ms (min %.2f)  "
+           "peak RSS %.0f KiB  RSS outside guest RAM %.0f KiB\n",
+           label, ok, median(ready, ok), ready[0], median(total, ok),
+           median(vmm, ok));
+    return median(ready, ok);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 3 ? atoi(argv[3]) : 7;
+    char *hotmem[] = { argv[1], "-m", "256M", "-serial", "stdio", NULL };
+    char *qemu[] = { "qemu-system-x86_64", "-accel", "kvm", "-M",
+                     "microvm", "-m", "256M", "-nodefaults", "-no-user-config",
+                     "-display", "none", "-serial", "stdio", "-kernel",
+                     argc > 2 ? argv[2] : "", NULL };
+    g_autofree char *qemu_path = g_find_program_in_path(qemu[0]);
+    double h, q;
+
+    if (argc < 3 || runs < 1 || runs > 64) {
+        fprintf(stderr, "usage: %s HOTMEM_BIN GUEST_ELF [RUNS<=64]\n",
+                argv[0]);
+        return 2;
+    }
+    printf("bench/startup: -m 256M, bundled hotmem-guest, %d runs each\n",
+           runs);
+    h = bench("hotmem", hotmem, runs);
+    if (!qemu_path) {
+        printf("qemu     not installed: no peer ratio\n");
+        return h < 0;
+    }
+    q = bench("qemu", qemu, runs);
+    if (h > 0 && q > 0)
+        printf("ratio    qemu/hotmem exec->ready: %.2fx\n", q / h);
+    return h < 0;
+}

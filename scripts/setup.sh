@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what hotmem needs on Debian 12 (as root), then configures and
+# builds into ./build. Safe to run again.
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="gcc meson ninja-build pkg-config libglib2.0-dev libjson-c-dev
+      liburing-dev acpica-tools"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+[ -d build ] || meson setup build
+ninja -C build

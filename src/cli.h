@@ -1,0 +1,61 @@
+/*
+ * Command-line parsing, QEMU spelling. Pure: parses into struct cli_options
+ * and reports bad input through GError naming the option; never exits.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define CLI_DEFAULT_RAM     (256ULL << 20)
+#define CLI_MAX_SLOTS       256
+#define CLI_MAX_SMP         255
+
+enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
+
+struct cli_options {
+    uint64_t ram_size;      /* -m size= */
+    uint32_t slots;         /* -m slots= (0: no hotplug) */
+    uint64_t maxmem;        /* -m maxmem= (0 when not given) */
+    uint32_t smp;           /* -smp */
+    char *kernel;           /* -kernel PATH or NULL (bundled guest) */
+    char *initrd;
+    char *append;
+    enum cli_serial serial;
+    char *serial_path;      /* for CLI_SERIAL_FILE */
+    bool start_paused;      /* -S */
+    char *name;
+    char *pidfile;
+    bool daemonize;
+    bool show_version;
+    bool show_help;
+};
+
+/* Error domain for bad command lines. */
+#define CLI_ERROR (cli_error_quark())
+GQuark cli_error_quark(void);
+enum { CLI_ERROR_INVALID };
+
+void cli_options_init(struct cli_options *o);
+void cli_options_clear(struct cli_options *o);
+
+/*
+ * argv[0] is the program name. o need not be initialised: it is overwritten
+ * (anything it held is not freed). On error, o is left cleared. A later
+ * occurrence of an option replaces an earlier one. -h and -version stop the
+ * parse at once, as in QEMU. With -daemonize the default serial is none.
+ */
+bool cli_parse(int argc, char **argv, struct cli_options *o, GError **err);
+
+/*
+ * Parses a size with an optional K/M/G/T suffix (powers of 1024; a bare
+ * number for -m is MiB as in QEMU when default_unit is 1 << 20). Like
+ * qemu_strtosz(), B, P and E are accepted too and case does not matter.
+ * Decimal whole numbers only: fractions, signs and overflow are errors.
+ */
+bool cli_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
+                    GError **err);
+
+/* Text for -h. */
+const char *cli_usage(void);

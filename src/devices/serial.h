@@ -1,0 +1,38 @@
+/* 16550A UART (one per instance; COM1 at 0x3f8, IRQ 4 on PCs). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "bus.h"
+
+#define SERIAL_FIFO_SIZE 16
+
+struct serial_ops {
+    /* The device's interrupt line changed level. */
+    void (*set_irq)(void *irq_opaque, bool level);
+    void *irq_opaque;
+    /* The character backend: transmit and rx_drained get chr_opaque. */
+    void *chr_opaque;
+    /* The guest transmitted bytes. */
+    void (*transmit)(void *opaque, const uint8_t *buf, size_t len);
+    /*
+     * The guest emptied the receive FIFO: the backend may call
+     * serial_receive() again. Called on a vCPU thread.
+     */
+    void (*rx_drained)(void *opaque);
+};
+
+struct serial;
+
+struct serial *serial_create(struct bus *bus, uint16_t base,
+                             const struct serial_ops *ops, GError **err);
+void serial_destroy(struct serial *s);
+
+/*
+ * Queues bytes from the outside world into the receive FIFO; returns how many
+ * fit (the rest must be offered again after rx_drained). Thread-safe.
+ */
+size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);

@@ -1,0 +1,3 @@
+#include "errors.h"
+
+G_DEFINE_QUARK(hotmem-error-quark, hm_error)

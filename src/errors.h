@@ -1,0 +1,15 @@
+/* The project-wide GError domain for VMM errors below main(). */
+#pragma once
+
+#include <glib.h>
+
+#define HM_ERROR (hm_error_quark())
+GQuark hm_error_quark(void);
+
+enum hm_error_code {
+    HM_ERROR_FAILED,        /* generic failure */
+    HM_ERROR_INVALID,       /* bad input: command line, monitor, guest */
+    HM_ERROR_KVM,           /* a KVM ioctl failed */
+    HM_ERROR_NOT_SUPPORTED, /* host lacks a capability */
+    HM_ERROR_IO,            /* file or socket I/O */
+};

@@ -1,0 +1,304 @@
+/*
+ * Machine assembly. machine_create() runs the steps of machine_steps[] in
+ * order; each one adds a piece (KVM, layout, RAM, bus, devices, kernel,
+ * vCPUs). A failing step leaves nothing running: machine_destroy() undoes
+ * whatever the earlier steps built.
+ */
+#include "machine.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+
+#include "bus.h"
+#include "devices/power_port.h"
+#include "devices/serial.h"
+#include "errors.h"
+#include "guest_image.h"
+#include "hotmem/guest-abi.h"
+#include "kvm.h"
+#include "loader.h"
+#include "mmu/layout.h"
+#include "mmu/memmap.h"
+#include "vcpu.h"
+
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+
+struct machine {
+    struct machine_config cfg;
+    struct kvm *kvm;
+    struct layout layout;
+    void *ram;                  /* host mapping of all boot RAM */
+    struct memmap *memmap;
+    struct bus *bus;
+    struct serial_backend *serial_backend;
+    struct serial *com1;
+    struct power_port *power;
+    struct boot_entry entry;
+    struct vcpus *vcpus;
+    GMutex exit_lock;
+    int exit_status;            /* -1 until someone asks to end */
+};
+
+static bool step_kvm(struct machine *m, GError **err)
+{
+    m->kvm = kvm_open(m->cfg.kvm_device ? m->cfg.kvm_device : "/dev/kvm",
+                      err);
+    return m->kvm != NULL;
+}
+
+static bool step_layout(struct machine *m, GError **err)
+{
+    return layout_compute(&m->layout, m->cfg.ram_size, m->cfg.slots,
+                          m->cfg.maxmem, m->kvm->phys_bits, err);
+}
+
+static bool step_ram(struct machine *m, GError **err)
+{
+    struct layout *l = &m->layout;
+    uint8_t *ram = mmap(NULL, l->ram_size, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (ram == MAP_FAILED) {
+        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+                    "cannot map 0x%" G_GINT64_MODIFIER "x bytes of guest "
+                    "RAM: %s", l->ram_size, g_strerror(errno));
+        return false;
+    }
+    m->ram = ram;
+    /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
+    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram,
+          l->ram_size, (unsigned long)"hotmem-guest-ram");
+    m->memmap = memmap_new(m->kvm->max_memslots, kvm_set_memory_region,
+                           m->kvm);
+    if (!memmap_add(m->memmap, 0, l->low_size, ram, 0, "ram-below-4g", NULL,
+                    err))
+        return false;
+    return l->high_size == 0 ||
+           memmap_add(m->memmap, LAYOUT_HIGHMEM_BASE, l->high_size,
+                      ram + l->low_size, 0, "ram-above-4g", NULL, err);
+}
+
+static bool step_bus(struct machine *m, GError **err)
+{
+    m->bus = bus_new();
+    return true;
+}
+
+static void com1_set_irq(void *opaque, bool level)
+{
+    struct machine *m = opaque;
+    g_autoptr(GError) err = NULL;
+
+    if (!kvm_irq_line(m->kvm, HOTMEM_COM1_IRQ, level, &err))
+        g_printerr("hotmem: COM1 interrupt: %s\n", err->message);
+}
+
+static bool step_serial(struct machine *m, GError **err)
+{
+    struct serial_ops ops = { .set_irq = com1_set_irq, .irq_opaque = m };
+
+    m->serial_backend = serial_backend_new(m->cfg.serial, m->cfg.serial_path,
+                                           err);
+    if (!m->serial_backend)
+        return false;
+    serial_backend_fill_ops(m->serial_backend, &ops);
+    m->com1 = serial_create(m->bus, HOTMEM_COM1_PORT, &ops, err);
+    if (!m->com1)
+        return false;
+    serial_backend_attach(m->serial_backend, m->com1);
+    return true;
+}
+
+static void on_power_request(void *opaque, enum power_request req)
+{
+    struct machine *m = opaque;
+
+    if (req == POWER_REQUEST_OFF)
+        machine_request_exit(m, 0, "guest powered off");
+    else
+        machine_request_exit(m, 1, "guest reported a fatal error (panic)");
+}
+
+static bool step_power_port(struct machine *m, GError **err)
+{
+    m->power = power_port_create(m->bus, on_power_request, m, err);
+    return m->power != NULL;
+}
+
+static bool read_file(const char *what, const char *path, gchar **data,
+                      gsize *len, GError **err)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (g_file_get_contents(path, data, len, &e))
+        return true;
+    g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
+                e->message);
+    return false;
+}
+
+static bool step_kernel(struct machine *m, GError **err)
+{
+    g_autofree gchar *kernel = NULL, *initrd = NULL;
+    gsize kernel_len = 0, initrd_len = 0;
+    struct boot_images img = { .cmdline = m->cfg.cmdline };
+
+    if (m->cfg.kernel_path) {
+        if (!read_file("-kernel", m->cfg.kernel_path, &kernel, &kernel_len,
+                       err))
+            return false;
+        img.kernel = (const uint8_t *)kernel;
+        img.kernel_size = kernel_len;
+    } else {
+        img.kernel = hotmem_guest_image;
+        img.kernel_size = guest_image_size();
+    }
+    if (m->cfg.initrd_path) {
+        if (!read_file("-initrd", m->cfg.initrd_path, &initrd, &initrd_len,
+                       err))
+            return false;
+        img.initrd = (const uint8_t *)initrd;
+        img.initrd_size = initrd_len;
+    }
+    if (loader_load(m->memmap, &m->layout, &img, &m->entry, err))
+        return true;
+    g_prefix_error(err, "%s: ", m->cfg.kernel_path ? m->cfg.kernel_path
+                                                   : "bundled hotmem-guest");
+    return false;
+}
+
+static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
+                          const char *regs)
+{
+    struct machine *m = opaque;
+    g_autofree char *why = g_strdup_printf("vCPU %u: %s\n%s", index, what,
+                                           regs);
+
+    machine_request_exit(m, 1, why);
+}
+
+static void on_vcpu_poweroff(void *opaque, unsigned index)
+{
+    machine_request_exit(opaque, 0, "guest requested shutdown");
+}
+
+static bool step_vcpus(struct machine *m, GError **err)
+{
+    struct vcpu_hooks hooks = { .opaque = m, .bus = m->bus,
+                                .fatal = on_vcpu_fatal,
+                                .poweroff = on_vcpu_poweroff };
+
+    m->vcpus = vcpus_create(m->kvm, m->cfg.smp, &hooks, err);
+    return m->vcpus && vcpus_set_boot_state(m->vcpus, &m->entry, err);
+}
+
+/* The order machines are built in; later steps use what earlier ones made. */
+static const struct {
+    const char *name;
+    bool (*run)(struct machine *m, GError **err);
+} machine_steps[] = {
+    { "kvm", step_kvm },
+    { "layout", step_layout },
+    { "ram", step_ram },
+    { "bus", step_bus },
+    { "serial", step_serial },
+    { "power-port", step_power_port },
+    { "kernel", step_kernel },
+    { "vcpus", step_vcpus },
+};
+
+struct machine *machine_create(const struct machine_config *cfg, GError **err)
+{
+    struct machine *m = g_new0(struct machine, 1);
+
+    m->cfg = *cfg;
+    m->exit_status = -1;
+    g_mutex_init(&m->exit_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(machine_steps); i++) {
+        if (!machine_steps[i].run(m, err)) {
+            machine_destroy(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    vcpus_destroy(m->vcpus);
+    power_port_destroy(m->power);
+    serial_destroy(m->com1);
+    serial_backend_free(m->serial_backend);
+    bus_free(m->bus);
+    memmap_free(m->memmap);
+    kvm_close(m->kvm);
+    if (m->ram)
+        munmap(m->ram, m->layout.ram_size);
+    g_mutex_clear(&m->exit_lock);
+    g_free(m);
+}
+
+bool machine_start(struct machine *m, bool paused, GError **err)
+{
+    return vcpus_start(m->vcpus, paused, err);
+}
+
+void machine_pause(struct machine *m)
+{
+    vcpus_pause(m->vcpus);
+}
+
+void machine_resume(struct machine *m)
+{
+    vcpus_resume(m->vcpus);
+}
+
+bool machine_is_paused(struct machine *m)
+{
+    return vcpus_paused(m->vcpus);
+}
+
+void machine_request_exit(struct machine *m, int status, const char *why)
+{
+    bool first;
+
+    g_mutex_lock(&m->exit_lock);
+    first = m->exit_status < 0;
+    if (first)
+        m->exit_status = status;
+    g_mutex_unlock(&m->exit_lock);
+    if (!first)
+        return;
+    /* A clean power-off is silent, as in QEMU; anything else says why. */
+    if (why && status != 0)
+        g_printerr("hotmem: %s\n", why);
+    if (m->cfg.on_exit)
+        m->cfg.on_exit(m->cfg.opaque);
+}
+
+int machine_exit_status(struct machine *m)
+{
+    int s;
+
+    g_mutex_lock(&m->exit_lock);
+    s = m->exit_status;
+    g_mutex_unlock(&m->exit_lock);
+    return s;
+}
+
+void machine_stop(struct machine *m)
+{
+    vcpus_stop(m->vcpus);
+}
+
+const struct layout *machine_layout(struct machine *m)
+{
+    return &m->layout;
+}

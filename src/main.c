@@ -1,0 +1,222 @@
+/*
+ * hotmem: parse the command line, build the machine, run the main loop until
+ * the guest powers off, a vCPU fails or a signal arrives. The only place that
+ * decides the process exit status (docs/usage.md, "Exit status"):
+ *   0        guest powered off
+ *   1        bad command line, startup failure, guest crash or vCPU failure
+ *   128+N    terminated by signal N (SIGINT, SIGTERM, SIGHUP)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include "cli.h"
+#include "hotmem-config.h"
+#include "machine.h"
+
+struct app {
+    GMainLoop *loop;
+    int signal;             /* the signal that ended us, or 0 */
+    char *pidfile;
+    int pidfile_fd;
+};
+
+static gboolean on_signal(gpointer opaque)
+{
+    struct app *app = opaque;
+
+    /* GLib passes no signal number; the handlers below record theirs. */
+    g_main_loop_quit(app->loop);
+    return G_SOURCE_CONTINUE;
+}
+
+#define SIGNAL_HANDLER(sig)                                 \
+    static gboolean on_##sig(gpointer opaque)               \
+    {                                                       \
+        ((struct app *)opaque)->signal = sig;               \
+        return on_signal(opaque);                           \
+    }
+SIGNAL_HANDLER(SIGINT)
+SIGNAL_HANDLER(SIGTERM)
+SIGNAL_HANDLER(SIGHUP)
+
+static gboolean quit_idle(gpointer opaque)
+{
+    g_main_loop_quit(((struct app *)opaque)->loop);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Any thread. Goes through an idle source rather than g_main_loop_quit() so
+ * a request made before the loop starts running is not lost.
+ */
+static void on_machine_exit(void *opaque)
+{
+    g_idle_add(quit_idle, opaque);
+}
+
+/* Writes our pid into path, locked so a second instance is refused. */
+static bool write_pidfile(struct app *app, const char *path, GError **err)
+{
+    g_autofree char *pid = g_strdup_printf("%d\n", (int)getpid());
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+    if (fd < 0 || lockf(fd, F_TLOCK, 0) < 0) {
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "-pidfile %s: %s", path,
+                    fd < 0 ? g_strerror(errno)
+                           : "locked by another running instance");
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    if (ftruncate(fd, 0) < 0 ||
+        write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid)) {
+        g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "-pidfile %s: %s", path, g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    app->pidfile = g_strdup(path);
+    app->pidfile_fd = fd;
+    return true;
+}
+
+static void remove_pidfile(struct app *app)
+{
+    if (!app->pidfile)
+        return;
+    unlink(app->pidfile);
+    close(app->pidfile_fd);
+    g_clear_pointer(&app->pidfile, g_free);
+}
+
+/*
+ * -daemonize: the parent waits until the child has built the machine and
+ * exits with the child's startup verdict, so callers see errors (QEMU does
+ * the same). Returns the pipe to report on in the child.
+ */
+static int daemonize(void)
+{
+    int fds[2];
+    pid_t pid;
+    char verdict = 1;
+
+    if (pipe(fds) < 0 || (pid = fork()) < 0) {
+        fprintf(stderr, "hotmem: -daemonize: %s\n", strerror(errno));
+        exit(1);
+    }
+    if (pid > 0) {
+        close(fds[1]);
+        if (read(fds[0], &verdict, 1) != 1)
+            verdict = 1;
+        _exit(verdict);
+    }
+    close(fds[0]);
+    setsid();
+    return fds[1];
+}
+
+static void detach_stdio(int report_fd, char verdict)
+{
+    int null = open("/dev/null", O_RDWR);
+
+    if (write(report_fd, &verdict, 1) != 1)
+        verdict = 1;
+    close(report_fd);
+    if (null >= 0 && verdict == 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+    }
+    if (null > STDERR_FILENO)
+        close(null);
+}
+
+static enum serial_backend_kind backend_kind(enum cli_serial s)
+{
+    return s == CLI_SERIAL_STDIO ? SERIAL_BACKEND_STDIO
+           : s == CLI_SERIAL_FILE ? SERIAL_BACKEND_FILE
+                                  : SERIAL_BACKEND_NONE;
+}
+
+static int run(struct app *app, const struct cli_options *o, int report_fd)
+{
+    g_autoptr(GError) err = NULL;
+    struct machine_config cfg = {
+        .ram_size = o->ram_size, .slots = o->slots, .maxmem = o->maxmem,
+        .smp = o->smp, .kernel_path = o->kernel, .initrd_path = o->initrd,
+        .cmdline = o->append, .serial = backend_kind(o->serial),
+        .serial_path = o->serial_path, .kvm_device = getenv("HOTMEM_KVM"),
+        .on_exit = on_machine_exit, .opaque = app,
+    };
+    struct machine *m;
+    int status;
+
+    m = machine_create(&cfg, &err);
+    if (m && o->pidfile && !write_pidfile(app, o->pidfile, &err))
+        g_clear_pointer(&m, machine_destroy);
+    if (m && !machine_start(m, o->start_paused, &err))
+        g_clear_pointer(&m, machine_destroy);
+    if (!m) {
+        fprintf(stderr, "hotmem: %s\n", err->message);
+        if (report_fd >= 0)
+            detach_stdio(report_fd, 1);
+        remove_pidfile(app);
+        return 1;
+    }
+    if (report_fd >= 0)
+        detach_stdio(report_fd, 0);
+    if (o->start_paused)
+        fprintf(stderr, "hotmem: vCPUs paused (-S)\n");
+    g_main_loop_run(app->loop);
+    machine_stop(m);
+    status = app->signal ? 128 + app->signal : machine_exit_status(m);
+    if (app->signal)
+        fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);
+    machine_destroy(m);
+    remove_pidfile(app);
+    return status < 0 ? 1 : status;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_options o;
+    g_autoptr(GError) err = NULL;
+    struct app app = { .pidfile_fd = -1 };
+    int report_fd = -1, status;
+
+    cli_options_init(&o);
+    if (!cli_parse(argc, argv, &o, &err)) {
+        fprintf(stderr, "hotmem: %s\nTry 'hotmem -h' for more information.\n",
+                err->message);
+        return 1;
+    }
+    if (o.show_help || o.show_version) {
+        if (o.show_help)
+            fputs(cli_usage(), stdout);
+        else
+            printf("hotmem version %s\n", HOTMEM_VERSION);
+        cli_options_clear(&o);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (o.daemonize)
+        report_fd = daemonize();
+    app.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGINT, on_SIGINT, &app);
+    g_unix_signal_add(SIGTERM, on_SIGTERM, &app);
+    g_unix_signal_add(SIGHUP, on_SIGHUP, &app);
+    if (o.name)
+        g_set_prgname(o.name);
+    status = run(&app, &o, report_fd);
+    g_main_loop_unref(app.loop);
+    cli_options_clear(&o);
+    return status;
+}

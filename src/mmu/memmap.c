@@ -1,0 +1,295 @@
+/*
+ * The memslot table. Slots are kept sorted by guest address; slot ids are
+ * reused lowest-first. Readers (vCPU threads translating addresses) take the
+ * read side of a lock; installing or removing a slot takes the write side.
+ */
+#include "mmu/memmap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "errors.h"
+
+struct memmap {
+    GRWLock lock;
+    GPtrArray *slots;           /* struct memmap_slot *, sorted by gpa */
+    uint32_t max_slots;
+    GHashTable *used_ids;       /* slot id -> present */
+    memmap_set_region_fn set_region;
+    void *opaque;
+};
+
+static void slot_free(gpointer p)
+{
+    struct memmap_slot *s = p;
+
+    g_free(s->owner);
+    g_free(s);
+}
+
+struct memmap *memmap_new(uint32_t max_slots, memmap_set_region_fn set_region,
+                          void *opaque)
+{
+    struct memmap *mm = g_new0(struct memmap, 1);
+
+    g_rw_lock_init(&mm->lock);
+    mm->slots = g_ptr_array_new_with_free_func(slot_free);
+    mm->used_ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+    mm->max_slots = max_slots;
+    mm->set_region = set_region;
+    mm->opaque = opaque;
+    return mm;
+}
+
+void memmap_free(struct memmap *mm)
+{
+    if (!mm)
+        return;
+    g_ptr_array_free(mm->slots, TRUE);
+    g_hash_table_destroy(mm->used_ids);
+    g_rw_lock_clear(&mm->lock);
+    g_free(mm);
+}
+
+static bool lowest_free_id(struct memmap *mm, uint32_t *id)
+{
+    for (uint32_t i = 0; i < mm->max_slots; i++) {
+        if (!g_hash_table_contains(mm->used_ids, GUINT_TO_POINTER(i + 1))) {
+            *id = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Index of the first slot whose gpa is >= gpa. */
+static unsigned lower_bound(struct memmap *mm, uint64_t gpa)
+{
+    unsigned lo = 0, hi = mm->slots->len;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        struct memmap_slot *s = g_ptr_array_index(mm->slots, mid);
+
+        if (s->gpa < gpa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const struct memmap_slot *find_locked(struct memmap *mm, uint64_t gpa)
+{
+    unsigned i = lower_bound(mm, gpa + 1);
+    struct memmap_slot *s;
+
+    if (i == 0)
+        return NULL;
+    s = g_ptr_array_index(mm->slots, i - 1);
+    return gpa - s->gpa < s->size ? s : NULL;
+}
+
+static bool check_new_range(struct memmap *mm, uint64_t gpa, uint64_t size,
+                            GError **err)
+{
+    unsigned i;
+
+    if (size == 0 || gpa % 4096 || size % 4096 || gpa + size < gpa) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memory region [0x%" G_GINT64_MODIFIER "x, +0x%"
+                    G_GINT64_MODIFIER "x) must be non-empty and 4 KiB "
+                    "aligned", gpa, size);
+        return false;
+    }
+    i = lower_bound(mm, gpa);
+    for (int j = (int)i - 1; j <= (int)i; j++) {
+        struct memmap_slot *s;
+
+        if (j < 0 || (unsigned)j >= mm->slots->len)
+            continue;
+        s = g_ptr_array_index(mm->slots, j);
+        if (gpa < s->gpa + s->size && s->gpa < gpa + size) {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "memory region [0x%" G_GINT64_MODIFIER "x, 0x%"
+                        G_GINT64_MODIFIER "x) overlaps slot %u [0x%"
+                        G_GINT64_MODIFIER "x, 0x%" G_GINT64_MODIFIER
+                        "x) of %s", gpa, gpa + size, s->slot, s->gpa,
+                        s->gpa + s->size, s->owner);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool memmap_add(struct memmap *mm, uint64_t gpa, uint64_t size, void *hva,
+                uint32_t flags, const char *owner, uint32_t *slot_out,
+                GError **err)
+{
+    struct memmap_slot *s;
+    uint32_t id;
+    int r;
+
+    g_rw_lock_writer_lock(&mm->lock);
+    if (!check_new_range(mm, gpa, size, err))
+        goto fail;
+    if (!lowest_free_id(mm, &id)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "no free KVM memory slot: all %u are in use",
+                    mm->max_slots);
+        goto fail;
+    }
+    r = mm->set_region(mm->opaque, id, flags, gpa, size, hva);
+    if (r < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_USER_MEMORY_REGION slot %u [0x%"
+                    G_GINT64_MODIFIER "x, +0x%" G_GINT64_MODIFIER
+                    "x): %s", id, gpa, size, g_strerror(-r));
+        goto fail;
+    }
+    s = g_new0(struct memmap_slot, 1);
+    *s = (struct memmap_slot){ .slot = id, .gpa = gpa, .size = size,
+                               .hva = hva, .flags = flags,
+                               .owner = g_strdup(owner ? owner : "") };
+    g_ptr_array_insert(mm->slots, (gint)lower_bound(mm, gpa), s);
+    g_hash_table_add(mm->used_ids, GUINT_TO_POINTER(id + 1));
+    g_rw_lock_writer_unlock(&mm->lock);
+    if (slot_out)
+        *slot_out = id;
+    return true;
+fail:
+    g_rw_lock_writer_unlock(&mm->lock);
+    return false;
+}
+
+bool memmap_remove(struct memmap *mm, uint64_t gpa, GError **err)
+{
+    unsigned i;
+    struct memmap_slot *s;
+    int r;
+
+    g_rw_lock_writer_lock(&mm->lock);
+    i = lower_bound(mm, gpa);
+    if (i >= mm->slots->len ||
+        (s = g_ptr_array_index(mm->slots, i))->gpa != gpa) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "no memory slot starts at 0x%" G_GINT64_MODIFIER "x",
+                    gpa);
+        g_rw_lock_writer_unlock(&mm->lock);
+        return false;
+    }
+    /* A zero size deletes the slot (Documentation/virt/kvm/api.rst 4.35). */
+    r = mm->set_region(mm->opaque, s->slot, 0, s->gpa, 0, NULL);
+    if (r < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_USER_MEMORY_REGION delete slot %u: %s", s->slot,
+                    g_strerror(-r));
+        g_rw_lock_writer_unlock(&mm->lock);
+        return false;
+    }
+    g_hash_table_remove(mm->used_ids, GUINT_TO_POINTER(s->slot + 1));
+    g_ptr_array_remove_index(mm->slots, i);
+    g_rw_lock_writer_unlock(&mm->lock);
+    return true;
+}
+
+const struct memmap_slot *memmap_find(struct memmap *mm, uint64_t gpa)
+{
+    const struct memmap_slot *s;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    s = find_locked(mm, gpa);
+    g_rw_lock_reader_unlock(&mm->lock);
+    return s;
+}
+
+void *memmap_gpa_to_hva(struct memmap *mm, uint64_t gpa, uint64_t len)
+{
+    const struct memmap_slot *s;
+    void *p = NULL;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    s = find_locked(mm, gpa);
+    if (s && len <= s->size - (gpa - s->gpa))
+        p = (uint8_t *)s->hva + (gpa - s->gpa);
+    g_rw_lock_reader_unlock(&mm->lock);
+    return p;
+}
+
+/* True when every byte of [gpa, gpa + len) is in some slot. */
+static bool range_mapped_locked(struct memmap *mm, uint64_t gpa, size_t len)
+{
+    while (len) {
+        const struct memmap_slot *s = find_locked(mm, gpa);
+        uint64_t n;
+
+        if (!s)
+            return false;
+        n = MIN((uint64_t)len, s->size - (gpa - s->gpa));
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+/*
+ * Copies across slot boundaries, one slot at a time; all or nothing, so a
+ * range that runs into a hole leaves guest memory untouched.
+ */
+static bool copy_guest(struct memmap *mm, uint64_t gpa, void *buf, size_t len,
+                       bool to_guest)
+{
+    uint8_t *b = buf;
+    bool ok;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    ok = range_mapped_locked(mm, gpa, len);
+    while (ok && len) {
+        const struct memmap_slot *s = find_locked(mm, gpa);
+        uint64_t off, n;
+
+        off = gpa - s->gpa;
+        n = MIN((uint64_t)len, s->size - off);
+        if (to_guest)
+            memcpy((uint8_t *)s->hva + off, b, n);
+        else
+            memcpy(b, (uint8_t *)s->hva + off, n);
+        gpa += n;
+        b += n;
+        len -= n;
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+    return ok;
+}
+
+bool memmap_write(struct memmap *mm, uint64_t gpa, const void *src,
+                  size_t len)
+{
+    return copy_guest(mm, gpa, (void *)src, len, true);
+}
+
+bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len)
+{
+    return copy_guest(mm, gpa, dst, len, false);
+}
+
+unsigned memmap_count(struct memmap *mm)
+{
+    unsigned n;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    n = mm->slots->len;
+    g_rw_lock_reader_unlock(&mm->lock);
+    return n;
+}
+
+const struct memmap_slot *memmap_get(struct memmap *mm, unsigned i)
+{
+    const struct memmap_slot *s = NULL;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    if (i < mm->slots->len)
+        s = g_ptr_array_index(mm->slots, i);
+    g_rw_lock_reader_unlock(&mm->lock);
+    return s;
+}

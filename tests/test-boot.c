@@ -1,0 +1,274 @@
+/*
+ * End-to-end: the real hotmem binary boots the bundled hotmem-guest on
+ * /dev/kvm. Skips (with the reason) where /dev/kvm cannot be used.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "vmrunner.h"
+
+#define BOOT_TIMEOUT_MS 30000
+#define EXIT_TIMEOUT_MS 10000
+
+/*
+ * RAM the guest finds in its memory map: all boot RAM but the 0x60400 bytes
+ * between the EBDA (0x9fc00) and 1 MiB that hotmem marks reserved.
+ */
+#define BELOW_1M_RESERVED 0x60400ULL
+
+static bool skip_without_kvm(void)
+{
+    const char *why = vm_kvm_unavailable();
+
+    if (why)
+        g_test_skip(why);
+    return why != NULL;
+}
+
+static struct vm *boot(const char *const *args)
+{
+    struct vm *vm = vm_spawn(args);
+    g_autofree char *ready = vm_wait_line(vm, "hotmem-guest: ready",
+                                          BOOT_TIMEOUT_MS);
+
+    if (!ready)
+        g_error("no ready line; console:\n%s\nstderr:\n%s", vm_console(vm),
+                vm_stderr(vm));
+    return vm;
+}
+
+static void check_ready_ram(const char *mem, const char *smp,
+                            unsigned long long ram)
+{
+    const char *args[] = { "-m", mem, "-smp", smp, NULL };
+    struct vm *vm = vm_spawn(args);
+    g_autofree char *line = vm_wait_line(vm, "hotmem-guest: ", BOOT_TIMEOUT_MS);
+    g_autofree char *want = g_strdup_printf("hotmem-guest: ready ram=0x%llx",
+                                            ram - BELOW_1M_RESERVED);
+
+    /* The ready line must be the guest's first line. */
+    g_assert_nonnull(line);
+    g_assert_cmpstr(line, ==, want);
+    g_assert_true(vm_send(vm, "poweroff"));
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 0);
+    vm_free(vm);
+}
+
+static void test_ready_512m_smp2(void)
+{
+    if (!skip_without_kvm())
+        check_ready_ram("512M", "2", 512ULL << 20);
+}
+
+static void test_ready_above_4g(void)
+{
+    /* 5 GiB: 3 GiB below the hole and 2 GiB at 4 GiB. */
+    if (!skip_without_kvm())
+        check_ready_ram("5G", "1", 5ULL << 30);
+}
+
+static void test_console_input(void)
+{
+    const char *args[] = { "-m", "256M", NULL };
+    struct vm *vm;
+    g_autofree char *pong = NULL, *echo = NULL;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    g_assert_true(vm_send(vm, "ping"));
+    pong = vm_wait_line(vm, "hotmem-guest: pong", 10000);
+    g_assert_nonnull(pong);
+    /* A line longer than the UART FIFO must arrive whole. */
+    g_assert_true(vm_send(vm, "echo the quick brown fox jumps over the lazy "
+                              "dog 0123456789"));
+    echo = vm_wait_line(vm, "hotmem-guest: echo", 10000);
+    g_assert_cmpstr(echo, ==, "hotmem-guest: echo the quick brown fox jumps "
+                              "over the lazy dog 0123456789");
+    vm_free(vm);
+}
+
+static void check_signal(int sig)
+{
+    const char *args[] = { "-m", "256M", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    vm_signal(vm, sig);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + sig);
+    g_assert_nonnull(strstr(vm_stderr(vm), "terminating on signal"));
+    vm_free(vm);
+}
+
+static void test_sigterm(void)
+{
+    check_signal(SIGTERM);
+}
+
+static void test_sigint(void)
+{
+    check_signal(SIGINT);
+}
+
+static void test_triple_fault(void)
+{
+    const char *args[] = { "-m", "256M", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    g_assert_true(vm_send(vm, "crash triple"));
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(vm), "triple fault"));
+    g_assert_nonnull(strstr(vm_stderr(vm), "RIP="));
+    vm_free(vm);
+}
+
+static void test_guest_exception(void)
+{
+    const char *args[] = { "-m", "256M", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    g_assert_true(vm_send(vm, "crash ud"));
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    /* The guest reports the vector and the faulting address itself. */
+    g_assert_nonnull(strstr(vm_console(vm), "#UD"));
+    g_assert_nonnull(strstr(vm_console(vm), "RIP="));
+    vm_free(vm);
+}
+
+static void test_start_paused(void)
+{
+    const char *args[] = { "-m", "256M", "-S", NULL };
+    struct vm *vm;
+    g_autofree char *line = NULL;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    line = vm_wait_line(vm, "hotmem-guest:", 1500);
+    g_assert_null(line);
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);
+    g_assert_nonnull(strstr(vm_stderr(vm), "paused"));
+    vm_free(vm);
+}
+
+static void test_serial_file(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "console.log", NULL);
+    g_autofree char *opt = g_strconcat("file:", path, NULL);
+    const char *args[] = { "-m", "256M", "-serial", opt, NULL };
+    g_autofree char *text = NULL;
+    struct vm *vm;
+    gint64 deadline = g_get_monotonic_time() + BOOT_TIMEOUT_MS * 1000LL;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    while (g_get_monotonic_time() < deadline) {
+        g_clear_pointer(&text, g_free);
+        if (g_file_get_contents(path, &text, NULL, NULL) &&
+            strstr(text, "hotmem-guest: ready"))
+            break;
+        g_usleep(20000);
+    }
+    g_assert_nonnull(text);
+    g_assert_nonnull(strstr(text, "hotmem-guest: ready ram=0x"));
+    g_assert_cmpstr(vm_console(vm), ==, "");
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);
+    vm_free(vm);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+static void test_daemonize_pidfile(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *pidfile = g_build_filename(dir, "vm.pid", NULL);
+    const char *args[] = { "-m", "256M", "-serial", "none", "-daemonize",
+                           "-pidfile", pidfile, NULL };
+    g_autofree char *text = NULL;
+    struct vm *vm;
+    int pid;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    /* The parent returns once the daemon has started the machine. */
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 0);
+    g_assert_true(g_file_get_contents(pidfile, &text, NULL, NULL));
+    pid = atoi(text);
+    g_assert_cmpint(pid, >, 0);
+    g_assert_cmpint(kill(pid, 0), ==, 0);
+    g_assert_cmpint(kill(pid, SIGTERM), ==, 0);
+    for (int i = 0; i < 500 && g_file_test(pidfile, G_FILE_TEST_EXISTS); i++)
+        g_usleep(10000);
+    g_assert_false(g_file_test(pidfile, G_FILE_TEST_EXISTS));
+    vm_free(vm);
+    g_rmdir(dir);
+}
+
+static void test_bad_kernel(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "not-a-kernel", NULL);
+    const char *args[] = { "-kernel", path, NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    g_assert_true(g_file_set_contents(path, "hello, not a kernel\n", -1,
+                                      NULL));
+    vm = vm_spawn(args);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(vm), path));
+    g_assert_cmpstr(vm_console(vm), ==, "");
+    vm_free(vm);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+static void test_bad_option(void)
+{
+    const char *args[] = { "-m", "512M,slots=4", NULL };
+    struct vm *vm = vm_spawn(args);
+
+    /* Needs no KVM: the command line is rejected before anything starts. */
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(vm), "-m"));
+    g_assert_cmpstr(vm_console(vm), ==, "");
+    vm_free(vm);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/boot/ready/512M-smp2", test_ready_512m_smp2);
+    g_test_add_func("/boot/ready/above-4g", test_ready_above_4g);
+    g_test_add_func("/boot/console/input", test_console_input);
+    g_test_add_func("/boot/lifecycle/sigterm", test_sigterm);
+    g_test_add_func("/boot/lifecycle/sigint", test_sigint);
+    g_test_add_func("/boot/lifecycle/triple-fault", test_triple_fault);
+    g_test_add_func("/boot/lifecycle/guest-exception", test_guest_exception);
+    g_test_add_func("/boot/lifecycle/start-paused", test_start_paused);
+    g_test_add_func("/boot/lifecycle/daemonize-pidfile",
+                    test_daemonize_pidfile);
+    g_test_add_func("/boot/serial/file", test_serial_file);
+    g_test_add_func("/boot/errors/bad-kernel", test_bad_kernel);
+    g_test_add_func("/boot/errors/bad-option", test_bad_option);
+    return g_test_run();
+}

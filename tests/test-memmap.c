@@ -1,0 +1,453 @@
+/*
+ * The memslot table against a fake KVM that records every
+ * KVM_SET_USER_MEMORY_REGION and can be told to refuse one.
+ */
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+
+#include "errors.h"
+#include "mmu/memmap.h"
+
+#define KiB (1ULL << 10)
+#define LOG_DIRTY 1u    /* KVM_MEM_LOG_DIRTY_PAGES */
+
+struct region_call {
+    uint32_t slot, flags;
+    uint64_t gpa, size;
+    void *hva;
+};
+
+struct fake_kvm {
+    GArray *calls;          /* struct region_call, every call, failed too */
+    int fail_next;          /* -errno returned by the next call, then 0 */
+};
+
+struct fixture {
+    struct fake_kvm kvm;
+    struct memmap *mm;
+};
+
+static int fake_set_region(void *opaque, uint32_t slot, uint32_t flags,
+                           uint64_t gpa, uint64_t size, void *hva)
+{
+    struct fake_kvm *kvm = opaque;
+    struct region_call c = { slot, flags, gpa, size, hva };
+    int r = kvm->fail_next;
+
+    g_array_append_val(kvm->calls, c);
+    kvm->fail_next = 0;
+    return r;
+}
+
+static void setup_n(struct fixture *f, uint32_t max_slots)
+{
+    f->kvm.calls = g_array_new(FALSE, FALSE, sizeof(struct region_call));
+    f->kvm.fail_next = 0;
+    f->mm = memmap_new(max_slots, fake_set_region, &f->kvm);
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+    setup_n(f, 8);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+    memmap_free(f->mm);
+    g_array_unref(f->kvm.calls);
+}
+
+static const struct region_call *last_call(struct fixture *f)
+{
+    g_assert_cmpuint(f->kvm.calls->len, >, 0);
+    return &g_array_index(f->kvm.calls, struct region_call,
+                          f->kvm.calls->len - 1);
+}
+
+/* A host address that is never dereferenced. */
+static void *fake_hva(uint64_t v)
+{
+    return (void *)(uintptr_t)(0x7f0000000000ULL + v);
+}
+
+static uint32_t add_ok(struct fixture *f, uint64_t gpa, uint64_t size,
+                       void *hva, const char *owner)
+{
+    GError *err = NULL;
+    uint32_t id = UINT32_MAX;
+
+    g_assert_true(memmap_add(f->mm, gpa, size, hva, 0, owner, &id, &err));
+    g_assert_no_error(err);
+    return id;
+}
+
+static void add_fails(struct fixture *f, uint64_t gpa, uint64_t size,
+                      GQuark domain, int code, const char *needle)
+{
+    GError *err = NULL;
+    uint32_t id = 12345;
+
+    g_assert_false(memmap_add(f->mm, gpa, size, fake_hva(0), 0, "x", &id,
+                              &err));
+    g_assert_error(err, domain, code);
+    g_test_message("%s", err->message);
+    if (!strstr(err->message, needle))
+        g_error("message \"%s\" lacks \"%s\"", err->message, needle);
+    g_assert_cmpuint(id, ==, 12345);
+    g_error_free(err);
+}
+
+static void remove_ok(struct fixture *f, uint64_t gpa)
+{
+    GError *err = NULL;
+
+    g_assert_true(memmap_remove(f->mm, gpa, &err));
+    g_assert_no_error(err);
+}
+
+static void test_add_first(struct fixture *f, gconstpointer data)
+{
+    const struct memmap_slot *s;
+    const struct region_call *c;
+    GError *err = NULL;
+    uint32_t id = 99;
+
+    g_assert_true(memmap_add(f->mm, 0x100000, 0x4000, fake_hva(0x1000),
+                             LOG_DIRTY, "ram-below-4g", &id, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(id, ==, 0);
+    g_assert_cmpuint(f->kvm.calls->len, ==, 1);
+    c = last_call(f);
+    g_assert_cmpuint(c->slot, ==, 0);
+    g_assert_cmpuint(c->flags, ==, LOG_DIRTY);
+    g_assert_cmphex(c->gpa, ==, 0x100000);
+    g_assert_cmphex(c->size, ==, 0x4000);
+    g_assert_true(c->hva == fake_hva(0x1000));
+    g_assert_cmpuint(memmap_count(f->mm), ==, 1);
+    s = memmap_get(f->mm, 0);
+    g_assert_nonnull(s);
+    g_assert_cmpuint(s->slot, ==, 0);
+    g_assert_cmphex(s->gpa, ==, 0x100000);
+    g_assert_cmphex(s->size, ==, 0x4000);
+    g_assert_true(s->hva == fake_hva(0x1000));
+    g_assert_cmpuint(s->flags, ==, LOG_DIRTY);
+    g_assert_cmpstr(s->owner, ==, "ram-below-4g");
+}
+
+static void test_add_null_owner_and_out(struct fixture *f, gconstpointer d)
+{
+    GError *err = NULL;
+
+    g_assert_true(memmap_add(f->mm, 0, 0x1000, fake_hva(0), 0, NULL, NULL,
+                             &err));
+    g_assert_no_error(err);
+    g_assert_cmpstr(memmap_get(f->mm, 0)->owner, ==, "");
+}
+
+static void test_ids_reused(struct fixture *f, gconstpointer data)
+{
+    g_assert_cmpuint(add_ok(f, 0x00000, 0x1000, fake_hva(0), "a"), ==, 0);
+    g_assert_cmpuint(add_ok(f, 0x10000, 0x1000, fake_hva(0), "b"), ==, 1);
+    g_assert_cmpuint(add_ok(f, 0x20000, 0x1000, fake_hva(0), "c"), ==, 2);
+    remove_ok(f, 0x10000);
+    remove_ok(f, 0x00000);
+    /* Lowest free first, whatever order the ids were freed in. */
+    g_assert_cmpuint(add_ok(f, 0x30000, 0x1000, fake_hva(0), "d"), ==, 0);
+    g_assert_cmpuint(last_call(f)->slot, ==, 0);
+    g_assert_cmpuint(add_ok(f, 0x40000, 0x1000, fake_hva(0), "e"), ==, 1);
+    g_assert_cmpuint(add_ok(f, 0x50000, 0x1000, fake_hva(0), "f"), ==, 3);
+}
+
+static void test_remove_calls_kvm(struct fixture *f, gconstpointer data)
+{
+    const struct region_call *c;
+
+    add_ok(f, 0x10000, 0x2000, fake_hva(0), "a");
+    add_ok(f, 0x20000, 0x2000, fake_hva(0), "b");
+    remove_ok(f, 0x20000);
+    g_assert_cmpuint(f->kvm.calls->len, ==, 3);
+    c = last_call(f);
+    /* A zero size deletes the slot (KVM API, KVM_SET_USER_MEMORY_REGION). */
+    g_assert_cmpuint(c->slot, ==, 1);
+    g_assert_cmphex(c->size, ==, 0);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 1);
+    g_assert_null(memmap_find(f->mm, 0x20000));
+    g_assert_nonnull(memmap_find(f->mm, 0x10000));
+}
+
+/* Overlap is refused with no KVM call and no change to the table. */
+static void test_overlap(struct fixture *f, gconstpointer data)
+{
+    static const struct {
+        uint64_t gpa, size;
+    } bad[] = {
+        { 0x10000, 0x4000 },    /* the same range */
+        { 0x11000, 0x1000 },    /* inside */
+        { 0x0f000, 0x2000 },    /* across the start */
+        { 0x13000, 0x2000 },    /* across the end */
+        { 0x0f000, 0x6000 },    /* covering */
+        { 0x13000, 0x0e000 },   /* across two slots */
+        { 0x00000, 0x100000 },  /* covering both */
+        { 0x20000, 0x1000 },    /* the first page of the second */
+        { 0x23000, 0x1000 },    /* the last page of the second */
+    };
+
+    add_ok(f, 0x10000, 0x4000, fake_hva(0), "ram");
+    add_ok(f, 0x20000, 0x4000, fake_hva(0), "dimm0");
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        add_fails(f, bad[i].gpa, bad[i].size, HM_ERROR, HM_ERROR_INVALID,
+                  "overlaps slot");
+        g_assert_cmpuint(f->kvm.calls->len, ==, 2);
+        g_assert_cmpuint(memmap_count(f->mm), ==, 2);
+    }
+    add_fails(f, 0x11000, 0x1000, HM_ERROR, HM_ERROR_INVALID, "of ram");
+    add_fails(f, 0x21000, 0x1000, HM_ERROR, HM_ERROR_INVALID,
+              "[0x20000, 0x24000) of dimm0");
+    /* Touching is not overlapping. */
+    add_ok(f, 0x14000, 0xc000, fake_hva(0), "between");
+    add_ok(f, 0x0f000, 0x1000, fake_hva(0), "below");
+    add_ok(f, 0x24000, 0x1000, fake_hva(0), "above");
+    g_assert_cmpuint(memmap_count(f->mm), ==, 5);
+}
+
+static void test_misaligned(struct fixture *f, gconstpointer data)
+{
+    static const struct {
+        uint64_t gpa, size;
+    } bad[] = {
+        { 0x10000, 0 },
+        { 0x10800, 0x1000 },
+        { 0x10000, 0x800 },
+        { 0x10000, 0x1800 },
+        { 0xfffffffffffff000ULL, 0x2000 },  /* wraps past 2^64 */
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *needle = g_strdup_printf("0x%" G_GINT64_MODIFIER
+                                                  "x", bad[i].gpa);
+
+        add_fails(f, bad[i].gpa, bad[i].size, HM_ERROR, HM_ERROR_INVALID,
+                  needle);
+        add_fails(f, bad[i].gpa, bad[i].size, HM_ERROR, HM_ERROR_INVALID,
+                  "aligned");
+    }
+    g_assert_cmpuint(f->kvm.calls->len, ==, 0);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 0);
+}
+
+static void test_add_kvm_fails(struct fixture *f, gconstpointer data)
+{
+    add_ok(f, 0x10000, 0x1000, fake_hva(0), "a");
+    f->kvm.fail_next = -EEXIST;
+    add_fails(f, 0x20000, 0x1000, HM_ERROR, HM_ERROR_KVM, "slot 1");
+    g_assert_cmpuint(f->kvm.calls->len, ==, 2);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 1);
+    g_assert_null(memmap_find(f->mm, 0x20000));
+    f->kvm.fail_next = -EINVAL;
+    add_fails(f, 0x20000, 0x1000, HM_ERROR, HM_ERROR_KVM,
+              g_strerror(EINVAL));
+    /* The refused id was not consumed. */
+    g_assert_cmpuint(add_ok(f, 0x20000, 0x1000, fake_hva(0), "b"), ==, 1);
+}
+
+static void test_add_kvm_fails_message(struct fixture *f, gconstpointer d)
+{
+    f->kvm.fail_next = -EEXIST;
+    add_fails(f, 0x20000, 0x1000, HM_ERROR, HM_ERROR_KVM,
+              "KVM_SET_USER_MEMORY_REGION");
+    f->kvm.fail_next = -EEXIST;
+    add_fails(f, 0x20000, 0x1000, HM_ERROR, HM_ERROR_KVM, "0x20000");
+    f->kvm.fail_next = -EEXIST;
+    add_fails(f, 0x20000, 0x1000, HM_ERROR, HM_ERROR_KVM,
+              g_strerror(EEXIST));
+    g_assert_cmpuint(memmap_count(f->mm), ==, 0);
+}
+
+static void test_remove_unknown(struct fixture *f, gconstpointer data)
+{
+    static const uint64_t bad[] = { 0x0, 0x11000, 0x14000, 0x30000 };
+
+    add_ok(f, 0x10000, 0x4000, fake_hva(0), "a");
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *needle = g_strdup_printf("0x%" G_GINT64_MODIFIER
+                                                  "x", bad[i]);
+        GError *err = NULL;
+
+        g_assert_false(memmap_remove(f->mm, bad[i], &err));
+        g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+        g_assert_nonnull(strstr(err->message, needle));
+        g_error_free(err);
+    }
+    g_assert_cmpuint(f->kvm.calls->len, ==, 1);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 1);
+}
+
+static void test_remove_kvm_fails(struct fixture *f, gconstpointer data)
+{
+    GError *err = NULL;
+
+    add_ok(f, 0x10000, 0x4000, fake_hva(0), "a");
+    f->kvm.fail_next = -EINVAL;
+    g_assert_false(memmap_remove(f->mm, 0x10000, &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_KVM);
+    g_assert_nonnull(strstr(err->message, "slot 0"));
+    g_error_free(err);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 1);
+    g_assert_nonnull(memmap_find(f->mm, 0x10000));
+    /* Its id is still taken. */
+    g_assert_cmpuint(add_ok(f, 0x20000, 0x1000, fake_hva(0), "b"), ==, 1);
+    remove_ok(f, 0x10000);
+}
+
+static void test_find_edges(struct fixture *f, gconstpointer data)
+{
+    const struct memmap_slot *s;
+
+    g_assert_null(memmap_find(f->mm, 0));
+    add_ok(f, 0x10000, 0x4000, fake_hva(0), "a");
+    add_ok(f, 0x14000, 0x1000, fake_hva(0), "b");
+    s = memmap_find(f->mm, 0x10000);
+    g_assert_nonnull(s);
+    g_assert_cmpstr(s->owner, ==, "a");
+    g_assert_true(memmap_find(f->mm, 0x13fff) == s);
+    g_assert_cmpstr(memmap_find(f->mm, 0x14000)->owner, ==, "b");
+    g_assert_cmpstr(memmap_find(f->mm, 0x14fff)->owner, ==, "b");
+    g_assert_null(memmap_find(f->mm, 0x15000));
+    g_assert_null(memmap_find(f->mm, 0xffff));
+    g_assert_null(memmap_find(f->mm, 0));
+    g_assert_null(memmap_find(f->mm, UINT64_MAX));
+}
+
+static void test_gpa_to_hva(struct fixture *f, gconstpointer data)
+{
+    uint8_t *a = fake_hva(0x100000), *b = fake_hva(0x200000);
+
+    add_ok(f, 0x10000, 0x4000, a, "a");
+    add_ok(f, 0x14000, 0x1000, b, "b");
+    g_assert_true(memmap_gpa_to_hva(f->mm, 0x10000, 1) == a);
+    g_assert_true(memmap_gpa_to_hva(f->mm, 0x10000, 0x4000) == a);
+    g_assert_true(memmap_gpa_to_hva(f->mm, 0x13fff, 1) == a + 0x3fff);
+    g_assert_true(memmap_gpa_to_hva(f->mm, 0x12000, 0x2000) == a + 0x2000);
+    g_assert_true(memmap_gpa_to_hva(f->mm, 0x14000, 8) == b);
+    /* One byte too many crosses into the next slot: not one host range. */
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x10000, 0x4001));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x13fff, 2));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x14fff, 2));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x15000, 1));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0xffff, 1));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x10000, UINT64_MAX));
+}
+
+static void test_read_write_across(struct fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *a = g_malloc0(0x2000);
+    g_autofree uint8_t *b = g_malloc0(0x2000);
+    uint8_t src[0x100], dst[0x100];
+
+    for (size_t i = 0; i < sizeof(src); i++)
+        src[i] = (uint8_t)(i * 7 + 1);
+    add_ok(f, 0x10000, 0x2000, a, "a");
+    add_ok(f, 0x12000, 0x2000, b, "b");
+    g_assert_true(memmap_write(f->mm, 0x11f80, src, sizeof(src)));
+    g_assert_cmpmem(a + 0x1f80, 0x80, src, 0x80);
+    g_assert_cmpmem(b, 0x80, src + 0x80, 0x80);
+    g_assert_cmpuint(a[0x1f7f], ==, 0);
+    g_assert_cmpuint(b[0x80], ==, 0);
+    memset(dst, 0, sizeof(dst));
+    g_assert_true(memmap_read(f->mm, 0x11f80, dst, sizeof(dst)));
+    g_assert_cmpmem(dst, sizeof(dst), src, sizeof(src));
+    /* Whole slots, first byte to last byte. */
+    g_assert_true(memmap_read(f->mm, 0x10000, a, 0));
+    g_assert_true(memmap_write(f->mm, 0x13fff, src, 1));
+    g_assert_cmpuint(b[0x1fff], ==, src[0]);
+}
+
+static void test_read_write_unmapped(struct fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *a = g_malloc0(0x1000);
+    g_autofree uint8_t *b = g_malloc0(0x1000);
+    uint8_t buf[0x20] = { 0 };
+
+    add_ok(f, 0x10000, 0x1000, a, "a");
+    add_ok(f, 0x12000, 0x1000, b, "b");    /* hole at [0x11000, 0x12000) */
+    g_assert_false(memmap_read(f->mm, 0x20000, buf, sizeof(buf)));
+    g_assert_false(memmap_write(f->mm, 0xfff0, buf, sizeof(buf)));
+    g_assert_false(memmap_read(f->mm, 0x10ff0, buf, sizeof(buf)));
+    g_assert_false(memmap_write(f->mm, 0x10ff0, buf, sizeof(buf)));
+    g_assert_false(memmap_read(f->mm, 0x11ff0, buf, sizeof(buf)));
+    g_assert_false(memmap_read(f->mm, 0x12ff0, buf, sizeof(buf)));
+}
+
+static void test_order(struct fixture *f, gconstpointer data)
+{
+    static const uint64_t gpas[] = { 0x30000, 0x10000, 0x50000, 0x20000,
+                                     0x40000 };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(gpas); i++)
+        g_assert_cmpuint(add_ok(f, gpas[i], 0x1000, fake_hva(0), "x"), ==,
+                         i);
+    g_assert_cmpuint(memmap_count(f->mm), ==, 5);
+    for (unsigned i = 0; i < 5; i++)
+        g_assert_cmphex(memmap_get(f->mm, i)->gpa, ==, 0x10000 * (i + 1));
+    g_assert_cmpuint(memmap_get(f->mm, 0)->slot, ==, 1);
+    g_assert_cmpuint(memmap_get(f->mm, 4)->slot, ==, 2);
+    g_assert_null(memmap_get(f->mm, 5));
+    remove_ok(f, 0x30000);
+    g_assert_cmphex(memmap_get(f->mm, 2)->gpa, ==, 0x40000);
+    g_assert_null(memmap_get(f->mm, 4));
+}
+
+static void test_max_slots(void)
+{
+    struct fixture f;
+
+    setup_n(&f, 3);
+    for (uint64_t i = 0; i < 3; i++)
+        g_assert_cmpuint(add_ok(&f, i * 0x10000, 0x1000, fake_hva(0), "x"),
+                         ==, i);
+    add_fails(&f, 0x40000, 0x1000, HM_ERROR, HM_ERROR_INVALID,
+              "all 3 are in use");
+    g_assert_cmpuint(f.kvm.calls->len, ==, 3);
+    g_assert_cmpuint(memmap_count(f.mm), ==, 3);
+    remove_ok(&f, 0x10000);
+    g_assert_cmpuint(add_ok(&f, 0x40000, 0x1000, fake_hva(0), "x"), ==, 1);
+    teardown(&f, NULL);
+}
+
+static void test_zero_slots(void)
+{
+    struct fixture f;
+
+    setup_n(&f, 0);
+    add_fails(&f, 0, 0x1000, HM_ERROR, HM_ERROR_INVALID, "all 0");
+    g_assert_cmpuint(f.kvm.calls->len, ==, 0);
+    teardown(&f, NULL);
+    memmap_free(NULL);
+}
+
+#define ADD(path, fn) \
+    g_test_add("/memmap/" path, struct fixture, NULL, setup, fn, teardown)
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    ADD("add/first-slot", test_add_first);
+    ADD("add/null-owner-and-out", test_add_null_owner_and_out);
+    ADD("add/ids-lowest-free-reused", test_ids_reused);
+    ADD("add/overlap", test_overlap);
+    ADD("add/misaligned-or-empty", test_misaligned);
+    ADD("add/kvm-failure", test_add_kvm_fails);
+    ADD("add/kvm-failure-message", test_add_kvm_fails_message);
+    ADD("remove/calls-kvm", test_remove_calls_kvm);
+    ADD("remove/unknown-gpa", test_remove_unknown);
+    ADD("remove/kvm-failure", test_remove_kvm_fails);
+    ADD("find/edges", test_find_edges);
+    ADD("gpa-to-hva/edges", test_gpa_to_hva);
+    ADD("rw/across-slots", test_read_write_across);
+    ADD("rw/unmapped", test_read_write_unmapped);
+    ADD("order/by-gpa", test_order);
+    g_test_add_func("/memmap/max-slots/exhausted", test_max_slots);
+    g_test_add_func("/memmap/max-slots/zero", test_zero_slots);
+    return g_test_run();
+}

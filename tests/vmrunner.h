@@ -1,0 +1,32 @@
+/*
+ * Test helper: runs the real hotmem binary ($HOTMEM_BIN) as a child with its
+ * console on pipes, and reads the guest's lines with timeouts.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+struct vm;
+
+/* NULL when /dev/kvm can be used, else why not (for g_test_skip). */
+const char *vm_kvm_unavailable(void);
+
+/* argv without the program name, NULL-terminated. */
+struct vm *vm_spawn(const char *const *args);
+void vm_free(struct vm *vm);        /* kills the child if still running */
+
+/*
+ * Waits for a console line starting with prefix; returns it (without the
+ * line ending; g_free it) or NULL after timeout_ms or when the child exits.
+ */
+char *vm_wait_line(struct vm *vm, const char *prefix, int timeout_ms);
+/* Everything read from the console so far. */
+const char *vm_console(struct vm *vm);
+bool vm_send(struct vm *vm, const char *line);
+void vm_signal(struct vm *vm, int sig);
+/* Exit status (128+N for a signal death), or -1 after timeout_ms. */
+int vm_wait_exit(struct vm *vm, int timeout_ms);
+/* What the child wrote to stderr (complete once it has exited). */
+const char *vm_stderr(struct vm *vm);
+int vm_pid(struct vm *vm);
