@@ -1,0 +1,214 @@
+/*
+ * Console commands. To add one: write a handler and add a row to commands[].
+ * Every reply line starts with PRINT_PREFIX; failures are "error ..." lines.
+ */
+#include "commands.h"
+
+#include "lib.h"
+#include "paging.h"
+#include "power.h"
+#include "print.h"
+#include "syscall.h"
+
+struct command {
+    const char *name;
+    const char *usage;      /* argument synopsis, "" when none */
+    const char *help;
+    /* args: the text after "name ", unparsed ("" when none). */
+    void (*run)(const struct boot_info *info, const struct command *cmd,
+                char *args);
+};
+
+static void usage_error(const struct command *cmd)
+{
+    print_line("error usage: %s%s%s", cmd->name, cmd->usage[0] ? " " : "",
+               cmd->usage);
+}
+
+/*
+ * Splits args at spaces into at most max words (NUL-terminating them in
+ * place). Returns the word count, or max + 1 when there are more words.
+ */
+static unsigned split_words(char *args, char **words, unsigned max)
+{
+    unsigned n = 0;
+
+    for (;;) {
+        while (*args == ' ')
+            args++;
+        if (!*args)
+            return n;
+        if (n == max)
+            return max + 1;
+        words[n++] = args;
+        while (*args && *args != ' ')
+            args++;
+        if (*args)
+            *args++ = '\0';
+    }
+}
+
+static bool parse_hex_arg(const char *what, const char *word, uint64_t *out)
+{
+    if (parse_hex_u64(word, out))
+        return true;
+    print_line("error %s \"%s\" is not a 64-bit hex number", what, word);
+    return false;
+}
+
+static void cmd_help(const struct boot_info *info, const struct command *cmd,
+                     char *args);
+
+static void cmd_ping(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    print_line("pong");
+}
+
+static void cmd_echo(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    print_line("echo%s%s", args[0] ? " " : "", args);
+}
+
+static void cmd_mem(const struct boot_info *info, const struct command *cmd,
+                    char *args)
+{
+    uint32_t i;
+
+    for (i = 0; i < info->memmap_kept; i++)
+        print_line("mem base=0x%lx size=0x%lx type=%u", info->memmap[i].addr,
+                   info->memmap[i].size, info->memmap[i].type);
+    if (info->memmap_total > info->memmap_kept)
+        print_line("error mem: %u more entries were not kept (limit %u)",
+                   info->memmap_total - info->memmap_kept, BOOT_MEMMAP_MAX);
+}
+
+static void cmd_info(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    print_line("info ram=0x%lx ram-end=0x%lx window=0x%lx window-limit=0x%lx "
+               "phys-bits=%u rsdp=0x%lx pt-pool-free=%u",
+               info->ram_size, info->ram_end, info->window_base,
+               info->window_limit, info->phys_bits, info->rsdp_paddr,
+               paging_pool_free());
+}
+
+/* Guest-physical = virtual. The device-memory window is mapped on first touch. */
+static void cmd_peek(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    char *w[1];
+    uint64_t addr;
+
+    if (split_words(args, w, 1) != 1) {
+        usage_error(cmd);
+        return;
+    }
+    if (!parse_hex_arg("address", w[0], &addr))
+        return;
+    print_line("peek addr=0x%lx value=0x%lx", addr,
+               *(volatile uint64_t *)addr);
+}
+
+static void cmd_poke(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    char *w[2];
+    uint64_t addr, value;
+
+    if (split_words(args, w, 2) != 2) {
+        usage_error(cmd);
+        return;
+    }
+    if (!parse_hex_arg("address", w[0], &addr) ||
+        !parse_hex_arg("value", w[1], &value))
+        return;
+    *(volatile uint64_t *)addr = value;
+    print_line("poke addr=0x%lx value=0x%lx", addr, value);
+}
+
+static void cmd_poweroff(const struct boot_info *info,
+                         const struct command *cmd, char *args)
+{
+    print_line("poweroff");
+    power_off();
+}
+
+/* Deliberate faults, to test the exception report and the VMM's exits. */
+static void cmd_crash(const struct boot_info *info, const struct command *cmd,
+                      char *args)
+{
+    char *w[2];
+    unsigned n = split_words(args, w, 2);
+    uint64_t addr, value;
+
+    if (n == 1 && !strcmp(w[0], "ud")) {
+        __asm__ volatile("ud2");
+    } else if (n == 1 && !strcmp(w[0], "triple")) {
+        sys_triple_fault();
+    } else if (n == 2 && !strcmp(w[0], "pf")) {
+        if (!parse_hex_arg("address", w[1], &addr))
+            return;
+        value = *(volatile uint64_t *)addr;
+        print_line("error crash pf: reading 0x%lx did not fault (value 0x%lx)",
+                   addr, value);
+    } else {
+        usage_error(cmd);
+    }
+}
+
+static const struct command commands[] = {
+    { "help", "", "list the commands", cmd_help },
+    { "ping", "", "reply pong", cmd_ping },
+    { "echo", "TEXT", "reply \"echo TEXT\"", cmd_echo },
+    { "mem", "", "list the PVH memory map", cmd_mem },
+    { "info", "", "show RAM total, device-memory window, physical address bits",
+      cmd_info },
+    { "peek", "ADDR", "read the u64 at guest-physical ADDR (hex)", cmd_peek },
+    { "poke", "ADDR VALUE", "write the u64 VALUE at guest-physical ADDR (hex)",
+      cmd_poke },
+    { "poweroff", "", "power off through the power port (exit status 0)",
+      cmd_poweroff },
+    { "crash", "ud|triple|pf ADDR",
+      "raise #UD, triple-fault, or read ADDR to raise #PF/#GP", cmd_crash },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void cmd_help(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    unsigned i;
+
+    for (i = 0; i < N_COMMANDS; i++)
+        print_line("help %s%s%s: %s", commands[i].name,
+                   commands[i].usage[0] ? " " : "", commands[i].usage,
+                   commands[i].help);
+}
+
+void commands_execute(const struct boot_info *info, char *line)
+{
+    char *args = line;
+    unsigned name_len, i;
+
+    while (*args && *args != ' ')
+        args++;
+    name_len = args - line;
+    if (*args)
+        *args++ = '\0';
+    if (name_len == 0 && !*args)
+        return;     /* empty line */
+    for (i = 0; i < N_COMMANDS; i++) {
+        const struct command *cmd = &commands[i];
+
+        if (strcmp(cmd->name, line))
+            continue;
+        if (!cmd->usage[0] && split_words(args, 0, 0))
+            usage_error(cmd);     /* a command without arguments got some */
+        else
+            cmd->run(info, cmd, args);
+        return;
+    }
+    print_line("error unknown command \"%s\"", line);
+}
