@@ -4,6 +4,7 @@
  */
 #include "commands.h"
 
+#include "acpi.h"
 #include "lib.h"
 #include "paging.h"
 #include "power.h"
@@ -128,6 +129,43 @@ static void cmd_poke(const struct boot_info *info, const struct command *cmd,
     print_line("poke addr=0x%lx value=0x%lx", addr, value);
 }
 
+static void cmd_pokeb(const struct boot_info *info, const struct command *cmd,
+                      char *args)
+{
+    char *w[2];
+    uint64_t addr, value;
+
+    if (split_words(args, w, 2) != 2) {
+        usage_error(cmd);
+        return;
+    }
+    if (!parse_hex_arg("address", w[0], &addr) ||
+        !parse_hex_arg("value", w[1], &value))
+        return;
+    if (value > 0xff) {
+        print_line("error value 0x%lx does not fit in a byte", value);
+        return;
+    }
+    *(volatile uint8_t *)addr = (uint8_t)value;
+    print_line("pokeb addr=0x%lx value=0x%lx", addr, value);
+}
+
+/* Re-runs the boot-time ACPI check; the device-memory window stays as is. */
+static void cmd_acpi(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    static struct acpi_summary summary;
+    char *w[1];
+    unsigned n = split_words(args, w, 1);
+
+    if (n == 0)
+        acpi_check(info, &summary);
+    else if (n == 1 && !strcmp(w[0], "tables"))
+        acpi_list_tables(info);
+    else
+        usage_error(cmd);
+}
+
 static void cmd_poweroff(const struct boot_info *info,
                          const struct command *cmd, char *args)
 {
@@ -168,6 +206,10 @@ static const struct command commands[] = {
     { "peek", "ADDR", "read the u64 at guest-physical ADDR (hex)", cmd_peek },
     { "poke", "ADDR VALUE", "write the u64 VALUE at guest-physical ADDR (hex)",
       cmd_poke },
+    { "pokeb", "ADDR VALUE", "write the byte VALUE at guest-physical ADDR (hex)",
+      cmd_pokeb },
+    { "acpi", "[tables]",
+      "check the ACPI tables again, or list them with \"tables\"", cmd_acpi },
     { "poweroff", "", "power off through the power port (exit status 0)",
       cmd_poweroff },
     { "crash", "ud|triple|pf ADDR",

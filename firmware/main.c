@@ -6,6 +6,7 @@
  */
 #include <hotmem/guest-abi.h>
 
+#include "acpi.h"
 #include "apic.h"
 #include "boot.h"
 #include "console.h"
@@ -35,6 +36,8 @@ void guest_main(const struct hvm_start_info *si)
     lapic_enable(VEC_SPURIOUS);
     ioapic_route(HOTMEM_COM1_IRQ, VEC_SERIAL, lapic_id());
 
+    /* The ready line stays first (docs/guest-console.md); ACPI follows. */
     print_line("ready ram=0x%lx", info.ram_size);
+    acpi_boot(&info);
     console_run(&info);
 }

@@ -3,6 +3,7 @@
  * validated here so that main() only has to report the GError and exit.
  */
 #include "cli.h"
+#include "cli_internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,7 +29,7 @@ struct cli_opt {
     opt_handler handle;
 };
 
-static bool G_GNUC_PRINTF(2, 3) fail(GError **err, const char *fmt, ...)
+bool cli_fail(GError **err, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
@@ -95,37 +96,37 @@ bool cli_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
     int shift;
 
     if (!s || !*s)
-        return fail(err, "size '' is empty: expected a number with an "
+        return cli_fail(err, "size '' is empty: expected a number with an "
                     "optional K, M, G or T suffix");
     if (*s == '-')
-        return fail(err, "size '%s' is negative", s);
+        return cli_fail(err, "size '%s' is negative", s);
     if (!g_ascii_isdigit(*s))
-        return fail(err, "size '%s' does not start with a decimal digit", s);
+        return cli_fail(err, "size '%s' does not start with a decimal digit", s);
     end = parse_digits(s, &v, &overflow);
     if (end == s + 1 && *s == '0' && (*end == 'x' || *end == 'X'))
-        return fail(err, "size '%s' is hexadecimal: only decimal numbers "
+        return cli_fail(err, "size '%s' is hexadecimal: only decimal numbers "
                     "are accepted", s);
     if (*end == '.' || *end == ',')
-        return fail(err, "size '%s' has a fractional part: only whole "
+        return cli_fail(err, "size '%s' has a fractional part: only whole "
                     "numbers are accepted (write 1536M, not 1.5G)", s);
     if (*end) {
         shift = suffix_shift(*end);
         if (shift < 0)
-            return fail(err, "size '%s' has unknown suffix '%s' (expected "
+            return cli_fail(err, "size '%s' has unknown suffix '%s' (expected "
                         "K, M, G or T, binary units)", s, end);
         if (end[1])
-            return fail(err, "size '%s' has trailing characters '%s' after "
+            return cli_fail(err, "size '%s' has trailing characters '%s' after "
                         "the suffix '%c'", s, end + 1, *end);
         unit = 1ULL << shift;
     }
     if (overflow || (v && unit > UINT64_MAX / v))
-        return fail(err, "size '%s' does not fit in 64 bits", s);
+        return cli_fail(err, "size '%s' does not fit in 64 bits", s);
     *out = v * unit;
     return true;
 }
 
 /* A decimal count in [min, max] for key of option opt. */
-static bool parse_count(const char *opt, const char *key, const char *s,
+bool cli_parse_count(const char *opt, const char *key, const char *s,
                         uint64_t min, uint64_t max, uint64_t *out,
                         GError **err)
 {
@@ -134,13 +135,13 @@ static bool parse_count(const char *opt, const char *key, const char *s,
     uint64_t v;
 
     if (!g_ascii_isdigit(*s))
-        return fail(err, "%s: %s '%s' is not a decimal number", opt, key, s);
+        return cli_fail(err, "%s: %s '%s' is not a decimal number", opt, key, s);
     end = parse_digits(s, &v, &overflow);
     if (*end)
-        return fail(err, "%s: %s '%s' has trailing characters '%s'", opt,
+        return cli_fail(err, "%s: %s '%s' has trailing characters '%s'", opt,
                     key, s, end);
     if (overflow || v < min || v > max)
-        return fail(err, "%s: %s %s is outside the supported range "
+        return cli_fail(err, "%s: %s %s is outside the supported range "
                     "%" PRIu64 "..%" PRIu64, opt, key, s, min, max);
     *out = v;
     return true;
@@ -151,7 +152,7 @@ static bool parse_count(const char *opt, const char *key, const char *s,
  * without '=' belongs to implied_key, and ",," stands for a literal comma.
  * Returns key, value, key, value, ... or NULL on error.
  */
-static GPtrArray *keyval_split(const char *opt, const char *arg,
+GPtrArray *cli_keyval_split(const char *opt, const char *arg,
                                const char *implied_key, GError **err)
 {
     GPtrArray *kv = g_ptr_array_new_with_free_func(g_free);
@@ -177,7 +178,7 @@ static GPtrArray *keyval_split(const char *opt, const char *arg,
             g_ptr_array_add(kv, g_strdup(implied_key));
             g_ptr_array_add(kv, g_strdup(tok->str));
         } else {
-            fail(err, "%s: element '%s' of '%s' is not key=value", opt,
+            cli_fail(err, "%s: element '%s' of '%s' is not key=value", opt,
                  tok->str, arg);
             g_ptr_array_unref(kv);
             kv = NULL;
@@ -205,13 +206,13 @@ static bool mem_key(struct mem_args *m, const char *arg, const char *key,
                  !strcmp(key, "maxmem") ? &m->have_maxmem : NULL;
 
     if (!seen)
-        return fail(err, "-m: unknown key '%s' in '%s' (expected size, "
+        return cli_fail(err, "-m: unknown key '%s' in '%s' (expected size, "
                     "slots or maxmem)", key, arg);
     if (*seen)
-        return fail(err, "-m: duplicate key '%s' in '%s'", key, arg);
+        return cli_fail(err, "-m: duplicate key '%s' in '%s'", key, arg);
     *seen = true;
     if (seen == &m->have_slots)
-        return parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
+        return cli_parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
                            err);
     /* QEMU reads a bare size as MiB but a bare maxmem as bytes. */
     if (seen == &m->have_size) {
@@ -233,7 +234,7 @@ static bool check_page_aligned(const char *key, uint64_t v, GError **err)
 
     if (v % CLI_PAGE_SIZE == 0)
         return true;
-    return fail(err, "-m: %s %s is not a multiple of the page size %s", key,
+    return cli_fail(err, "-m: %s %s is not a multiple of the page size %s", key,
                 vs, ps);
 }
 
@@ -244,26 +245,26 @@ static bool check_mem(const struct mem_args *m, GError **err)
     g_autofree char *ms = size_str(m->maxmem);
 
     if (m->size == 0)
-        return fail(err, "-m: size 0 is invalid: the guest needs RAM");
+        return cli_fail(err, "-m: size 0 is invalid: the guest needs RAM");
     if (!check_page_aligned("size", m->size, err))
         return false;
     if (m->have_slots && !m->have_maxmem)
-        return fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
+        return cli_fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
                     "most memory the guest can grow to", m->slots);
     if (m->have_maxmem && !m->have_slots)
-        return fail(err, "-m: maxmem %s needs slots=N, the number of "
+        return cli_fail(err, "-m: maxmem %s needs slots=N, the number of "
                     "hot-pluggable DIMM slots", ms);
     if (!m->have_maxmem)
         return true;
     if (!check_page_aligned("maxmem", m->maxmem, err))
         return false;
     if (m->maxmem < m->size)
-        return fail(err, "-m: maxmem %s is smaller than size %s", ms, ss);
+        return cli_fail(err, "-m: maxmem %s is smaller than size %s", ms, ss);
     if (m->slots > 0 && m->maxmem == m->size)
-        return fail(err, "-m: maxmem %s equals size %s, leaving no room "
+        return cli_fail(err, "-m: maxmem %s equals size %s, leaving no room "
                     "for the DIMMs of slots=%" PRIu64, ms, ss, m->slots);
     if (m->slots == 0 && m->maxmem > m->size)
-        return fail(err, "-m: maxmem %s is larger than size %s but slots=0: "
+        return cli_fail(err, "-m: maxmem %s is larger than size %s but slots=0: "
                     "hot-pluggable memory needs at least one slot", ms, ss);
     return true;
 }
@@ -272,7 +273,7 @@ static bool check_mem(const struct mem_args *m, GError **err)
 static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
 {
     struct mem_args m = { .size = CLI_DEFAULT_RAM };
-    GPtrArray *kv = keyval_split("-m", arg, "size", err);
+    GPtrArray *kv = cli_keyval_split("-m", arg, "size", err);
     bool ok = kv != NULL;
 
     for (guint i = 0; ok && i < kv->len; i += 2)
@@ -290,7 +291,7 @@ static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
 /* -smp [cpus=]N; the topology keys (sockets, cores, ...) are not modelled. */
 static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = keyval_split("-smp", arg, "cpus", err);
+    GPtrArray *kv = cli_keyval_split("-smp", arg, "cpus", err);
     bool ok = kv != NULL, seen = false;
     uint64_t n = 0;
 
@@ -298,12 +299,12 @@ static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
         const char *key = kv->pdata[i];
 
         if (strcmp(key, "cpus"))
-            ok = fail(err, "-smp: key '%s' in '%s' is not supported (only "
+            ok = cli_fail(err, "-smp: key '%s' in '%s' is not supported (only "
                       "[cpus=]N)", key, arg);
         else if (seen)
-            ok = fail(err, "-smp: duplicate key 'cpus' in '%s'", arg);
+            ok = cli_fail(err, "-smp: duplicate key 'cpus' in '%s'", arg);
         else
-            ok = parse_count("-smp", "cpus", kv->pdata[i + 1], 1,
+            ok = cli_parse_count("-smp", "cpus", kv->pdata[i + 1], 1,
                              CLI_MAX_SMP, &n, err);
         seen = true;
     }
@@ -317,17 +318,17 @@ static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
 /* -name [guest=]NAME; QEMU's process= and debug-threads= are not modelled. */
 static bool opt_name(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = keyval_split("-name", arg, "guest", err);
+    GPtrArray *kv = cli_keyval_split("-name", arg, "guest", err);
     bool ok = kv != NULL, seen = false;
 
     for (guint i = 0; ok && i < kv->len; i += 2) {
         const char *key = kv->pdata[i];
 
         if (strcmp(key, "guest"))
-            ok = fail(err, "-name: key '%s' in '%s' is not supported (only "
+            ok = cli_fail(err, "-name: key '%s' in '%s' is not supported (only "
                       "[guest=]NAME)", key, arg);
         else if (seen)
-            ok = fail(err, "-name: duplicate key 'guest' in '%s'", arg);
+            ok = cli_fail(err, "-name: duplicate key 'guest' in '%s'", arg);
         else {
             g_free(st->o->name);
             st->o->name = g_strdup(kv->pdata[i + 1]);
@@ -349,11 +350,11 @@ static bool opt_serial(struct parse_state *st, const char *arg, GError **err)
         o->serial = CLI_SERIAL_NONE;
     } else if (g_str_has_prefix(arg, "file:")) {
         if (!arg[5])
-            return fail(err, "-serial: 'file:' needs a path after the "
+            return cli_fail(err, "-serial: 'file:' needs a path after the "
                         "colon");
         o->serial = CLI_SERIAL_FILE;
     } else {
-        return fail(err, "-serial: backend '%s' is not supported (expected "
+        return cli_fail(err, "-serial: backend '%s' is not supported (expected "
                     "stdio, file:PATH or none)", arg);
     }
     g_free(o->serial_path);
@@ -367,7 +368,7 @@ static bool set_path(const char *opt, char **dst, const char *arg,
                      GError **err)
 {
     if (!*arg)
-        return fail(err, "%s: the path is empty", opt);
+        return cli_fail(err, "%s: the path is empty", opt);
     g_free(*dst);
     *dst = g_strdup(arg);
     return true;
@@ -394,6 +395,17 @@ static bool opt_append(struct parse_state *st, const char *arg, GError **err)
     g_free(st->o->append);
     st->o->append = g_strdup(arg);
     return true;
+}
+
+static bool opt_numa(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_numa_parse(st->o, arg, err);
+}
+
+static bool opt_dump_acpi(struct parse_state *st, const char *arg,
+                          GError **err)
+{
+    return set_path("-dump-acpi", &st->o->dump_acpi, arg, err);
 }
 
 static bool opt_paused(struct parse_state *st, const char *arg, GError **err)
@@ -433,6 +445,10 @@ static const struct cli_opt cli_opts[] = {
     { "append", "STRING", "kernel command line", opt_append },
     { "serial", "stdio|file:PATH|none", "where the serial console goes "
       "(default stdio; none when daemonized)", opt_serial },
+    { "numa", "node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]",
+      "a NUMA node: its boot RAM and vCPUs (repeatable)", opt_numa },
+    { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
+      "and exit", opt_dump_acpi },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
     { "name", "[guest=]NAME", "name of the guest", opt_name },
@@ -475,6 +491,11 @@ void cli_options_clear(struct cli_options *o)
     g_free(o->serial_path);
     g_free(o->name);
     g_free(o->pidfile);
+    g_free(o->dump_acpi);
+    for (unsigned i = 0; i < o->nr_numa; i++)
+        g_free(o->numa[i].memdev);
+    g_free(o->numa);
+    g_free(o->cpu_node);
     cli_options_init(o);
 }
 
@@ -483,10 +504,12 @@ static bool check_combination(struct parse_state *st, GError **err)
 {
     struct cli_options *o = st->o;
 
+    if (!cli_numa_finish(o, err))
+        return false;
     if (!o->daemonize)
         return true;
     if (st->serial_given && o->serial == CLI_SERIAL_STDIO)
-        return fail(err, "-daemonize: -serial stdio needs a terminal, which "
+        return cli_fail(err, "-daemonize: -serial stdio needs a terminal, which "
                     "a daemon does not have (use -serial file:PATH or "
                     "-serial none)");
     if (!st->serial_given)
@@ -502,13 +525,13 @@ static bool parse_args(int argc, char **argv, struct parse_state *st,
         const struct cli_opt *opt;
 
         if (arg[0] != '-' || arg[1] == '\0')
-            return fail(err, "unexpected argument '%s': hotmem takes no "
+            return cli_fail(err, "unexpected argument '%s': hotmem takes no "
                         "disk image, only options starting with '-'", arg);
         opt = find_opt(arg);
         if (!opt)
-            return fail(err, "unknown option %s (see -h)", arg);
+            return cli_fail(err, "unknown option %s (see -h)", arg);
         if (opt->arg_name && i + 1 >= argc)
-            return fail(err, "option %s requires an argument (%s)", arg,
+            return cli_fail(err, "option %s requires an argument (%s)", arg,
                         opt->arg_name);
         if (!opt->handle(st, opt->arg_name ? argv[++i] : NULL, err))
             return false;

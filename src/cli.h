@@ -12,7 +12,19 @@
 #define CLI_MAX_SLOTS       256
 #define CLI_MAX_SMP         255
 
+#define CLI_MAX_NUMA_NODES  64
+#define CLI_NUMA_MEM_ALIGN  (8ULL << 20)    /* automatic split granule */
+
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
+
+/* One -numa node (QEMU's -numa node,...). */
+struct cli_numa_node {
+    uint32_t nodeid;
+    uint64_t mem;           /* boot RAM on the node (filled in when split) */
+    bool has_mem;           /* mem= given */
+    char *memdev;           /* memdev= given (needs memory backends) */
+    uint64_t cpus[(CLI_MAX_SMP + 64) / 64];    /* cpus= bitmap */
+};
 
 struct cli_options {
     uint64_t ram_size;      /* -m size= */
@@ -30,6 +42,10 @@ struct cli_options {
     bool daemonize;
     bool show_version;
     bool show_help;
+    struct cli_numa_node *numa;     /* nr_numa entries */
+    unsigned nr_numa;
+    uint32_t *cpu_node;             /* smp entries when nr_numa > 0 */
+    char *dump_acpi;                /* -dump-acpi DIR */
 };
 
 /* Error domain for bad command lines. */

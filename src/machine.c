@@ -12,6 +12,9 @@
 #include <sys/prctl.h>
 
 #include "bus.h"
+#include "devices/ged.h"
+#include "devices/memhp.h"
+#include "devices/pm_regs.h"
 #include "devices/power_port.h"
 #include "devices/serial.h"
 #include "errors.h"
@@ -19,6 +22,7 @@
 #include "hotmem/guest-abi.h"
 #include "kvm.h"
 #include "loader.h"
+#include "machine_acpi.h"
 #include "mmu/layout.h"
 #include "mmu/memmap.h"
 #include "vcpu.h"
@@ -38,6 +42,10 @@ struct machine {
     struct serial_backend *serial_backend;
     struct serial *com1;
     struct power_port *power;
+    struct ged *ged;
+    struct pm_regs *pm;
+    struct memhp *memhp;
+    uint64_t rsdp_addr;
     struct boot_entry entry;
     struct vcpus *vcpus;
     GMutex exit_lock;
@@ -130,6 +138,67 @@ static bool step_power_port(struct machine *m, GError **err)
     return m->power != NULL;
 }
 
+static void ged_set_irq(void *opaque, bool level)
+{
+    struct machine *m = opaque;
+    g_autoptr(GError) err = NULL;
+
+    if (!kvm_irq_line(m->kvm, GED_GSI, level, &err))
+        g_printerr("hotmem: GED interrupt: %s\n", err->message);
+}
+
+static void on_pm_request(void *opaque, enum pm_request req)
+{
+    struct machine *m = opaque;
+
+    if (req == PM_REQUEST_POWEROFF)
+        machine_request_exit(m, 0, "guest powered off (ACPI S5)");
+    else
+        machine_request_exit(m, 0, "guest requested a reset; hotmem does "
+                             "not reboot, it exits");
+}
+
+static void memhp_notify(void *opaque)
+{
+    struct machine *m = opaque;
+
+    ged_raise(m->ged, GED_EVENT_MEMORY);
+}
+
+static bool step_acpi_devices(struct machine *m, GError **err)
+{
+    struct memhp_ops ops = { .opaque = m, .notify = memhp_notify };
+
+    m->ged = ged_create(m->bus, ged_set_irq, m, err);
+    if (!m->ged)
+        return false;
+    m->pm = pm_regs_create(m->bus, on_pm_request, m, err);
+    if (!m->pm)
+        return false;
+    if (m->cfg.slots == 0)
+        return true;
+    m->memhp = memhp_create(m->bus, m->cfg.slots, &ops, err);
+    return m->memhp != NULL;
+}
+
+/* Builds the tables and copies them into the reserved range below 1 MiB. */
+static bool step_acpi_tables(struct machine *m, GError **err)
+{
+    struct acpi_tables t = { 0 };
+    bool ok = machine_acpi_build(&m->cfg, &m->layout, &t, err);
+
+    if (ok && !memmap_write(m->memmap, t.base, t.data->data, t.data->len)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+                    "ACPI tables at 0x%" G_GINT64_MODIFIER "x do not fit in "
+                    "guest RAM", t.base);
+        ok = false;
+    }
+    if (ok)
+        m->rsdp_addr = t.rsdp_addr;
+    acpi_tables_clear(&t);
+    return ok;
+}
+
 static bool read_file(const char *what, const char *path, gchar **data,
                       gsize *len, GError **err)
 {
@@ -146,7 +215,8 @@ static bool step_kernel(struct machine *m, GError **err)
 {
     g_autofree gchar *kernel = NULL, *initrd = NULL;
     gsize kernel_len = 0, initrd_len = 0;
-    struct boot_images img = { .cmdline = m->cfg.cmdline };
+    struct boot_images img = { .cmdline = m->cfg.cmdline,
+                               .rsdp_addr = m->rsdp_addr };
 
     if (m->cfg.kernel_path) {
         if (!read_file("-kernel", m->cfg.kernel_path, &kernel, &kernel_len,
@@ -208,6 +278,8 @@ static const struct {
     { "bus", step_bus },
     { "serial", step_serial },
     { "power-port", step_power_port },
+    { "acpi-devices", step_acpi_devices },
+    { "acpi-tables", step_acpi_tables },
     { "kernel", step_kernel },
     { "vcpus", step_vcpus },
 };
@@ -233,6 +305,9 @@ void machine_destroy(struct machine *m)
     if (!m)
         return;
     vcpus_destroy(m->vcpus);
+    memhp_destroy(m->memhp);
+    pm_regs_destroy(m->pm);
+    ged_destroy(m->ged);
     power_port_destroy(m->power);
     serial_destroy(m->com1);
     serial_backend_free(m->serial_backend);

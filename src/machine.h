@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "acpi/tables.h"
 #include "serial_backend.h"
 
 struct machine_config {
@@ -21,6 +22,9 @@ struct machine_config {
     enum serial_backend_kind serial;
     const char *serial_path;
     const char *kvm_device;         /* NULL: /dev/kvm */
+    unsigned nr_nodes;              /* -numa nodes (0: none given) */
+    const struct acpi_numa_node *nodes;
+    const uint32_t *cpu_node;       /* node of each vCPU, or NULL */
     /*
      * Called (from any thread) once the machine wants to end: guest power
      * off, fatal vCPU error. machine_exit_status() then tells the status.

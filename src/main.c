@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "hotmem-config.h"
 #include "machine.h"
+#include "machine_acpi.h"
 
 struct app {
     GMainLoop *loop;
@@ -146,18 +147,55 @@ static enum serial_backend_kind backend_kind(enum cli_serial s)
                                   : SERIAL_BACKEND_NONE;
 }
 
-static int run(struct app *app, const struct cli_options *o, int report_fd)
+/* -numa as the machine wants it. */
+static struct acpi_numa_node *numa_nodes(const struct cli_options *o)
 {
-    g_autoptr(GError) err = NULL;
-    struct machine_config cfg = {
+    struct acpi_numa_node *n = g_new0(struct acpi_numa_node, o->nr_numa + 1);
+
+    for (unsigned i = 0; i < o->nr_numa; i++)
+        n[i] = (struct acpi_numa_node){ .id = o->numa[i].nodeid,
+                                        .mem = o->numa[i].mem };
+    return n;
+}
+
+static void machine_config_from_options(struct machine_config *cfg,
+                                        const struct cli_options *o,
+                                        const struct acpi_numa_node *nodes)
+{
+    *cfg = (struct machine_config){
         .ram_size = o->ram_size, .slots = o->slots, .maxmem = o->maxmem,
         .smp = o->smp, .kernel_path = o->kernel, .initrd_path = o->initrd,
         .cmdline = o->append, .serial = backend_kind(o->serial),
         .serial_path = o->serial_path, .kvm_device = getenv("HOTMEM_KVM"),
-        .on_exit = on_machine_exit, .opaque = app,
+        .nr_nodes = o->nr_numa, .nodes = nodes, .cpu_node = o->cpu_node,
     };
+}
+
+static int dump_acpi(const struct cli_options *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree struct acpi_numa_node *nodes = numa_nodes(o);
+    struct machine_config cfg;
+
+    machine_config_from_options(&cfg, o, nodes);
+    if (!machine_acpi_dump(&cfg, o->dump_acpi, &err)) {
+        fprintf(stderr, "hotmem: %s\n", err->message);
+        return 1;
+    }
+    return 0;
+}
+
+static int run(struct app *app, const struct cli_options *o, int report_fd)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree struct acpi_numa_node *nodes = numa_nodes(o);
+    struct machine_config cfg;
     struct machine *m;
     int status;
+
+    machine_config_from_options(&cfg, o, nodes);
+    cfg.on_exit = on_machine_exit;
+    cfg.opaque = app;
 
     m = machine_create(&cfg, &err);
     if (m && o->pidfile && !write_pidfile(app, o->pidfile, &err))
@@ -205,6 +243,11 @@ int main(int argc, char **argv)
             printf("hotmem version %s\n", HOTMEM_VERSION);
         cli_options_clear(&o);
         return 0;
+    }
+    if (o.dump_acpi) {
+        status = dump_acpi(&o);
+        cli_options_clear(&o);
+        return status;
     }
     signal(SIGPIPE, SIG_IGN);
     if (o.daemonize)

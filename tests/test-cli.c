@@ -232,6 +232,33 @@ static const struct err_case err_cases[] = {
     { "/cli/daemonize/error/serial-stdio-last-wins",
       "-serial none -daemonize -serial stdio",
       { "-daemonize:", "-serial stdio" } },
+    /* -numa */
+    { "/cli/numa/error/not-node", "-numa dist,src=0,dst=1",
+      { "-numa", "'node'" } },
+    { "/cli/numa/error/unknown-key", "-numa node,size=1G",
+      { "-numa", "'size'" } },
+    { "/cli/numa/error/duplicate-id", "-numa node,nodeid=1 -numa node,nodeid=1",
+      { "-numa", "node 1", "twice" } },
+    { "/cli/numa/error/nodeid-range", "-numa node,nodeid=64",
+      { "-numa", "nodeid" } },
+    { "/cli/numa/error/mem-and-memdev", "-numa node,mem=1G,memdev=m0",
+      { "-numa", "mutually exclusive" } },
+    { "/cli/numa/error/memdev-no-backends", "-numa node,memdev=m0",
+      { "-numa", "memdev=m0", "backends" } },
+    { "/cli/numa/error/mem-sum", "-m 1G -numa node,mem=512M -numa node,mem=256M",
+      { "-numa", "0x30000000", "0x40000000" } },
+    { "/cli/numa/error/mem-partial", "-m 1G -numa node,mem=1G -numa node",
+      { "-numa", "1 of 2" } },
+    { "/cli/numa/error/mem-unaligned", "-m 1G -numa node,mem=1048575K -numa node,mem=1K",
+      { "-numa", "0x3ffffc00", "4 KiB" } },
+    { "/cli/numa/error/cpu-twice", "-smp 2 -numa node,cpus=0-1 -numa node,cpus=1",
+      { "-numa", "cpu 1", "nodes 0 and 1" } },
+    { "/cli/numa/error/cpu-beyond-smp", "-smp 2 -numa node,cpus=0-3",
+      { "-numa", "cpu 2", "-smp" } },
+    { "/cli/numa/error/cpus-reversed", "-smp 4 -numa node,cpus=3-1",
+      { "-numa", "3-1" } },
+    { "/cli/dump-acpi/error/missing-dir", "-dump-acpi",
+      { "-dump-acpi", "requires an argument" } },
 };
 
 static char **make_argv(const char *args, int *argc)
@@ -429,9 +456,70 @@ static void test_usage(void)
     }
 }
 
+static void parse_ok(const char *line, struct cli_options *o)
+{
+    g_autoptr(GError) err = NULL;
+    int argc;
+    g_auto(GStrv) argv = make_argv(line, &argc);
+
+    if (!cli_parse(argc, argv, o, &err))
+        g_error("%s: %s", line, err->message);
+}
+
+/* Given mem= and cpus=: kept as written; vCPUs map to their nodes. */
+static void test_numa_explicit(void)
+{
+    struct cli_options o;
+
+    parse_ok("-m 6G -smp 4 -numa node,nodeid=3,mem=2G,cpus=0-1 "
+             "-numa node,nodeid=5,mem=4G,cpus=2,cpus=3", &o);
+    g_assert_cmpuint(o.nr_numa, ==, 2);
+    g_assert_cmpuint(o.numa[0].nodeid, ==, 3);
+    g_assert_cmpuint(o.numa[0].mem, ==, 2 * GiB);
+    g_assert_cmpuint(o.numa[1].nodeid, ==, 5);
+    g_assert_cmpuint(o.numa[1].mem, ==, 4 * GiB);
+    g_assert_cmpuint(o.cpu_node[0], ==, 3);
+    g_assert_cmpuint(o.cpu_node[1], ==, 3);
+    g_assert_cmpuint(o.cpu_node[2], ==, 5);
+    g_assert_cmpuint(o.cpu_node[3], ==, 5);
+    cli_options_clear(&o);
+}
+
+/* No mem=: an even split in 8 MiB granules, the rest on the last node. */
+static void test_numa_auto_split(void)
+{
+    struct cli_options o;
+
+    parse_ok("-m 1000M -smp 3 -numa node -numa node -numa node", &o);
+    g_assert_cmpuint(o.nr_numa, ==, 3);
+    g_assert_cmpuint(o.numa[0].nodeid, ==, 0);
+    g_assert_cmpuint(o.numa[2].nodeid, ==, 2);
+    g_assert_cmpuint(o.numa[0].mem, ==, 328 * MiB);
+    g_assert_cmpuint(o.numa[1].mem, ==, 328 * MiB);
+    g_assert_cmpuint(o.numa[2].mem, ==, 344 * MiB);
+    /* vCPUs no node claims are spread round-robin. */
+    g_assert_cmpuint(o.cpu_node[0], ==, 0);
+    g_assert_cmpuint(o.cpu_node[1], ==, 1);
+    g_assert_cmpuint(o.cpu_node[2], ==, 2);
+    cli_options_clear(&o);
+}
+
+static void test_dump_acpi(void)
+{
+    struct cli_options o;
+
+    parse_ok("-dump-acpi /tmp/tables -m 512M,slots=4,maxmem=8G", &o);
+    g_assert_cmpstr(o.dump_acpi, ==, "/tmp/tables");
+    g_assert_cmpuint(o.slots, ==, 4);
+    cli_options_clear(&o);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/cli/numa/explicit", test_numa_explicit);
+    g_test_add_func("/cli/numa/auto-split", test_numa_auto_split);
+    g_test_add_func("/cli/dump-acpi/dir", test_dump_acpi);
     for (size_t i = 0; i < G_N_ELEMENTS(ok_cases); i++)
         g_test_add_data_func(ok_cases[i].path, &ok_cases[i], test_ok);
     for (size_t i = 0; i < G_N_ELEMENTS(err_cases); i++)

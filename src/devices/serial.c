@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "acpi/aml.h"
+
 enum {
     REG_RBR_THR = 0,    /* DLL when LCR.DLAB */
     REG_IER = 1,        /* DLM when LCR.DLAB */
@@ -260,4 +262,19 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)
     update_irq(s);
     g_mutex_unlock(&s->lock);
     return n;
+}
+
+/* ACPI 6.5 6.1.5 (_HID), 6.2.2 (_CRS): a PC COM port, PNP0501. */
+void serial_build_aml(struct aml *scope, const char *name, uint16_t base,
+                      uint32_t gsi, unsigned uid)
+{
+    struct aml *dev = aml_device("%s", name);
+    struct aml *crs = aml_resource_template();
+
+    aml_append(dev, aml_name_decl("_HID", aml_eisaid("PNP0501")));
+    aml_append(dev, aml_name_decl("_UID", aml_int(uid)));
+    aml_append(crs, aml_io(base, base, 1, 8));
+    aml_append(crs, aml_interrupt(true, false, false, &gsi, 1));
+    aml_append(dev, aml_name_decl("_CRS", crs));
+    aml_append(scope, dev);
 }

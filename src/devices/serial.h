@@ -36,3 +36,8 @@ void serial_destroy(struct serial *s);
  * fit (the rest must be offered again after rx_drained). Thread-safe.
  */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+
+struct aml;
+/* Appends Device(name) for a UART at base with interrupt gsi to scope. */
+void serial_build_aml(struct aml *scope, const char *name, uint16_t base,
+                      uint32_t gsi, unsigned uid);

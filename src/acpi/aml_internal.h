@@ -1,0 +1,43 @@
+/*
+ * Private to the AML builder (aml.c, aml_expr.c, aml_resource.c): the node
+ * representation and the encoding helpers they share.
+ */
+#pragma once
+
+#include "acpi/aml.h"
+
+#define AML_BUFFER_OP 0x11      /* 20.2.5.4: DefBuffer */
+#define AML_EXT_OP_PREFIX 0x5B  /* 20.2.x: ExtOpPrefix before ExtOp codes */
+#define AML_RES_END_TAG 0x79    /* 6.4.2.9: small End Tag, length 1 */
+
+enum aml_kind {
+    AML_KIND_PLAIN,         /* op, then PkgLength if pkglen, then body */
+    AML_KIND_BUFFER,        /* DefBuffer: BufferSize is added at the end */
+    AML_KIND_RESOURCES,     /* a Buffer whose body gets an End Tag */
+    AML_KIND_FIELD,         /* DefField; bits is the current bit position */
+    AML_KIND_FIELD_UNIT,    /* Named/ReservedField entry; bits is its width */
+    AML_KIND_FIELD_OFFSET,  /* ASL Offset(); bits is the target position */
+};
+
+struct aml {
+    enum aml_kind kind;
+    uint8_t op[2];
+    uint8_t op_len;
+    bool pkglen;
+    GByteArray *body;       /* final bytes after opcode and PkgLength */
+    uint64_t bits;          /* see enum aml_kind */
+    GByteArray *encoded;    /* aml_data() cache; dropped by aml_append() */
+};
+
+struct aml *aml_node_new(enum aml_kind kind, const uint8_t *op,
+                         size_t op_len, bool pkglen);
+/* A node without PkgLength whose body starts with op (ExtOpPrefix op). */
+struct aml *aml_expr_new(uint8_t op);
+struct aml *aml_ext_expr_new(uint8_t op);
+
+void aml_put_byte(GByteArray *out, uint8_t b);
+void aml_put_le(GByteArray *out, uint64_t v, unsigned bytes);
+void aml_put_int(GByteArray *out, uint64_t v);
+void aml_put_namestring(GByteArray *out, const char *path);
+/* Encodes child (complete, with opcode and PkgLength) into out; frees it. */
+void aml_put_node(GByteArray *out, struct aml *child);
