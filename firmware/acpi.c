@@ -380,6 +380,7 @@ void acpi_boot(struct boot_info *info)
         return;
     info->window_base = base;
     info->window_limit = limit;
+    info->srat_hotplug = true;
     paging_set_lazy_window(base, limit);
 }
 

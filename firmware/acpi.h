@@ -40,7 +40,7 @@ void acpi_check(const struct boot_info *info, struct acpi_summary *out);
 /*
  * The boot-time check: acpi_check(), then, when it passed and the SRAT has
  * hot-pluggable memory, narrows the lazily mapped device-memory window to
- * the span of those ranges.
+ * the span of those ranges and sets info->srat_hotplug.
  */
 void acpi_boot(struct boot_info *info);
 

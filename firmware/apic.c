@@ -19,6 +19,7 @@
 /* Redirection entry low dword: delivery mode fixed (000), physical
  * destination, active high, edge triggered, not masked: all zero bits. */
 #define IOREDTBL_FIXED_EDGE_HIGH 0x00000000
+#define IOREDTBL_LEVEL           0x00008000     /* bit 15: trigger mode */
 
 void pic_mask_all(void)
 {
@@ -43,9 +44,27 @@ static void ioapic_write(uint32_t reg, uint32_t value)
     mmio_write32(IOAPIC_BASE + IOAPIC_IOWIN, value);
 }
 
-void ioapic_route(unsigned pin, uint8_t vector, uint8_t dest_apic_id)
+static void route(unsigned pin, uint32_t mode, uint8_t vector,
+                  uint8_t dest_apic_id)
 {
     /* Destination first, so the entry is never live with a stale one. */
     ioapic_write(IOAPIC_REDTBL(pin) + 1, (uint32_t)dest_apic_id << 24);
-    ioapic_write(IOAPIC_REDTBL(pin), IOREDTBL_FIXED_EDGE_HIGH | vector);
+    ioapic_write(IOAPIC_REDTBL(pin), mode | vector);
+}
+
+void ioapic_route(unsigned pin, uint8_t vector, uint8_t dest_apic_id)
+{
+    route(pin, IOREDTBL_FIXED_EDGE_HIGH, vector, dest_apic_id);
+}
+
+/*
+ * A level-triggered entry sets Remote IRR on delivery and clears it on the
+ * EOI the local APIC broadcasts; if the line is still high then, the I/O APIC
+ * delivers again (82093AA datasheet, 3.2.4). So the handler must lower the
+ * line (acknowledge the device) before its EOI.
+ */
+void ioapic_route_level(unsigned pin, uint8_t vector, uint8_t dest_apic_id)
+{
+    route(pin, IOREDTBL_FIXED_EDGE_HIGH | IOREDTBL_LEVEL, vector,
+          dest_apic_id);
 }

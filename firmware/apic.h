@@ -1,7 +1,8 @@
 /*
- * Interrupt routing for the serial port: legacy 8259 PICs masked, the I/O
- * APIC delivering a pin to the boot CPU's local APIC. All from ring 3 through
- * the identity-mapped, cache-disabled APIC pages (paging.c).
+ * Interrupt routing for the serial port and the Generic Event Device: legacy
+ * 8259 PICs masked, the I/O APIC delivering a pin to the boot CPU's local
+ * APIC. All from ring 3 through the identity-mapped, cache-disabled APIC
+ * pages (paging.c).
  */
 #pragma once
 
@@ -16,3 +17,6 @@ uint8_t lapic_id(void);
 
 /* Routes I/O APIC input pin to vector: fixed, edge, active high, physical. */
 void ioapic_route(unsigned pin, uint8_t vector, uint8_t dest_apic_id);
+
+/* The same, level-triggered, active high (the GED's GSI, docs/acpi.md). */
+void ioapic_route_level(unsigned pin, uint8_t vector, uint8_t dest_apic_id);

@@ -16,6 +16,7 @@ struct boot_info {
     uint64_t ram_end;       /* end of the highest RAM entry */
     uint64_t window_base;   /* first 1 GiB boundary at or above ram_end */
     uint64_t window_limit;  /* 1 << phys_bits, at most 2^47 */
+    bool srat_hotplug;      /* the SRAT lists hot-pluggable memory (acpi.c) */
     unsigned phys_bits;     /* CPUID 0x80000008 EAX[7:0] */
     uint64_t rsdp_paddr;
     uint32_t memmap_total;  /* entries the VMM passed */

@@ -5,7 +5,9 @@
 #include "commands.h"
 
 #include "acpi.h"
+#include "acpi_hw.h"
 #include "lib.h"
+#include "ospm.h"
 #include "paging.h"
 #include "power.h"
 #include "print.h"
@@ -196,6 +198,56 @@ static void cmd_crash(const struct boot_info *info, const struct command *cmd,
     }
 }
 
+/* Memory hot-plug (ospm.c): the guest's side of the DIMM lifecycle. */
+static void cmd_refuse_eject(const struct boot_info *info,
+                             const struct command *cmd, char *args)
+{
+    char *w[1];
+
+    if (split_words(args, w, 1) != 1 ||
+        (strcmp(w[0], "on") && strcmp(w[0], "off"))) {
+        usage_error(cmd);
+        return;
+    }
+    ospm_set_refuse_eject(!strcmp(w[0], "on"));
+    print_line("refuse-eject %s", w[0]);
+}
+
+static void cmd_dimms(const struct boot_info *info, const struct command *cmd,
+                      char *args)
+{
+    ospm_print_dimms();
+}
+
+static void cmd_memtest(const struct boot_info *info,
+                        const struct command *cmd, char *args)
+{
+    char *w[1];
+    uint32_t slot;
+
+    if (split_words(args, w, 1) != 1) {
+        usage_error(cmd);
+        return;
+    }
+    if (!parse_dec_u32(w[0], MEMHP_SLOTS_MAX - 1, &slot)) {
+        print_line("error slot \"%s\" is not a decimal number from 0 to %u",
+                   w[0], MEMHP_SLOTS_MAX - 1);
+        return;
+    }
+    ospm_memtest(slot);
+}
+
+static void cmd_scan(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    if (!ospm_slot_count()) {
+        print_line("error scan: no memory hot-plug slots");
+        return;
+    }
+    ospm_scan();
+    print_line("scan done");
+}
+
 static const struct command commands[] = {
     { "help", "", "list the commands", cmd_help },
     { "ping", "", "reply pong", cmd_ping },
@@ -214,6 +266,14 @@ static const struct command commands[] = {
       cmd_poweroff },
     { "crash", "ud|triple|pf ADDR",
       "raise #UD, triple-fault, or read ADDR to raise #PF/#GP", cmd_crash },
+    { "dimms", "", "list the DIMMs the guest uses", cmd_dimms },
+    { "memtest", "SLOT", "check the memory of the DIMM in SLOT (decimal) again",
+      cmd_memtest },
+    { "scan", "", "scan the memory slots now, as on a GED memory event",
+      cmd_scan },
+    { "refuse-eject", "on|off",
+      "answer eject requests with _OST 0x81 (in use) instead of ejecting",
+      cmd_refuse_eject },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

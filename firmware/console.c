@@ -3,13 +3,15 @@
  * nothing pending it sleeps in SYS_IDLE (sti; hlt; cli in ring 0) until the
  * UART's receive interrupt wakes it, so the guest never spins on the host's
  * CPUs. An interrupt raised between the last LSR read and the hlt stays
- * pending (IF=0) and ends the hlt at once.
+ * pending (IF=0) and ends the hlt at once. The GED's interrupt wakes it the
+ * same way; the events it latched are handled before each UART read.
  */
 #include "console.h"
 
 #include <stdbool.h>
 
 #include "commands.h"
+#include "ospm.h"
 #include "print.h"
 #include "serial.h"
 #include "syscall.h"
@@ -21,7 +23,10 @@ void console_run(const struct boot_info *info)
     bool overlong = false;
 
     for (;;) {
-        int c = serial_getc();
+        int c;
+
+        ospm_service();
+        c = serial_getc();
 
         if (c < 0) {
             sys_idle();

@@ -27,6 +27,7 @@
 #define LOWCORE_IRQ             0x200       /* every external interrupt */
 #define LOWCORE_SPURIOUS        0x220       /* LAPIC spurious vector */
 #define LOWCORE_SYSCALL         0x240       /* int3 / int 0x80 */
+#define LOWCORE_GED             0x280       /* GED interrupt (GSI 9) */
 #define LOWCORE_TSS             0x300       /* TSS + I/O bitmap, to 0x2369 */
 #define TSS_ADDR                (LOWCORE_BASE + LOWCORE_TSS)
 
@@ -44,6 +45,7 @@
 #define VEC_DOUBLE_FAULT        8
 #define VEC_PAGE_FAULT          14
 #define VEC_SERIAL              0x24    /* IOAPIC pin 4 (COM1) */
+#define VEC_GED                 0x29    /* IOAPIC pin 9 (GED), level */
 #define VEC_SYSCALL             0x80
 #define VEC_SPURIOUS            0xff
 #define IST_DOUBLE_FAULT        1       /* #DF runs on its own stack */

@@ -93,3 +93,20 @@ bool parse_hex_u64(const char *s, uint64_t *out)
     *out = v;
     return true;
 }
+
+bool parse_dec_u32(const char *s, uint32_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+        if (v > max)
+            return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}

@@ -21,6 +21,12 @@ int strcmp(const char *a, const char *b);
  */
 bool parse_hex_u64(const char *s, uint64_t *out);
 
+/*
+ * Parses a decimal number (digits only); the whole string must be consumed.
+ * Returns false on an empty string, a non-digit or a value above max.
+ */
+bool parse_dec_u32(const char *s, uint32_t max, uint32_t *out);
+
 static inline uint64_t align_up_u64(uint64_t v, uint64_t align)
 {
     return (v + align - 1) & ~(align - 1);

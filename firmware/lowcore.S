@@ -4,6 +4,8 @@
  * Ring 0 is emulated on the development machines (about 0.6 M
  * instructions/s), so ring 0 does as little as possible:
  *   - external interrupts: EOI to the local APIC and return (5 instructions);
+ *   - the GED interrupt: read-and-clear the event register, remember the
+ *     events for ring 3, EOI, return (10 instructions);
  *   - syscall (int3, see guest.h) SYS_IDLE: sti; hlt; cli; return;
  *   - #PF on a not-present page of the device-memory window: install the
  *     2 MiB identity mapping (paging_fault_in) and return;
@@ -14,6 +16,7 @@
  * so the IDT below is assembled as constants.
  */
 #include <hotmem/guest-abi.h>
+#include "acpi_hw.h"
 #include "guest.h"
 #include "x86.h"
 
@@ -112,6 +115,27 @@ syscall_entry:
     lidt    null_idt_ptr(%rip)
     ud2
 2:  movq    $-1, %rax
+    iretq
+
+/*
+ * The Generic Event Device's level-triggered GSI 9 (docs/acpi.md). Reading
+ * the event register returns and clears the latched events and lowers the
+ * line, so it must come before the EOI: with the line still high, the EOI
+ * would make the I/O APIC deliver again at once. The events are ORed into
+ * ged_pending for ring 3 (ospm.c), which runs with IF=0 and so can read and
+ * clear the word without racing this handler.
+ */
+    .org LOWCORE_GED
+ged_entry:
+    pushq   %rax
+    pushq   %rdx
+    movl    $GED_EVENT_PORT, %edx
+    inl     %dx, %eax
+    orl     %eax, ged_pending(%rip)
+    xorl    %eax, %eax
+    movabsl %eax, LAPIC_BASE + LAPIC_EOI
+    popq    %rdx
+    popq    %rax
     iretq
 
 /* 64-bit TSS, SDM Vol. 3A 8.7 figure 8-11. Only RSP0 and IST1 are used. */
@@ -238,6 +262,8 @@ idt:
     gate LOWCORE_EXC_STUB(idt_vector), 0, 0
     .elseif idt_vector == VEC_SPURIOUS
     gate LOWCORE_SPURIOUS, 0, 0
+    .elseif idt_vector == VEC_GED
+    gate LOWCORE_GED, 0, 0
     .else
     gate LOWCORE_IRQ, 0, 0
     .endif
@@ -255,6 +281,10 @@ null_idt_ptr:
     .quad 0
 
     .bss
+    .balign 16
+    .globl ged_pending
+ged_pending:
+    .skip 4
     .balign 16
     .globl exception_frame
 exception_frame:

@@ -65,19 +65,87 @@ static bool map_2m(uint64_t addr, uint64_t flags)
     return true;
 }
 
+/*
+ * Maps the 2 MiB pages of [addr, end), which lie in one 1 GiB region (one
+ * page directory). A page directory that does not exist yet is filled
+ * before it is linked: once the MMU uses a table, kvm_pvm traps every write
+ * to it (about 40 us), so a fresh GiB costs one trapped write instead of up
+ * to 512. A directory that exists already (the lazy window may have created
+ * it) is completed in place.
+ */
+static bool map_region_1g(uint64_t addr, uint64_t end, uint64_t flags)
+{
+    uint64_t *pdpt, *pd;
+    unsigned i;
+    bool fresh;
+
+    pdpt = next_table(paging_pml4, table_index(addr, 39));
+    if (!pdpt)
+        return false;
+    i = table_index(addr, 30);
+    fresh = !(pdpt[i] & PTE_P);
+    if (fresh) {
+        if (pool_used == POOL_PAGES)
+            return false;
+        pd = pool[pool_used++];
+    } else {
+        pd = (uint64_t *)(pdpt[i] & PTE_ADDR_MASK);
+    }
+    for (; addr < end; addr += PAGE_SIZE_2M) {
+        unsigned j = table_index(addr, 21);
+
+        if (!(pd[j] & PTE_P))
+            pd[j] = addr | PTE_P | PTE_RW | PTE_US | PTE_PS | flags;
+    }
+    if (fresh)
+        pdpt[i] = (uint64_t)pd | PTE_TABLE;
+    return true;
+}
+
+/*
+ * Page-table pages that mapping the 2 MiB-aligned [addr, end) would take
+ * from the pool: a PDPT per 512 GiB region and a page directory per 1 GiB
+ * region that has none yet.
+ */
+static uint64_t pages_needed(uint64_t addr, uint64_t end)
+{
+    uint64_t needed = 0, *pdpt = 0;
+    unsigned last_pml4 = TABLE_ENTRIES;
+
+    for (addr = align_down_u64(addr, PAGE_SIZE_1G); addr < end;
+         addr += PAGE_SIZE_1G) {
+        unsigned i = table_index(addr, 39);
+
+        if (i != last_pml4) {
+            last_pml4 = i;
+            pdpt = paging_pml4[i] & PTE_P
+                   ? (uint64_t *)(paging_pml4[i] & PTE_ADDR_MASK) : 0;
+            needed += !pdpt;
+        }
+        needed += !pdpt || !(pdpt[table_index(addr, 30)] & PTE_P);
+    }
+    return needed;
+}
+
 bool paging_map_identity(uint64_t base, uint64_t size, uint64_t flags)
 {
-    uint64_t addr, end;
+    uint64_t addr, end, next;
 
     if (size == 0)
         return true;
     if (base >= PAGING_IDENTITY_LIMIT || size > PAGING_IDENTITY_LIMIT - base)
         return false;
     end = align_up_u64(base + size, PAGE_SIZE_2M);
-    for (addr = align_down_u64(base, PAGE_SIZE_2M); addr < end;
-         addr += PAGE_SIZE_2M)
-        if (!map_2m(addr, flags))
+    /* All or nothing: a range too big must not use up the pool. */
+    if (pages_needed(base, end) > POOL_PAGES - pool_used)
+        return false;
+    for (addr = align_down_u64(base, PAGE_SIZE_2M); addr < end; addr = next) {
+        next = align_down_u64(addr, PAGE_SIZE_1G) + PAGE_SIZE_1G;
+        if (next > end)
+            next = end;
+        if (!map_region_1g(addr, next, flags))
             return false;
+    }
     return true;
 }
 

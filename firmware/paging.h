@@ -21,8 +21,9 @@
 
 /*
  * Maps [base, base + size), widened to 2 MiB boundaries, identically.
- * 2 MiB ranges that are already mapped keep their mapping. Returns false when
- * the range passes PAGING_IDENTITY_LIMIT or the table pool is exhausted.
+ * 2 MiB ranges that are already mapped keep their mapping. Returns false,
+ * mapping nothing, when the range passes PAGING_IDENTITY_LIMIT or the table
+ * pool has too few pages left for it.
  */
 bool paging_map_identity(uint64_t base, uint64_t size, uint64_t flags);
 

@@ -1,8 +1,12 @@
-/* Power-off and panic through the hotmem power port (guest-abi.h). */
+/*
+ * Power-off and panic through the hotmem power port (guest-abi.h), and
+ * power-off through the FADT sleep control register (ACPI S5).
+ */
 #include "power.h"
 
 #include <hotmem/guest-abi.h>
 
+#include "acpi_hw.h"
 #include "io.h"
 #include "print.h"
 #include "syscall.h"
@@ -17,6 +21,12 @@ static __attribute__((noreturn)) void idle_forever(void)
 void power_off(void)
 {
     outb(HOTMEM_POWER_PORT, HOTMEM_POWER_OFF);
+    idle_forever();
+}
+
+void power_off_acpi(void)
+{
+    outb(ACPI_SLEEP_CONTROL_PORT, ACPI_SLEEP_S5);
     idle_forever();
 }
 

@@ -402,6 +402,21 @@ static bool opt_numa(struct parse_state *st, const char *arg, GError **err)
     return cli_numa_parse(st->o, arg, err);
 }
 
+static bool opt_qmp(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_qmp(st->o, arg, err);
+}
+
+static bool opt_object(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_object(st->o, arg, err);
+}
+
+static bool opt_device(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_device(st->o, arg, err);
+}
+
 static bool opt_dump_acpi(struct parse_state *st, const char *arg,
                           GError **err)
 {
@@ -447,6 +462,13 @@ static const struct cli_opt cli_opts[] = {
       "(default stdio; none when daemonized)", opt_serial },
     { "numa", "node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]",
       "a NUMA node: its boot RAM and vCPUs (repeatable)", opt_numa },
+    { "object", "TYPE,id=ID[,prop=value...]", "a memory backend "
+      "(memory-backend-ram|file|memfd), as QMP object-add (repeatable)",
+      opt_object },
+    { "device", "pc-dimm,id=ID,memdev=ID[,slot=N,addr=A,node=N]",
+      "a cold-plugged DIMM, as QMP device_add (repeatable)", opt_device },
+    { "qmp", "unix:PATH,server=on,wait=off|tcp:HOST:PORT,server=on,wait=off",
+      "a QMP monitor socket (repeatable)", opt_qmp },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
       "and exit", opt_dump_acpi },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
@@ -496,6 +518,12 @@ void cli_options_clear(struct cli_options *o)
         g_free(o->numa[i].memdev);
     g_free(o->numa);
     g_free(o->cpu_node);
+    if (o->qmp)
+        g_ptr_array_free(o->qmp, TRUE);
+    if (o->objects)
+        g_ptr_array_free(o->objects, TRUE);
+    if (o->devices)
+        g_ptr_array_free(o->devices, TRUE);
     cli_options_init(o);
 }
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <json-c/json.h>
 
 #define CLI_DEFAULT_RAM     (256ULL << 20)
 #define CLI_MAX_SLOTS       256
@@ -46,6 +47,9 @@ struct cli_options {
     unsigned nr_numa;
     uint32_t *cpu_node;             /* smp entries when nr_numa > 0 */
     char *dump_acpi;                /* -dump-acpi DIR */
+    GPtrArray *qmp;                 /* -qmp specs (char *) */
+    GPtrArray *objects;             /* -object bags (json_object *) */
+    GPtrArray *devices;             /* -device bags (json_object *) */
 };
 
 /* Error domain for bad command lines. */
@@ -72,6 +76,14 @@ bool cli_parse(int argc, char **argv, struct cli_options *o, GError **err);
  */
 bool cli_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
                     GError **err);
+
+/*
+ * QEMU's two spellings of an object or device: "type,key=value,..." (the
+ * first bare word goes to implied_key, ",," is a comma) or a JSON object.
+ * Returns a new flat property bag; values of the first form are strings.
+ */
+json_object *cli_props_parse(const char *opt, const char *arg,
+                             const char *implied_key, GError **err);
 
 /* Text for -h. */
 const char *cli_usage(void);

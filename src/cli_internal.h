@@ -29,3 +29,8 @@ bool cli_numa_parse(struct cli_options *o, const char *arg, GError **err);
  * RAM between nodes that gave no mem=, and assigns every vCPU a node.
  */
 bool cli_numa_finish(struct cli_options *o, GError **err);
+
+/* -qmp, -object, -device (cli_props.c). */
+bool cli_add_qmp(struct cli_options *o, const char *arg, GError **err);
+bool cli_add_object(struct cli_options *o, const char *arg, GError **err);
+bool cli_add_device(struct cli_options *o, const char *arg, GError **err);

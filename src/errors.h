@@ -12,4 +12,5 @@ enum hm_error_code {
     HM_ERROR_KVM,           /* a KVM ioctl failed */
     HM_ERROR_NOT_SUPPORTED, /* host lacks a capability */
     HM_ERROR_IO,            /* file or socket I/O */
+    HM_ERROR_DEVICE_NOT_FOUND, /* no device with that id */
 };

@@ -5,6 +5,7 @@
  * whatever the earlier steps built.
  */
 #include "machine.h"
+#include "machine_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,31 +33,22 @@
 #define PR_SET_VMA_ANON_NAME 0
 #endif
 
-struct machine {
-    struct machine_config cfg;
-    struct kvm *kvm;
-    struct layout layout;
-    void *ram;                  /* host mapping of all boot RAM */
-    struct memmap *memmap;
-    struct bus *bus;
-    struct serial_backend *serial_backend;
-    struct serial *com1;
-    struct power_port *power;
-    struct ged *ged;
-    struct pm_regs *pm;
-    struct memhp *memhp;
-    uint64_t rsdp_addr;
-    struct boot_entry entry;
-    struct vcpus *vcpus;
-    GMutex exit_lock;
-    int exit_status;            /* -1 until someone asks to end */
-};
 
 static bool step_kvm(struct machine *m, GError **err)
 {
     m->kvm = kvm_open(m->cfg.kvm_device ? m->cfg.kvm_device : "/dev/kvm",
                       err);
     return m->kvm != NULL;
+}
+
+static bool step_objects(struct machine *m, GError **err)
+{
+    return machine_objects_init(m, err);
+}
+
+static bool step_dimms(struct machine *m, GError **err)
+{
+    return machine_dimms_init(m, err);
 }
 
 static bool step_layout(struct machine *m, GError **err)
@@ -127,9 +119,10 @@ static void on_power_request(void *opaque, enum power_request req)
     struct machine *m = opaque;
 
     if (req == POWER_REQUEST_OFF)
-        machine_request_exit(m, 0, "guest powered off");
+        machine_request_exit(m, 0, true, "guest-shutdown", "guest powered off");
     else
-        machine_request_exit(m, 1, "guest reported a fatal error (panic)");
+        machine_request_exit(m, 1, true, "guest-panic",
+                             "guest reported a fatal error (panic)");
 }
 
 static bool step_power_port(struct machine *m, GError **err)
@@ -152,10 +145,11 @@ static void on_pm_request(void *opaque, enum pm_request req)
     struct machine *m = opaque;
 
     if (req == PM_REQUEST_POWEROFF)
-        machine_request_exit(m, 0, "guest powered off (ACPI S5)");
+        machine_request_exit(m, 0, true, "guest-shutdown",
+                             "guest powered off (ACPI S5)");
     else
-        machine_request_exit(m, 0, "guest requested a reset; hotmem does "
-                             "not reboot, it exits");
+        machine_request_exit(m, 0, true, "guest-reset", "guest requested "
+                             "a reset; hotmem does not reboot, it exits");
 }
 
 static void memhp_notify(void *opaque)
@@ -167,7 +161,9 @@ static void memhp_notify(void *opaque)
 
 static bool step_acpi_devices(struct machine *m, GError **err)
 {
-    struct memhp_ops ops = { .opaque = m, .notify = memhp_notify };
+    struct memhp_ops ops = { .opaque = m, .notify = memhp_notify,
+                             .ost = machine_dimm_on_ost,
+                             .eject = machine_dimm_on_eject };
 
     m->ged = ged_create(m->bus, ged_set_irq, m, err);
     if (!m->ged)
@@ -249,12 +245,13 @@ static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
     g_autofree char *why = g_strdup_printf("vCPU %u: %s\n%s", index, what,
                                            regs);
 
-    machine_request_exit(m, 1, why);
+    machine_request_exit(m, 1, true, "guest-panic", why);
 }
 
 static void on_vcpu_poweroff(void *opaque, unsigned index)
 {
-    machine_request_exit(opaque, 0, "guest requested shutdown");
+    machine_request_exit(opaque, 0, true, "guest-shutdown",
+                         "guest requested shutdown");
 }
 
 static bool step_vcpus(struct machine *m, GError **err)
@@ -273,12 +270,14 @@ static const struct {
     bool (*run)(struct machine *m, GError **err);
 } machine_steps[] = {
     { "kvm", step_kvm },
+    { "objects", step_objects },
     { "layout", step_layout },
     { "ram", step_ram },
     { "bus", step_bus },
     { "serial", step_serial },
     { "power-port", step_power_port },
     { "acpi-devices", step_acpi_devices },
+    { "dimms", step_dimms },
     { "acpi-tables", step_acpi_tables },
     { "kernel", step_kernel },
     { "vcpus", step_vcpus },
@@ -291,6 +290,7 @@ struct machine *machine_create(const struct machine_config *cfg, GError **err)
     m->cfg = *cfg;
     m->exit_status = -1;
     g_mutex_init(&m->exit_lock);
+    g_mutex_init(&m->state_lock);
     for (size_t i = 0; i < G_N_ELEMENTS(machine_steps); i++) {
         if (!machine_steps[i].run(m, err)) {
             machine_destroy(m);
@@ -305,6 +305,7 @@ void machine_destroy(struct machine *m)
     if (!m)
         return;
     vcpus_destroy(m->vcpus);
+    machine_dimms_free(m);
     memhp_destroy(m->memhp);
     pm_regs_destroy(m->pm);
     ged_destroy(m->ged);
@@ -314,14 +315,17 @@ void machine_destroy(struct machine *m)
     bus_free(m->bus);
     memmap_free(m->memmap);
     kvm_close(m->kvm);
+    machine_objects_free(m);
     if (m->ram)
         munmap(m->ram, m->layout.ram_size);
     g_mutex_clear(&m->exit_lock);
+    g_mutex_clear(&m->state_lock);
     g_free(m);
 }
 
 bool machine_start(struct machine *m, bool paused, GError **err)
 {
+    m->run_state = paused ? MACHINE_PRELAUNCH : MACHINE_RUNNING;
     return vcpus_start(m->vcpus, paused, err);
 }
 
@@ -335,13 +339,85 @@ void machine_resume(struct machine *m)
     vcpus_resume(m->vcpus);
 }
 
+void machine_emit(struct machine *m, const char *event, json_object *data)
+{
+    if (m->cfg.emit)
+        m->cfg.emit(m->cfg.opaque, event, data);
+    else
+        json_object_put(data);
+}
+
+enum machine_run_state machine_run_state(struct machine *m)
+{
+    enum machine_run_state s;
+
+    g_mutex_lock(&m->state_lock);
+    s = m->run_state;
+    g_mutex_unlock(&m->state_lock);
+    return s;
+}
+
+const char *machine_run_state_name(enum machine_run_state s)
+{
+    static const char *const names[] = {
+        [MACHINE_PRELAUNCH] = "prelaunch", [MACHINE_RUNNING] = "running",
+        [MACHINE_PAUSED] = "paused", [MACHINE_SHUTDOWN] = "shutdown",
+    };
+
+    return names[s];
+}
+
+/* Moves between running and paused; false when already there or ending. */
+static bool change_run_state(struct machine *m, bool run)
+{
+    bool changed;
+
+    g_mutex_lock(&m->state_lock);
+    changed = m->run_state != MACHINE_SHUTDOWN &&
+              (run ? m->run_state != MACHINE_RUNNING
+                   : m->run_state == MACHINE_RUNNING);
+    if (changed)
+        m->run_state = run ? MACHINE_RUNNING : MACHINE_PAUSED;
+    g_mutex_unlock(&m->state_lock);
+    return changed;
+}
+
+void machine_monitor_stop(struct machine *m)
+{
+    if (!change_run_state(m, false))
+        return;
+    vcpus_pause(m->vcpus);
+    machine_emit(m, "STOP", NULL);
+}
+
+void machine_monitor_cont(struct machine *m)
+{
+    if (!change_run_state(m, true))
+        return;
+    vcpus_resume(m->vcpus);
+    machine_emit(m, "RESUME", NULL);
+}
+
+void machine_powerdown(struct machine *m)
+{
+    machine_emit(m, "POWERDOWN", NULL);
+    ged_raise(m->ged, GED_EVENT_POWER);
+}
+
+void machine_quit(struct machine *m)
+{
+    machine_request_exit(m, 0, false, "host-qmp-quit", NULL);
+}
+
 bool machine_is_paused(struct machine *m)
 {
     return vcpus_paused(m->vcpus);
 }
 
-void machine_request_exit(struct machine *m, int status, const char *why)
+void machine_request_exit(struct machine *m, int status, bool guest,
+                          const char *reason, const char *why)
 {
+    json_object *data;
     bool first;
 
     g_mutex_lock(&m->exit_lock);
@@ -351,6 +427,16 @@ void machine_request_exit(struct machine *m, int status, const char *why)
     g_mutex_unlock(&m->exit_lock);
     if (!first)
         return;
+    g_mutex_lock(&m->state_lock);
+    m->run_state = MACHINE_SHUTDOWN;
+    g_mutex_unlock(&m->state_lock);
+    if (reason) {
+        data = json_object_new_object();
+        json_object_object_add(data, "guest", json_object_new_boolean(guest));
+        json_object_object_add(data, "reason",
+                               json_object_new_string(reason));
+        machine_emit(m, "SHUTDOWN", data);
+    }
     /* A clean power-off is silent, as in QEMU; anything else says why. */
     if (why && status != 0)
         g_printerr("hotmem: %s\n", why);

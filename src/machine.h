@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <glib.h>
+#include <json-c/json.h>
 
 #include "acpi/tables.h"
 #include "serial_backend.h"
@@ -30,7 +31,27 @@ struct machine_config {
      * off, fatal vCPU error. machine_exit_status() then tells the status.
      */
     void (*on_exit)(void *opaque);
+    /*
+     * Monitor events (QMP names and data shapes, docs/qmp.md); called from
+     * any thread, takes data. May be NULL.
+     */
+    void (*emit)(void *opaque, const char *event, json_object *data);
     void *opaque;
+    /*
+     * -object and -device, created in order at startup: flat property bags
+     * with "qom-type" / "driver" and "id" (values may be strings).
+     */
+    json_object *const *objects;
+    unsigned nr_objects;
+    json_object *const *devices;
+    unsigned nr_devices;
+};
+
+enum machine_run_state {
+    MACHINE_PRELAUNCH,      /* -S: created, never run */
+    MACHINE_RUNNING,
+    MACHINE_PAUSED,         /* stopped by the monitor */
+    MACHINE_SHUTDOWN,       /* ending */
 };
 
 struct machine;
@@ -46,10 +67,14 @@ void machine_resume(struct machine *m);
 bool machine_is_paused(struct machine *m);
 
 /*
- * Records why the machine ends (the first reason wins) and calls on_exit.
- * Safe from any thread, including vCPU threads.
+ * Records why the machine ends (the first reason wins), sends the SHUTDOWN
+ * event (guest: the guest asked; reason: QEMU's ShutdownCause name, such as
+ * "guest-shutdown", "host-signal", "host-qmp-quit", "guest-panic") and
+ * calls on_exit. why is printed on stderr unless status is 0. Safe from any
+ * thread, including vCPU threads.
  */
-void machine_request_exit(struct machine *m, int status, const char *why);
+void machine_request_exit(struct machine *m, int status, bool guest,
+                          const char *reason, const char *why);
 /* -1 while nobody asked the machine to end. */
 int machine_exit_status(struct machine *m);
 
@@ -57,3 +82,36 @@ int machine_exit_status(struct machine *m);
 void machine_stop(struct machine *m);
 
 const struct layout *machine_layout(struct machine *m);
+
+enum machine_run_state machine_run_state(struct machine *m);
+/* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
+const char *machine_run_state_name(enum machine_run_state s);
+/* Monitor stop/cont: pause or run the vCPUs, emitting STOP / RESUME. */
+void machine_monitor_stop(struct machine *m);
+void machine_monitor_cont(struct machine *m);
+/* system_powerdown: the GED power-button event, and POWERDOWN. */
+void machine_powerdown(struct machine *m);
+/* quit: SHUTDOWN (host-qmp-quit), then the machine ends with status 0. */
+void machine_quit(struct machine *m);
+
+/* Completion of a command that may finish later (on the main loop). */
+typedef void (*machine_done_fn)(void *opaque, GError *err);
+
+/*
+ * object-add: args holds "qom-type", "id" and the backend's properties.
+ * Preallocation runs in the background; done is called exactly once (maybe
+ * before this returns) with NULL or an error it owns.
+ */
+void machine_object_add(struct machine *m, json_object *args,
+                        machine_done_fn done, void *opaque);
+bool machine_object_del(struct machine *m, const char *id, GError **err);
+
+/* device_add / device_del of pc-dimm (HM_ERROR_DEVICE_NOT_FOUND). */
+bool machine_device_add(struct machine *m, json_object *args, GError **err);
+bool machine_device_del(struct machine *m, const char *id, GError **err);
+
+/* Query results with QEMU's JSON shapes (new objects). */
+json_object *machine_query_memory_devices(struct machine *m);
+json_object *machine_query_memory_size_summary(struct machine *m);
+json_object *machine_query_acpi_ospm_status(struct machine *m);
+json_object *machine_query_memdev(struct machine *m);

@@ -20,9 +20,14 @@
 #include "hotmem-config.h"
 #include "machine.h"
 #include "machine_acpi.h"
+#include "monitor/commands.h"
+#include "monitor/qmp.h"
 
 struct app {
     GMainLoop *loop;
+    struct machine *machine;
+    struct qmp_server *qmp;
+    struct monitor *monitor;
     int signal;             /* the signal that ended us, or 0 */
     char *pidfile;
     int pidfile_fd;
@@ -33,6 +38,9 @@ static gboolean on_signal(gpointer opaque)
     struct app *app = opaque;
 
     /* GLib passes no signal number; the handlers below record theirs. */
+    if (app->machine)
+        machine_request_exit(app->machine, 128 + app->signal, false,
+                             "host-signal", NULL);
     g_main_loop_quit(app->loop);
     return G_SOURCE_CONTINUE;
 }
@@ -60,6 +68,49 @@ static gboolean quit_idle(gpointer opaque)
 static void on_machine_exit(void *opaque)
 {
     g_idle_add(quit_idle, opaque);
+}
+
+static void on_machine_event(void *opaque, const char *event,
+                             json_object *data)
+{
+    struct app *app = opaque;
+
+    if (app->qmp)
+        qmp_server_emit(app->qmp, event, data);
+    else
+        json_object_put(data);
+}
+
+/* Lets queued replies and events (SHUTDOWN) reach QMP clients. */
+static void flush_main_context(void)
+{
+    gint64 deadline = g_get_monotonic_time() + 200 * 1000;
+
+    while (g_get_monotonic_time() < deadline &&
+           g_main_context_iteration(NULL, FALSE))
+        ;
+}
+
+static struct qmp_server *new_qmp_server(void)
+{
+    int major = 0, minor = 0, micro = 0;
+
+    sscanf(HOTMEM_VERSION, "%d.%d.%d", &major, &minor, &micro);
+    return qmp_server_new(&(struct qmp_server_info){
+        .major = major, .minor = minor, .micro = micro,
+        .package = "hotmem " HOTMEM_VERSION });
+}
+
+static bool listen_qmp(struct app *app, const struct cli_options *o,
+                       GError **err)
+{
+    for (guint i = 0; o->qmp && i < o->qmp->len; i++) {
+        if (!qmp_server_listen(app->qmp, o->qmp->pdata[i], err)) {
+            g_prefix_error(err, "-qmp %s: ", (char *)o->qmp->pdata[i]);
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Writes our pid into path, locked so a second instance is refused. */
@@ -168,6 +219,12 @@ static void machine_config_from_options(struct machine_config *cfg,
         .cmdline = o->append, .serial = backend_kind(o->serial),
         .serial_path = o->serial_path, .kvm_device = getenv("HOTMEM_KVM"),
         .nr_nodes = o->nr_numa, .nodes = nodes, .cpu_node = o->cpu_node,
+        .objects = o->objects ? (json_object *const *)o->objects->pdata
+                              : NULL,
+        .nr_objects = o->objects ? o->objects->len : 0,
+        .devices = o->devices ? (json_object *const *)o->devices->pdata
+                              : NULL,
+        .nr_devices = o->devices ? o->devices->len : 0,
     };
 }
 
@@ -185,6 +242,37 @@ static int dump_acpi(const struct cli_options *o)
     return 0;
 }
 
+/* Builds everything, in an order where a failure leaves nothing behind. */
+static struct machine *build(struct app *app, const struct cli_options *o,
+                             struct machine_config *cfg, GError **err)
+{
+    struct machine *m;
+
+    app->qmp = new_qmp_server();
+    m = machine_create(cfg, err);
+    if (!m)
+        return NULL;
+    app->machine = m;
+    app->monitor = monitor_new(app->qmp, m, o->name);
+    if (listen_qmp(app, o, err) &&
+        (!o->pidfile || write_pidfile(app, o->pidfile, err)) &&
+        machine_start(m, o->start_paused, err))
+        return m;
+    app->machine = NULL;
+    machine_destroy(m);
+    return NULL;
+}
+
+static void teardown(struct app *app)
+{
+    g_clear_pointer(&app->qmp, qmp_server_free);
+    g_clear_pointer(&app->monitor, monitor_free);
+    if (app->machine)
+        machine_destroy(app->machine);
+    app->machine = NULL;
+    remove_pidfile(app);
+}
+
 static int run(struct app *app, const struct cli_options *o, int report_fd)
 {
     g_autoptr(GError) err = NULL;
@@ -195,31 +283,28 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
 
     machine_config_from_options(&cfg, o, nodes);
     cfg.on_exit = on_machine_exit;
+    cfg.emit = on_machine_event;
     cfg.opaque = app;
-
-    m = machine_create(&cfg, &err);
-    if (m && o->pidfile && !write_pidfile(app, o->pidfile, &err))
-        g_clear_pointer(&m, machine_destroy);
-    if (m && !machine_start(m, o->start_paused, &err))
-        g_clear_pointer(&m, machine_destroy);
+    m = build(app, o, &cfg, &err);
     if (!m) {
         fprintf(stderr, "hotmem: %s\n", err->message);
         if (report_fd >= 0)
             detach_stdio(report_fd, 1);
-        remove_pidfile(app);
+        teardown(app);
         return 1;
     }
     if (report_fd >= 0)
         detach_stdio(report_fd, 0);
     if (o->start_paused)
-        fprintf(stderr, "hotmem: vCPUs paused (-S)\n");
+        fprintf(stderr, "hotmem: vCPUs paused (-S); the monitor's 'cont' "
+                "starts them\n");
     g_main_loop_run(app->loop);
     machine_stop(m);
-    status = app->signal ? 128 + app->signal : machine_exit_status(m);
+    status = machine_exit_status(m);
     if (app->signal)
         fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);
-    machine_destroy(m);
-    remove_pidfile(app);
+    flush_main_context();
+    teardown(app);
     return status < 0 ? 1 : status;
 }
 

@@ -199,6 +199,16 @@ bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err)
     return ok;
 }
 
+void memhp_cancel_unplug(struct memhp *h, unsigned slot)
+{
+    g_mutex_lock(&h->lock);
+    if (slot < h->nr_slots) {
+        h->slots[slot].removing = false;
+        h->slots[slot].unplug_requested = false;
+    }
+    g_mutex_unlock(&h->lock);
+}
+
 void memhp_clear(struct memhp *h, unsigned slot)
 {
     g_mutex_lock(&h->lock);

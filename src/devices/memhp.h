@@ -52,6 +52,11 @@ bool memhp_plug(struct memhp *h, unsigned slot, uint64_t addr, uint64_t size,
                 uint32_t node, bool hotplug, GError **err);
 /* Marks an occupied slot removing and notifies the guest. */
 bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err);
+/*
+ * The guest refused the removal: the DIMM stays, fully usable, and a later
+ * memhp_request_unplug() may ask again.
+ */
+void memhp_cancel_unplug(struct memhp *h, unsigned slot);
 /* Empties slot (after the eject callback, once the memory is gone). */
 void memhp_clear(struct memhp *h, unsigned slot);
 /* A copy of slot's state; false when slot is out of range. */

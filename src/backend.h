@@ -1,0 +1,77 @@
+/*
+ * Memory backends: the host memory behind guest RAM and DIMMs, in QEMU's
+ * object model spelling (memory-backend-ram, memory-backend-file,
+ * memory-backend-memfd; docs/qmp.md "object-add"). A backend is created
+ * from a flat property bag (QMP object-add arguments or -object key=value
+ * pairs), maps its memory, and may preallocate it on several threads.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+struct backend;
+
+/*
+ * Validates props and maps the memory; does not preallocate. props holds
+ * everything but "qom-type" and "id", with JSON types (object-add) or
+ * strings (-object: "on"/"off"/"yes"/"no"/"true"/"false", sizes with
+ * K/M/G/T suffixes) — both are accepted. Unknown properties, wrong types,
+ * missing size/mem-path and impossible combinations are errors naming the
+ * property and value; nothing is left behind on error.
+ */
+struct backend *backend_new(const char *qom_type, const char *id,
+                            json_object *props, GError **err);
+void backend_free(struct backend *b);
+
+const char *backend_id(const struct backend *b);
+const char *backend_type(const struct backend *b);
+void *backend_host_addr(const struct backend *b);
+uint64_t backend_size(const struct backend *b);
+/* The host page size backing it (4 KiB, or the huge page size). */
+uint64_t backend_page_size(const struct backend *b);
+bool backend_prealloc_requested(const struct backend *b);
+/* prealloc-threads: QEMU defaults to 1, hotmem to the host's CPUs (<= 16). */
+unsigned backend_prealloc_threads(const struct backend *b);
+
+/* Used by a DIMM (or NUMA node); in-use backends cannot be deleted. */
+bool backend_in_use(const struct backend *b);
+void backend_set_in_use(struct backend *b, bool in_use);
+
+/* The object's properties as query-memdev reports them (new object). */
+json_object *backend_describe(const struct backend *b);
+
+typedef void (*backend_progress_fn)(void *opaque, uint64_t done,
+                                    uint64_t total);
+typedef void (*backend_done_fn)(void *opaque, struct backend *b,
+                                GError *err);
+
+/*
+ * Preallocates every page with backend_prealloc_threads() threads
+ * (MADV_POPULATE_WRITE where the kernel has it, else touching one byte per
+ * page). Synchronous: returns when done. progress may be NULL; it runs on
+ * the calling thread every few milliseconds with done < total, then once
+ * with done == total on success.
+ */
+bool backend_prealloc(struct backend *b, backend_progress_fn progress,
+                      void *opaque, GError **err);
+
+/*
+ * The same, in the background: returns at once; done runs later on the
+ * main context (g_main_context_default()) with err NULL on success (done
+ * owns err). The backend must not be freed before done has run. Call it
+ * from the thread that runs the default main context.
+ */
+void backend_prealloc_async(struct backend *b, backend_done_fn done,
+                            void *opaque);
+
+/*
+ * Asks a running preallocation (either kind; from any thread) to stop
+ * within a few milliseconds; it then fails with a "cancelled" error, and
+ * an async one still calls done. Lets shutdown or object-del stop a long
+ * preallocation instead of waiting for it. No effect when none runs.
+ */
+void backend_prealloc_cancel(struct backend *b);

@@ -1,0 +1,207 @@
+/* pc-dimm properties and placement in the device-memory window. */
+#include "devices/pc_dimm.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+bool pc_dimm_id_valid(const char *id)
+{
+    if (!id || !g_ascii_isalpha(id[0]))
+        return false;
+    for (const char *p = id; *p; p++) {
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
+            return false;
+    }
+    return true;
+}
+
+/* An unsigned integer: a JSON integer, or a decimal/0x-hex string. */
+static bool prop_u64(json_object *v, const char *name, uint64_t max,
+                     uint64_t *out, GError **err)
+{
+    const char *s;
+    char *end;
+    uint64_t n;
+
+    if (json_object_is_type(v, json_type_int)) {
+        /* json-c keeps values above INT64_MAX as unsigned. */
+        if (json_object_get_int64(v) < 0)
+            goto range;
+        n = json_object_get_uint64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        s = json_object_get_string(v);
+        errno = 0;
+        n = strtoull(s, &end, 0);
+        if (!*s || *end || errno || s[0] == '-') {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "Parameter '%s' expects a number, got '%s'", name,
+                        s);
+            return false;
+        }
+    } else {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Invalid parameter type for '%s', expected: integer",
+                    name);
+        return false;
+    }
+    if (n > max)
+        goto range;
+    *out = n;
+    return true;
+range:
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "Parameter '%s' is out of range (0..%" PRIu64 ")", name, max);
+    return false;
+}
+
+static bool prop_str(json_object *v, const char *name, char **out,
+                     GError **err)
+{
+    if (!json_object_is_type(v, json_type_string)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Invalid parameter type for '%s', expected: string",
+                    name);
+        return false;
+    }
+    g_free(*out);
+    *out = g_strdup(json_object_get_string(v));
+    return true;
+}
+
+static bool parse_one(struct pc_dimm_props *p, const char *key,
+                      json_object *v, GError **err)
+{
+    uint64_t n;
+
+    if (!strcmp(key, "id"))
+        return prop_str(v, key, &p->id, err);
+    if (!strcmp(key, "memdev"))
+        return prop_str(v, key, &p->memdev, err);
+    if (!strcmp(key, "slot") || !strcmp(key, "node")) {
+        if (!prop_u64(v, key, INT32_MAX, &n, err))
+            return false;
+        if (key[0] == 's')
+            p->slot = (uint32_t)n, p->has_slot = true;
+        else
+            p->node = (uint32_t)n, p->has_node = true;
+        return true;
+    }
+    if (!strcmp(key, "addr")) {
+        p->has_addr = true;
+        return prop_u64(v, key, UINT64_MAX, &p->addr, err);
+    }
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "Property 'pc-dimm.%s' not found", key);
+    return false;
+}
+
+bool pc_dimm_props_parse(json_object *props, struct pc_dimm_props *out,
+                         GError **err)
+{
+    *out = (struct pc_dimm_props){ 0 };
+    json_object_object_foreach(props, key, v) {
+        if (!strcmp(key, "driver"))
+            continue;
+        if (!parse_one(out, key, v, err))
+            goto fail;
+    }
+    if (out->id && !pc_dimm_id_valid(out->id)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Parameter 'id' expects an identifier (a letter, then "
+                    "letters, digits, '-', '.', '_'), got '%s'", out->id);
+        goto fail;
+    }
+    if (!out->memdev) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "'memdev' property is not set: a pc-dimm needs a memory "
+                    "backend (object-add memory-backend-*)");
+        goto fail;
+    }
+    return true;
+fail:
+    pc_dimm_props_clear(out);
+    return false;
+}
+
+void pc_dimm_props_clear(struct pc_dimm_props *p)
+{
+    g_free(p->id);
+    g_free(p->memdev);
+    *p = (struct pc_dimm_props){ 0 };
+}
+
+static const struct pc_dimm_range *overlap(const struct pc_dimm_space *s,
+                                           uint64_t addr, uint64_t size)
+{
+    for (unsigned i = 0; i < s->nr_used; i++) {
+        const struct pc_dimm_range *r = &s->used[i];
+
+        if (addr < r->addr + r->size && r->addr < addr + size)
+            return r;
+    }
+    return NULL;
+}
+
+static bool check_addr(const struct pc_dimm_space *s, uint64_t size,
+                       uint64_t align, uint64_t addr, GError **err)
+{
+    uint64_t end = s->window_base + s->window_size;
+    const struct pc_dimm_range *r;
+
+    if (addr % align) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "address 0x%" PRIx64 " is not aligned to 0x%" PRIx64,
+                    addr, align);
+        return false;
+    }
+    if (addr < s->window_base || addr > end || size > end - addr) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "DIMM [0x%" PRIx64 ", +0x%" PRIx64 ") is outside the "
+                    "device-memory window [0x%" PRIx64 ", 0x%" PRIx64 ")",
+                    addr, size, s->window_base, end);
+        return false;
+    }
+    r = overlap(s, addr, size);
+    if (r) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "address range [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps "
+                    "DIMM '%s' at [0x%" PRIx64 ", 0x%" PRIx64 ")", addr,
+                    addr + size, r->id, r->addr, r->addr + r->size);
+        return false;
+    }
+    return true;
+}
+
+bool pc_dimm_place(const struct pc_dimm_space *space, uint64_t size,
+                   uint64_t align, bool has_addr, uint64_t addr,
+                   uint64_t *out, GError **err)
+{
+    uint64_t end = space->window_base + space->window_size;
+    uint64_t cand = (space->window_base + align - 1) & ~(align - 1);
+
+    if (has_addr) {
+        if (!check_addr(space, size, align, addr, err))
+            return false;
+        *out = addr;
+        return true;
+    }
+    /* First fit: hop over each range the candidate collides with. */
+    while (cand <= end && size <= end - cand) {
+        const struct pc_dimm_range *r = overlap(space, cand, size);
+
+        if (!r) {
+            *out = cand;
+            return true;
+        }
+        cand = (r->addr + r->size + align - 1) & ~(align - 1);
+    }
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "no free range of 0x%" PRIx64 " bytes aligned to 0x%" PRIx64
+                " in the device-memory window [0x%" PRIx64 ", 0x%" PRIx64
+                ")", size, align, space->window_base, end);
+    return false;
+}

@@ -1,0 +1,56 @@
+/*
+ * pc-dimm: a DIMM backed by a memory-backend object, plugged into one slot
+ * of the memory hot-plug controller at an address inside the device-memory
+ * window. This file holds what a DIMM is and where it may go; the machine
+ * (machine_dimm.c) installs it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+/* DIMMs are aligned to at least 2 MiB (large pages in guest and host). */
+#define PC_DIMM_MIN_ALIGN   0x200000ULL
+
+/* device_add / -device properties of a pc-dimm, as given. */
+struct pc_dimm_props {
+    char *id;               /* NULL: anonymous */
+    char *memdev;           /* required */
+    bool has_slot, has_addr, has_node;
+    uint32_t slot;
+    uint64_t addr;
+    uint32_t node;
+};
+
+/*
+ * Parses the flat property bag (everything but "driver"); accepts JSON types
+ * (device_add) and strings (-device). Errors name the property and value.
+ */
+bool pc_dimm_props_parse(json_object *props, struct pc_dimm_props *out,
+                         GError **err);
+void pc_dimm_props_clear(struct pc_dimm_props *p);
+
+/* True when id is a valid QEMU identifier (letter, then [A-Za-z0-9-._]). */
+bool pc_dimm_id_valid(const char *id);
+
+struct pc_dimm_range {
+    uint64_t addr, size;
+    const char *id;         /* for error messages */
+};
+
+/* Where a DIMM can go: the window and what already occupies it. */
+struct pc_dimm_space {
+    uint64_t window_base, window_size;
+    const struct pc_dimm_range *used;   /* any order */
+    unsigned nr_used;
+};
+
+/*
+ * Checks an explicit address (aligned, inside the window, no overlap) or,
+ * when !has_addr, finds the lowest aligned free address (first fit).
+ */
+bool pc_dimm_place(const struct pc_dimm_space *space, uint64_t size,
+                   uint64_t align, bool has_addr, uint64_t addr,
+                   uint64_t *out, GError **err);

@@ -1,0 +1,83 @@
+/*
+ * The machine's state, shared by machine.c and the machine_*.c files that
+ * implement parts of it (ACPI, DIMMs, objects). Not for use outside them.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "backend.h"
+#include "bus.h"
+#include "devices/ged.h"
+#include "devices/memhp.h"
+#include "devices/pm_regs.h"
+#include "devices/power_port.h"
+#include "devices/serial.h"
+#include "kvm.h"
+#include "loader.h"
+#include "machine.h"
+#include "mmu/layout.h"
+#include "mmu/memmap.h"
+#include "serial_backend.h"
+#include "vcpu.h"
+
+/* A plugged pc-dimm. */
+struct machine_dimm {
+    char *id;               /* NULL for an anonymous device */
+    char *path;             /* QOM path: /machine/peripheral/<id> */
+    struct backend *backend;
+    unsigned slot;
+    uint64_t addr, size;
+    uint32_t node;
+    bool hotplugged;
+    bool unplug_pending;    /* device_del sent, guest has not ejected */
+};
+
+struct machine {
+    struct machine_config cfg;
+    struct kvm *kvm;
+    struct layout layout;
+    void *ram;                  /* host mapping of all boot RAM */
+    struct memmap *memmap;
+    struct bus *bus;
+    struct serial_backend *serial_backend;
+    struct serial *com1;
+    struct power_port *power;
+    struct ged *ged;
+    struct pm_regs *pm;
+    struct memhp *memhp;
+    uint64_t rsdp_addr;
+    struct boot_entry entry;
+    struct vcpus *vcpus;
+    GMutex exit_lock;
+    int exit_status;            /* -1 until someone asks to end */
+    GMutex state_lock;          /* run state */
+    enum machine_run_state run_state;
+    /* Objects: main thread only. id -> struct backend * (NULL: pending) */
+    GHashTable *objects;
+    /*
+     * DIMMs. dimm_lock guards everything below; taken on the main thread
+     * (device_add/del, queries) and on vCPU threads (guest _OST, eject).
+     * Lock order: dimm_lock, then device locks (memhp, GED).
+     */
+    GMutex dimm_lock;
+    struct machine_dimm **dimm_slots;   /* cfg.slots entries */
+    uint64_t plugged_size;
+    unsigned anon_devices;
+};
+
+/* machine_dimm.c */
+bool machine_dimms_init(struct machine *m, GError **err);
+void machine_dimms_free(struct machine *m);
+void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
+                         uint32_t status);
+void machine_dimm_on_eject(void *opaque, unsigned slot);
+
+/* machine_objects.c */
+bool machine_objects_init(struct machine *m, GError **err);
+void machine_objects_free(struct machine *m);
+/* The object with id, or NULL (also while it is being created). */
+struct backend *machine_object_find(struct machine *m, const char *id);
+
+/* Sends an event to the monitor (any thread); takes data. */
+void machine_emit(struct machine *m, const char *event, json_object *data);

@@ -1,0 +1,105 @@
+/*
+ * QMP server: QEMU's Machine Protocol over UNIX and TCP sockets
+ * (docs/qmp.md). JSON objects in, JSON objects out; a greeting, capability
+ * negotiation, commands with "id" echoed, errors with QEMU's classes, and
+ * events broadcast to every negotiated client.
+ *
+ * Threading: the server runs on the GLib main context it was created with
+ * (the main loop). Handlers run there. A handler may finish later (for
+ * example after a preallocation running on other threads): it keeps the
+ * request and calls qmp_request_return() or qmp_request_error() on the main
+ * context when done; the client's next command waits, other clients do
+ * not. qmp_server_emit() may be called from any thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+/* Error classes (QEMU's qapi/error.json ErrorClass). */
+#define QMP_ERROR (qmp_error_quark())
+GQuark qmp_error_quark(void);
+enum qmp_error_class {
+    QMP_ERROR_GENERIC,              /* "GenericError" */
+    QMP_ERROR_COMMAND_NOT_FOUND,    /* "CommandNotFound" */
+    QMP_ERROR_DEVICE_NOT_FOUND,     /* "DeviceNotFound" */
+    QMP_ERROR_DEVICE_NOT_ACTIVE,    /* "DeviceNotActive" */
+    QMP_ERROR_KVM_MISSING_CAP,      /* "KVMMissingCap" */
+};
+/* Any other GError domain is reported as GenericError. */
+const char *qmp_error_class_name(const GError *err);
+
+enum qmp_arg_type {
+    QMP_ARG_STR,
+    QMP_ARG_INT,        /* JSON integer */
+    QMP_ARG_NUMBER,     /* integer or floating point */
+    QMP_ARG_BOOL,
+    QMP_ARG_OBJECT,
+    QMP_ARG_ARRAY,
+    QMP_ARG_ANY,
+};
+
+struct qmp_arg {
+    const char *name;
+    enum qmp_arg_type type;
+    bool optional;
+};
+
+struct qmp_request;
+
+/*
+ * args is the "arguments" object (an empty object when absent), already
+ * checked against the command's argument list; the handler does not own
+ * it. Exactly one of qmp_request_return()/qmp_request_error() must be
+ * called for req, now or later.
+ */
+typedef void (*qmp_handler)(struct qmp_request *req, json_object *args,
+                            void *opaque);
+
+struct qmp_command {
+    const char *name;
+    const struct qmp_arg *args;     /* terminated by { NULL } ; may be NULL */
+    bool extra_args;                /* accept arguments not listed (flat
+                                       property bags: object-add, ...) */
+    qmp_handler handler;
+    void *opaque;
+};
+
+struct qmp_server;
+
+struct qmp_server_info {
+    int major, minor, micro;        /* reported as "qemu" version */
+    const char *package;            /* "hotmem 0.1.0" */
+};
+
+struct qmp_server *qmp_server_new(const struct qmp_server_info *info);
+void qmp_server_free(struct qmp_server *s);     /* closes every client */
+
+/*
+ * Listens on "unix:PATH,server=on,wait=off" (socket created mode 0600) or
+ * "tcp:HOST:PORT,server=on,wait=off". May be called several times.
+ */
+bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err);
+
+/*
+ * Registers a command (the struct must outlive the server). The server
+ * itself provides qmp_capabilities and query-commands.
+ */
+void qmp_server_register(struct qmp_server *s, const struct qmp_command *cmd);
+
+/* Sends {"event", "data", "timestamp"} to every negotiated client. data
+ * may be NULL (the message then has no "data", like QEMU's STOP); ownership
+ * is taken. Any thread. */
+void qmp_server_emit(struct qmp_server *s, const char *event,
+                     json_object *data);
+
+/* ret may be NULL (sent as {}); ownership is taken. Main context only. */
+void qmp_request_return(struct qmp_request *req, json_object *ret);
+void qmp_request_error(struct qmp_request *req, const GError *err);
+/* Convenience: error with a class and a formatted description. */
+void qmp_request_fail(struct qmp_request *req, enum qmp_error_class cls,
+                      const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+/* Number of connected clients (tests, query tools). */
+unsigned qmp_server_client_count(struct qmp_server *s);

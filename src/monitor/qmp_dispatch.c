@@ -1,0 +1,336 @@
+/*
+ * QMP requests: validation of the request object, capabilities
+ * negotiation, argument checks against struct qmp_arg lists, replies, and
+ * the built-in commands qmp_capabilities and query-commands.
+ *
+ * Error classes and descriptions follow QEMU's (qmp-spec "Error", and
+ * what QEMU answers for each kind of bad input) so that clients written
+ * against QEMU see the same thing here.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "monitor/qmp_internal.h"
+
+/* ---- replies ---------------------------------------------------------- */
+
+static json_object *error_object(const char *cls, const char *desc)
+{
+    json_object *e = json_object_new_object();
+    json_object *msg = json_object_new_object();
+
+    json_object_object_add(e, "class", json_object_new_string(cls));
+    json_object_object_add(e, "desc", json_object_new_string(desc));
+    json_object_object_add(msg, "error", e);
+    return msg;
+}
+
+void qmp_client_send_error(struct qmp_client *c, enum qmp_error_class cls,
+                           const char *desc)
+{
+    GError err = { .domain = QMP_ERROR, .code = cls, .message = (char *)desc };
+    json_object *msg = error_object(qmp_error_class_name(&err), desc);
+
+    qmp_client_send(c, msg);
+    json_object_put(msg);
+}
+
+static struct qmp_request *request_new(struct qmp_client *c, json_object *msg)
+{
+    struct qmp_request *req = g_new0(struct qmp_request, 1);
+    json_object *id;
+
+    req->client = qmp_client_ref(c);
+    /* "id" may be any JSON value, null included (a NULL json_object). */
+    if (json_object_object_get_ex(msg, "id", &id)) {
+        req->has_id = true;
+        req->id = json_object_get(id);
+    }
+    c->pending = req;
+    return req;
+}
+
+/* Sends reply (ownership taken) and ends req. */
+static void request_finish(struct qmp_request *req, json_object *reply)
+{
+    struct qmp_client *c = req->client;
+
+    if (req->has_id)
+        json_object_object_add(reply, "id", req->id);   /* takes our ref */
+    qmp_client_send(c, reply);          /* nothing if c has gone away */
+    json_object_put(reply);
+    if (c->pending == req) {
+        c->pending = NULL;
+        if (!c->dispatching)
+            qmp_client_schedule_resume(c);
+    }
+    qmp_client_unref(c);
+    g_free(req);
+}
+
+void qmp_request_return(struct qmp_request *req, json_object *ret)
+{
+    json_object *reply = json_object_new_object();
+
+    json_object_object_add(reply, "return",
+                           ret ? ret : json_object_new_object());
+    request_finish(req, reply);
+}
+
+void qmp_request_error(struct qmp_request *req, const GError *err)
+{
+    request_finish(req, error_object(qmp_error_class_name(err),
+                                     err->message));
+}
+
+void qmp_request_fail(struct qmp_request *req, enum qmp_error_class cls,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    GError *err;
+
+    va_start(ap, fmt);
+    err = g_error_new_valist(QMP_ERROR, cls, fmt, ap);
+    va_end(ap);
+    qmp_request_error(req, err);
+    g_error_free(err);
+}
+
+/* ---- argument checks -------------------------------------------------- */
+
+static const char *const arg_type_names[] = {
+    [QMP_ARG_STR] = "string",
+    [QMP_ARG_INT] = "integer",
+    [QMP_ARG_NUMBER] = "number",
+    [QMP_ARG_BOOL] = "boolean",
+    [QMP_ARG_OBJECT] = "object",
+    [QMP_ARG_ARRAY] = "array",
+    [QMP_ARG_ANY] = "any",
+};
+
+static bool arg_type_matches(enum qmp_arg_type type, json_object *v)
+{
+    json_type t = json_object_get_type(v);
+
+    switch (type) {
+    case QMP_ARG_STR:    return t == json_type_string;
+    case QMP_ARG_INT:    return t == json_type_int;
+    case QMP_ARG_NUMBER: return t == json_type_int || t == json_type_double;
+    case QMP_ARG_BOOL:   return t == json_type_boolean;
+    case QMP_ARG_OBJECT: return t == json_type_object;
+    case QMP_ARG_ARRAY:  return t == json_type_array;
+    case QMP_ARG_ANY:    return true;
+    }
+    return false;
+}
+
+static bool arg_is_declared(const struct qmp_arg *args, const char *name)
+{
+    for (const struct qmp_arg *a = args; a && a->name; a++)
+        if (!strcmp(a->name, name))
+            return true;
+    return false;
+}
+
+/* Declared arguments first (missing, then type), then undeclared ones. */
+static bool check_args(struct qmp_request *req, const struct qmp_command *cmd,
+                       json_object *args)
+{
+    for (const struct qmp_arg *a = cmd->args; a && a->name; a++) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(args, a->name, &v)) {
+            if (a->optional)
+                continue;
+            qmp_request_fail(req, QMP_ERROR_GENERIC,
+                             "Parameter '%s' is missing", a->name);
+            return false;
+        }
+        if (!arg_type_matches(a->type, v)) {
+            qmp_request_fail(req, QMP_ERROR_GENERIC,
+                             "Invalid parameter type for '%s', expected: %s",
+                             a->name, arg_type_names[a->type]);
+            return false;
+        }
+    }
+    if (cmd->extra_args)
+        return true;
+    json_object_object_foreach(args, key, val) {
+        (void)val;
+        if (!arg_is_declared(cmd->args, key)) {
+            qmp_request_fail(req, QMP_ERROR_GENERIC,
+                             "Parameter '%s' is unexpected", key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- built-in commands ------------------------------------------------ */
+
+static void cmd_qmp_capabilities(struct qmp_request *req, json_object *args,
+                                 void *opaque)
+{
+    json_object *enable;
+
+    /* We offer no capabilities, so any capability asked for is unknown. */
+    if (json_object_object_get_ex(args, "enable", &enable)) {
+        for (size_t i = 0; i < json_object_array_length(enable); i++) {
+            json_object *cap = json_object_array_get_idx(enable, i);
+
+            if (!json_object_is_type(cap, json_type_string)) {
+                qmp_request_fail(req, QMP_ERROR_GENERIC,
+                                 "Invalid parameter type for 'enable[%zu]', "
+                                 "expected: string", i);
+                return;
+            }
+            qmp_request_fail(req, QMP_ERROR_GENERIC,
+                             "Capability '%s' not available",
+                             json_object_get_string(cap));
+            return;
+        }
+    }
+    req->client->negotiated = true;
+    qmp_request_return(req, NULL);
+}
+
+static json_object *command_info(const char *name)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "name", json_object_new_string(name));
+    return o;
+}
+
+static void cmd_query_commands(struct qmp_request *req, json_object *args,
+                               void *opaque)
+{
+    struct qmp_server *s = req->client->server;
+    json_object *list = json_object_new_array();
+
+    json_object_array_add(list, command_info("qmp_capabilities"));
+    json_object_array_add(list, command_info("query-commands"));
+    for (guint i = 0; i < s->commands->len; i++) {
+        const struct qmp_command *cmd = g_ptr_array_index(s->commands, i);
+
+        json_object_array_add(list, command_info(cmd->name));
+    }
+    qmp_request_return(req, list);
+}
+
+static const struct qmp_arg capabilities_args[] = {
+    { "enable", QMP_ARG_ARRAY, true },
+    { NULL },
+};
+
+static const struct qmp_command builtin_capabilities = {
+    .name = "qmp_capabilities",
+    .args = capabilities_args,
+    .handler = cmd_qmp_capabilities,
+};
+
+static const struct qmp_command builtin_query_commands = {
+    .name = "query-commands",
+    .handler = cmd_query_commands,
+};
+
+/* ---- dispatch --------------------------------------------------------- */
+
+/*
+ * Checks the request's own members (qmp-spec "Issuing Commands"). Without
+ * the oob capability, "exec-oob" is just another unexpected member, as in
+ * QEMU.
+ */
+static bool check_request(struct qmp_request *req, json_object *msg,
+                          const char **name, json_object **args)
+{
+    json_object_object_foreach(msg, key, val) {
+        if (!strcmp(key, "execute")) {
+            if (!json_object_is_type(val, json_type_string)) {
+                qmp_request_fail(req, QMP_ERROR_GENERIC, "QMP input member "
+                                 "'execute' must be a string");
+                return false;
+            }
+            *name = json_object_get_string(val);
+        } else if (!strcmp(key, "arguments")) {
+            if (!json_object_is_type(val, json_type_object)) {
+                qmp_request_fail(req, QMP_ERROR_GENERIC, "QMP input member "
+                                 "'arguments' must be an object");
+                return false;
+            }
+            *args = val;
+        } else if (strcmp(key, "id") != 0) {
+            qmp_request_fail(req, QMP_ERROR_GENERIC,
+                             "QMP input member '%s' is unexpected", key);
+            return false;
+        }
+    }
+    if (!*name) {
+        qmp_request_fail(req, QMP_ERROR_GENERIC,
+                         "QMP input lacks member 'execute'");
+        return false;
+    }
+    return true;
+}
+
+/* Which command runs, given the negotiation state; NULL after replying. */
+static const struct qmp_command *lookup_command(struct qmp_request *req,
+                                                const char *name)
+{
+    struct qmp_client *c = req->client;
+    bool is_caps = !strcmp(name, "qmp_capabilities");
+    const struct qmp_command *cmd;
+
+    if (!c->negotiated) {
+        if (is_caps)
+            return &builtin_capabilities;
+        qmp_request_fail(req, QMP_ERROR_COMMAND_NOT_FOUND, "Expecting "
+                         "capabilities negotiation with 'qmp_capabilities'");
+        return NULL;
+    }
+    if (is_caps) {
+        qmp_request_fail(req, QMP_ERROR_COMMAND_NOT_FOUND, "Capabilities "
+                         "negotiation is already complete, command ignored");
+        return NULL;
+    }
+    if (!strcmp(name, "query-commands"))
+        return &builtin_query_commands;
+    cmd = g_hash_table_lookup(c->server->by_name, name);
+    if (!cmd)
+        qmp_request_fail(req, QMP_ERROR_COMMAND_NOT_FOUND,
+                         "The command %s has not been found", name);
+    return cmd;
+}
+
+static void request_execute(struct qmp_request *req, json_object *msg)
+{
+    const char *name = NULL;
+    json_object *args = NULL;
+    json_object *empty = NULL;
+    const struct qmp_command *cmd;
+
+    if (!check_request(req, msg, &name, &args))
+        return;
+    cmd = lookup_command(req, name);
+    if (!cmd)
+        return;
+    if (!args)
+        args = empty = json_object_new_object();
+    if (check_args(req, cmd, args))
+        cmd->handler(req, args, cmd->opaque);
+    json_object_put(empty);
+}
+
+void qmp_client_dispatch(struct qmp_client *c, json_object *msg)
+{
+    if (!json_object_is_type(msg, json_type_object)) {
+        qmp_client_send_error(c, QMP_ERROR_GENERIC,
+                              "QMP input must be a JSON object");
+        json_object_put(msg);
+        return;
+    }
+    c->dispatching = true;
+    request_execute(request_new(c, msg), msg);
+    c->dispatching = false;
+    json_object_put(msg);
+}

@@ -1,0 +1,127 @@
+/*
+ * Private parts of the QMP server, shared by src/monitor/qmp*.c only.
+ *
+ *   qmp.c           server, clients, socket I/O, events
+ *   qmp_input.c     framing of the input byte stream into JSON values
+ *   qmp_dispatch.c  request validation, argument checks, built-in commands
+ *   qmp_listen.c    listen specs, listening sockets, accepting clients
+ *   qmp_json.c      output serialisation in QEMU's wire format
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "monitor/qmp.h"
+
+/* A single JSON value in the input may not exceed this many bytes. */
+#define QMP_MAX_VALUE_BYTES     (1u << 20)
+/* Unprocessed input buffered per client before we stop reading from it. */
+#define QMP_MAX_QUEUED_INPUT    (1u << 20)
+/* Unsent output per client beyond which the client is disconnected. */
+#define QMP_MAX_QUEUED_OUTPUT   (16u << 20)
+
+/* ---- qmp_input.c: JSON value framing ---------------------------------- */
+
+enum qmp_input_result {
+    QMP_INPUT_MORE,     /* everything consumed, no value complete yet */
+    QMP_INPUT_VALUE,    /* a complete value */
+    QMP_INPUT_ERROR,    /* malformed or oversized input, resynchronising */
+};
+
+struct qmp_input {
+    struct json_tokener *tok;
+    size_t value_bytes;     /* bytes fed to tok for the current value */
+    bool resync;            /* discarding the rest of a bad value */
+    unsigned depth;         /* bracket nesting of the current value */
+    char quote;             /* inside a string opened by this quote, or 0 */
+    bool escape;            /* previous byte in the string was '\' */
+};
+
+void qmp_input_init(struct qmp_input *in);
+void qmp_input_destroy(struct qmp_input *in);
+/*
+ * Consumes a prefix of buf. *used is set to the bytes consumed. On
+ * QMP_INPUT_VALUE *value receives the value; on QMP_INPUT_ERROR *error
+ * receives a description (caller frees).
+ */
+enum qmp_input_result qmp_input_feed(struct qmp_input *in, const char *buf,
+                                     size_t len, size_t *used,
+                                     json_object **value, char **error);
+
+/* ---- qmp_json.c: output ----------------------------------------------- */
+
+/* Appends v in QEMU's style ({"a": 1, "b": [2, 3]}), ASCII only. */
+void qmp_json_append(GString *out, json_object *v);
+
+/* ---- qmp.c: server and clients ---------------------------------------- */
+
+struct qmp_client {
+    int refcount;
+    struct qmp_server *server;      /* NULL once closed */
+    int fd;
+    GSource *io;                    /* watches fd; NULL once closed */
+    gpointer io_tag;
+    GSource *resume;                /* continues input after async replies */
+    bool closed;
+    bool negotiated;
+    bool dispatching;               /* inside qmp_client_dispatch() */
+    struct qmp_request *pending;    /* the request being executed */
+    struct qmp_input input;
+    GByteArray *inbuf;              /* read but not yet framed */
+    size_t inpos;
+    GByteArray *outbuf;             /* framed replies not yet sent */
+    size_t outpos;
+};
+
+struct qmp_request {
+    struct qmp_client *client;      /* holds a reference */
+    json_object *id;                /* echoed in the reply; NULL if absent */
+    bool has_id;
+};
+
+struct qmp_server {
+    GMainContext *ctx;
+    int major, minor, micro;
+    char *package;
+    GPtrArray *commands;            /* const struct qmp_command *, in order */
+    GHashTable *by_name;            /* name -> const struct qmp_command * */
+    GPtrArray *clients;             /* struct qmp_client *, one ref each */
+    GPtrArray *listeners;           /* struct qmp_listener * */
+    GMutex events_lock;             /* guards the two members below */
+    GQueue events;                  /* serialised events (char *) */
+    GSource *events_source;         /* idle that flushes events */
+};
+
+/* Takes ownership of fd (a connected, non-blocking socket). */
+void qmp_server_add_client(struct qmp_server *s, int fd);
+struct qmp_client *qmp_client_ref(struct qmp_client *c);
+void qmp_client_unref(struct qmp_client *c);
+void qmp_client_close(struct qmp_client *c);
+/* Queues one message followed by CRLF and starts sending it. */
+void qmp_client_send(struct qmp_client *c, json_object *msg);
+/* Called when c->pending completed outside qmp_client_dispatch(). */
+void qmp_client_schedule_resume(struct qmp_client *c);
+
+/*
+ * A GSource watching one fd whose conditions can change. func returns
+ * G_SOURCE_CONTINUE or G_SOURCE_REMOVE like any source callback.
+ */
+typedef gboolean (*qmp_fd_func)(GIOCondition revents, void *opaque);
+GSource *qmp_fd_source_new(int fd, GIOCondition events, qmp_fd_func func,
+                           void *opaque, gpointer *tag);
+
+/* ---- qmp_dispatch.c --------------------------------------------------- */
+
+/* Executes one input value (ownership taken); sets c->pending. */
+void qmp_client_dispatch(struct qmp_client *c, json_object *msg);
+/* Error reply for input that is not a request at all (no id). */
+void qmp_client_send_error(struct qmp_client *c, enum qmp_error_class cls,
+                           const char *desc);
+
+/* ---- qmp_listen.c ----------------------------------------------------- */
+
+struct qmp_listener;
+void qmp_listener_free(struct qmp_listener *l);
