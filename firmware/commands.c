@@ -6,6 +6,8 @@
 
 #include "acpi.h"
 #include "acpi_hw.h"
+#include "bench_ring0.h"
+#include "dirty.h"
 #include "lib.h"
 #include "ospm.h"
 #include "paging.h"
@@ -274,6 +276,9 @@ static const struct command commands[] = {
     { "refuse-eject", "on|off",
       "answer eject requests with _OST 0x81 (in use) instead of ejecting",
       cmd_refuse_eject },
+    { "ring0-mips", "", "measure guest ring-0 speed (MIPS)", cmd_ring0_mips },
+    { "dirty", "PAGES_PER_SEC BASE SIZE SECONDS",
+      "dirty pages at a paced rate from ring 3 (dirty.c)", cmd_dirty },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -58,6 +58,7 @@
  */
 #define SYS_IDLE                0       /* sti; hlt; cli: wait for an interrupt */
 #define SYS_TRIPLE_FAULT        1       /* test hook: never returns */
+#define SYS_RING0_BENCH         2       /* timed ring-0 loop (bench_ring0.c) */
 
 /* struct exception_frame (exception.h) field offsets, for lowcore.S. */
 #define FRAME_RAX       0

@@ -1,13 +1,8 @@
 #!/bin/sh
-# The main job: boot the bundled hotmem-guest and talk to it on its console.
-# (Memory hot-plug joins this demo when the monitor lands; see README.)
+# The main job: boot the bundled hotmem-guest and hot-plug memory into it.
+# Runs examples/demo.scn with the hotplug harness, echoing the guest console
+# and every QMP message (docs/harness.md explains the format).
 set -eu
 cd "$(dirname "$0")/.."
-{
-    sleep 1
-    echo mem
-    echo ping
-    echo poweroff
-} | ./build/hotmem -m 512M,slots=4,maxmem=8G -smp 2 -name demo || status=$?
-echo "demo: hotmem exited with status ${status:-0}"
-exit "${status:-0}"
+exec ./build/harness/hotmem-harness --verbose --vmm ./build/src/hotmem \
+    examples/demo.scn

@@ -38,6 +38,7 @@ struct cli_options {
     enum cli_serial serial;
     char *serial_path;      /* for CLI_SERIAL_FILE */
     bool start_paused;      /* -S */
+    uint32_t dirty_ring_size;   /* -accel kvm,dirty-ring-size= (0: off) */
     char *name;
     char *pidfile;
     bool daemonize;
@@ -47,6 +48,7 @@ struct cli_options {
     unsigned nr_numa;
     uint32_t *cpu_node;             /* smp entries when nr_numa > 0 */
     char *dump_acpi;                /* -dump-acpi DIR */
+    bool memhp_default_online;      /* -machine memhp-default-online= */
     GPtrArray *qmp;                 /* -qmp specs (char *) */
     GPtrArray *objects;             /* -object bags (json_object *) */
     GPtrArray *devices;             /* -device bags (json_object *) */

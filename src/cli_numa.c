@@ -110,15 +110,19 @@ static bool assign_memory(struct cli_options *o, GError **err)
     unsigned with_mem = 0;
     uint64_t sum = 0, share;
 
+    unsigned with_memdev = 0;
+
     for (unsigned i = 0; i < o->nr_numa; i++) {
-        if (o->numa[i].memdev)
-            return cli_fail(err, "-numa: node %u: memdev=%s needs memory "
-                            "backends (-object), which hotmem does not "
-                            "have yet; use mem=", o->numa[i].nodeid,
-                            o->numa[i].memdev);
+        with_memdev += o->numa[i].memdev != NULL;
         with_mem += o->numa[i].has_mem;
         sum += o->numa[i].mem;
     }
+    /* memdev: the backends' sizes are checked against -m at startup. */
+    if (with_memdev == o->nr_numa)
+        return true;
+    if (with_memdev)
+        return cli_fail(err, "-numa: either every node gives memdev= or "
+                        "none does (%u of %u do)", with_memdev, o->nr_numa);
     if (with_mem == 0) {
         share = o->ram_size / o->nr_numa & ~(CLI_NUMA_MEM_ALIGN - 1);
         for (unsigned i = 0; i + 1 < o->nr_numa; i++)

@@ -173,6 +173,41 @@ int kvm_set_memory_region(void *opaque, uint32_t slot, uint32_t flags,
     return __kvm_ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
+/* The acquire/release flavour where offered: it is the portable one. */
+bool kvm_enable_dirty_ring(struct kvm *kvm, uint32_t entries, GError **err)
+{
+    struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL };
+    uint64_t bytes = (uint64_t)entries * sizeof(struct kvm_dirty_gfn);
+    int max = __kvm_ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION,
+                          (void *)(long)cap.cap);
+
+    if (max <= 0) {
+        cap.cap = KVM_CAP_DIRTY_LOG_RING;
+        max = __kvm_ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION,
+                          (void *)(long)cap.cap);
+    }
+    if (max <= 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
+                    "KVM lacks KVM_CAP_DIRTY_LOG_RING: the dirty ring "
+                    "(dirty-ring-size) is not available");
+        return false;
+    }
+    if (bytes > (uint64_t)max) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "dirty-ring-size %u is too big: KVM allows at most %u "
+                    "entries", entries,
+                    (unsigned)(max / sizeof(struct kvm_dirty_gfn)));
+        return false;
+    }
+    cap.args[0] = bytes;
+    if (!kvm_ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap, err)) {
+        g_prefix_error(err, "dirty ring of %u entries: ", entries);
+        return false;
+    }
+    kvm->dirty_ring_entries = entries;
+    return true;
+}
+
 bool kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level, GError **err)
 {
     struct kvm_irq_level irq = { .irq = gsi, .level = level };

@@ -17,6 +17,7 @@ struct kvm {
     uint32_t max_memslots;      /* KVM_CAP_NR_MEMSLOTS */
     unsigned phys_bits;         /* guest physical address width */
     struct kvm_cpuid2 *cpuid;   /* KVM_GET_SUPPORTED_CPUID */
+    uint32_t dirty_ring_entries; /* per-vCPU dirty ring size, 0: none */
 };
 
 int __kvm_ioctl(int fd, unsigned long request, void *arg);
@@ -35,6 +36,14 @@ void kvm_close(struct kvm *kvm);
 /* memmap_set_region_fn for the real VM (opaque is struct kvm *). */
 int kvm_set_memory_region(void *opaque, uint32_t slot, uint32_t flags,
                           uint64_t gpa, uint64_t size, void *hva);
+
+/*
+ * Enables the per-vCPU dirty ring (Documentation/virt/kvm/api.rst,
+ * KVM_CAP_DIRTY_LOG_RING) with entries struct kvm_dirty_gfn per vCPU.
+ * Must run before the first KVM_CREATE_VCPU. Fails, naming the limit,
+ * when KVM lacks the ring or the size is not a power of two it accepts.
+ */
+bool kvm_enable_dirty_ring(struct kvm *kvm, uint32_t entries, GError **err);
 
 /* Sets the level of a GSI on the in-kernel irqchip. */
 bool kvm_irq_line(struct kvm *kvm, uint32_t gsi, bool level, GError **err);

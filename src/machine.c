@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 
 #include "bus.h"
 #include "devices/ged.h"
@@ -22,16 +21,13 @@
 #include "guest_image.h"
 #include "hotmem/guest-abi.h"
 #include "kvm.h"
+#include "linux_cmdline.h"
 #include "loader.h"
 #include "machine_acpi.h"
 #include "mmu/layout.h"
 #include "mmu/memmap.h"
 #include "vcpu.h"
 
-#ifndef PR_SET_VMA
-#define PR_SET_VMA 0x53564d41
-#define PR_SET_VMA_ANON_NAME 0
-#endif
 
 
 static bool step_kvm(struct machine *m, GError **err)
@@ -59,28 +55,7 @@ static bool step_layout(struct machine *m, GError **err)
 
 static bool step_ram(struct machine *m, GError **err)
 {
-    struct layout *l = &m->layout;
-    uint8_t *ram = mmap(NULL, l->ram_size, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-    if (ram == MAP_FAILED) {
-        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-                    "cannot map 0x%" G_GINT64_MODIFIER "x bytes of guest "
-                    "RAM: %s", l->ram_size, g_strerror(errno));
-        return false;
-    }
-    m->ram = ram;
-    /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
-    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram,
-          l->ram_size, (unsigned long)"hotmem-guest-ram");
-    m->memmap = memmap_new(m->kvm->max_memslots, kvm_set_memory_region,
-                           m->kvm);
-    if (!memmap_add(m->memmap, 0, l->low_size, ram, 0, "ram-below-4g", NULL,
-                    err))
-        return false;
-    return l->high_size == 0 ||
-           memmap_add(m->memmap, LAYOUT_HIGHMEM_BASE, l->high_size,
-                      ram + l->low_size, 0, "ram-above-4g", NULL, err);
+    return machine_ram_init(m, err);
 }
 
 static bool step_bus(struct machine *m, GError **err)
@@ -210,6 +185,7 @@ static bool read_file(const char *what, const char *path, gchar **data,
 static bool step_kernel(struct machine *m, GError **err)
 {
     g_autofree gchar *kernel = NULL, *initrd = NULL;
+    g_autofree char *cmdline = NULL;
     gsize kernel_len = 0, initrd_len = 0;
     struct boot_images img = { .cmdline = m->cfg.cmdline,
                                .rsdp_addr = m->rsdp_addr };
@@ -231,8 +207,15 @@ static bool step_kernel(struct machine *m, GError **err)
         img.initrd = (const uint8_t *)initrd;
         img.initrd_size = initrd_len;
     }
-    if (loader_load(m->memmap, &m->layout, &img, &m->entry, err))
-        return true;
+    if (linux_cmdline_for_image(img.kernel, img.kernel_size, m->cfg.cmdline,
+            &(struct linux_cmdline_policy){
+                .slots = m->cfg.slots,
+                .memhp_default_off = m->cfg.linux_memhp_default_off },
+            &cmdline, NULL, err)) {
+        img.cmdline = cmdline;
+        if (loader_load(m->memmap, &m->layout, &img, &m->entry, err))
+            return true;
+    }
     g_prefix_error(err, "%s: ", m->cfg.kernel_path ? m->cfg.kernel_path
                                                    : "bundled hotmem-guest");
     return false;
@@ -258,7 +241,8 @@ static bool step_vcpus(struct machine *m, GError **err)
 {
     struct vcpu_hooks hooks = { .opaque = m, .bus = m->bus,
                                 .fatal = on_vcpu_fatal,
-                                .poweroff = on_vcpu_poweroff };
+                                .poweroff = on_vcpu_poweroff,
+                                .dirty_ring_full = machine_dirty_ring_full };
 
     m->vcpus = vcpus_create(m->kvm, m->cfg.smp, &hooks, err);
     return m->vcpus && vcpus_set_boot_state(m->vcpus, &m->entry, err);
@@ -273,6 +257,7 @@ static const struct {
     { "objects", step_objects },
     { "layout", step_layout },
     { "ram", step_ram },
+    { "dirty-log", machine_dirty_init },    /* the ring needs no vCPU yet */
     { "bus", step_bus },
     { "serial", step_serial },
     { "power-port", step_power_port },
@@ -281,6 +266,7 @@ static const struct {
     { "acpi-tables", step_acpi_tables },
     { "kernel", step_kernel },
     { "vcpus", step_vcpus },
+    { "dirty-rings", machine_dirty_attach_vcpus },
 };
 
 struct machine *machine_create(const struct machine_config *cfg, GError **err)
@@ -313,11 +299,13 @@ void machine_destroy(struct machine *m)
     serial_destroy(m->com1);
     serial_backend_free(m->serial_backend);
     bus_free(m->bus);
+    machine_dirty_free(m);
     memmap_free(m->memmap);
     kvm_close(m->kvm);
     machine_objects_free(m);
     if (m->ram)
         munmap(m->ram, m->layout.ram_size);
+    g_free(m->nodes);
     g_mutex_clear(&m->exit_lock);
     g_mutex_clear(&m->state_lock);
     g_free(m);
@@ -345,6 +333,21 @@ void machine_emit(struct machine *m, const char *event, json_object *data)
         m->cfg.emit(m->cfg.opaque, event, data);
     else
         json_object_put(data);
+}
+
+int machine_vm_fd(struct machine *m)
+{
+    return m->kvm->vm_fd;
+}
+
+unsigned machine_vcpu_count(struct machine *m)
+{
+    return vcpus_count(m->vcpus);
+}
+
+int machine_vcpu_fd(struct machine *m, unsigned index)
+{
+    return vcpus_fd(m->vcpus, index);
 }
 
 enum machine_run_state machine_run_state(struct machine *m)
@@ -462,4 +465,38 @@ void machine_stop(struct machine *m)
 const struct layout *machine_layout(struct machine *m)
 {
     return &m->layout;
+}
+
+static void memslot_json(void *opaque, const struct memmap_slot *s)
+{
+    json_object *list = opaque, *o = json_object_new_object();
+    json_object *flags = json_object_new_array();
+
+    if (s->flags & KVM_MEM_LOG_DIRTY_PAGES)
+        json_object_array_add(flags,
+                              json_object_new_string("log-dirty-pages"));
+    if (s->flags & KVM_MEM_READONLY)
+        json_object_array_add(flags, json_object_new_string("readonly"));
+    json_object_object_add(o, "slot", json_object_new_int64(s->slot));
+    json_object_object_add(o, "addr", json_object_new_uint64(s->gpa));
+    json_object_object_add(o, "size", json_object_new_uint64(s->size));
+    json_object_object_add(o, "host-addr",
+                           json_object_new_uint64((uintptr_t)s->hva));
+    json_object_object_add(o, "flags", flags);
+    json_object_object_add(o, "owner", json_object_new_string(s->owner));
+    json_object_object_add(o, "removing",
+                           json_object_new_boolean(s->removing));
+    json_object_array_add(list, o);
+}
+
+json_object *machine_query_memslots(struct machine *m)
+{
+    json_object *r = json_object_new_object();
+    json_object *slots = json_object_new_array();
+    /* The generation of exactly the table walked. */
+    uint64_t gen = memmap_foreach(m->memmap, memslot_json, slots);
+
+    json_object_object_add(r, "generation", json_object_new_uint64(gen));
+    json_object_object_add(r, "slots", slots);
+    return r;
 }

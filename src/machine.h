@@ -20,12 +20,20 @@ struct machine_config {
     const char *kernel_path;        /* NULL: the bundled hotmem-guest */
     const char *initrd_path;
     const char *cmdline;
+    /*
+     * -machine memhp-default-online=off: do not add
+     * memhp_default_state=online_movable to a Linux kernel's command line
+     * (linux_cmdline.h).
+     */
+    bool linux_memhp_default_off;
     enum serial_backend_kind serial;
     const char *serial_path;
     const char *kvm_device;         /* NULL: /dev/kvm */
+    uint32_t dirty_ring_size;       /* -accel kvm,dirty-ring-size= (0: off) */
     unsigned nr_nodes;              /* -numa nodes (0: none given) */
     const struct acpi_numa_node *nodes;
     const uint32_t *cpu_node;       /* node of each vCPU, or NULL */
+    const char *const *node_memdev; /* per node: backend id, or NULL */
     /*
      * Called (from any thread) once the machine wants to end: guest power
      * off, fatal vCPU error. machine_exit_status() then tells the status.
@@ -83,6 +91,11 @@ void machine_stop(struct machine *m);
 
 const struct layout *machine_layout(struct machine *m);
 
+/* KVM file descriptors, for code that reads KVM's own state (stats). */
+int machine_vm_fd(struct machine *m);
+unsigned machine_vcpu_count(struct machine *m);
+int machine_vcpu_fd(struct machine *m, unsigned index);
+
 enum machine_run_state machine_run_state(struct machine *m);
 /* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
 const char *machine_run_state_name(enum machine_run_state s);
@@ -115,3 +128,10 @@ json_object *machine_query_memory_devices(struct machine *m);
 json_object *machine_query_memory_size_summary(struct machine *m);
 json_object *machine_query_acpi_ospm_status(struct machine *m);
 json_object *machine_query_memdev(struct machine *m);
+/* x-query-memslots: {"generation", "slots": [...]} (docs/mmu.md). */
+json_object *machine_query_memslots(struct machine *m);
+
+/* The dirty log (mmu/dirty.h, docs/mmu-dirty.md). */
+struct dirty_log *machine_dirty_log(struct machine *m);
+/* calc-dirty-rate's measurement state (mmu/dirtyrate.h); main thread. */
+struct dirtyrate *machine_dirtyrate(struct machine *m);

@@ -10,6 +10,7 @@
 #include "devices/memhp.h"
 #include "devices/pm_regs.h"
 #include "devices/serial.h"
+#include "cli.h"
 #include "errors.h"
 #include "hotmem/guest-abi.h"
 
@@ -99,12 +100,54 @@ static bool write_tables(const struct acpi_tables *t, const char *dir,
     return true;
 }
 
-bool machine_acpi_dump(const struct machine_config *cfg, const char *dir,
+/* The "size" of the -object with id, as the backend will read it. */
+static bool object_size(const struct machine_config *cfg, const char *id,
+                        uint64_t *size, GError **err)
+{
+    for (unsigned i = 0; i < cfg->nr_objects; i++) {
+        json_object *o = cfg->objects[i], *v_id, *v;
+
+        if (!json_object_object_get_ex(o, "id", &v_id) ||
+            g_strcmp0(json_object_get_string(v_id), id) ||
+            !json_object_object_get_ex(o, "size", &v))
+            continue;
+        if (json_object_is_type(v, json_type_int)) {
+            *size = json_object_get_uint64(v);
+            return true;
+        }
+        return cli_parse_size(json_object_get_string(v), 1, size, err);
+    }
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "-numa: memdev '%s' names no -object with a size", id);
+    return false;
+}
+
+/* -numa memdev nodes take their size from their backends. */
+static bool dump_node_sizes(const struct machine_config *cfg,
+                            struct acpi_numa_node *nodes, GError **err)
+{
+    for (unsigned i = 0; i < cfg->nr_nodes; i++) {
+        nodes[i] = cfg->nodes[i];
+        if (cfg->node_memdev && cfg->node_memdev[i] &&
+            !object_size(cfg, cfg->node_memdev[i], &nodes[i].mem, err))
+            return false;
+    }
+    return true;
+}
+
+bool machine_acpi_dump(const struct machine_config *config, const char *dir,
                        GError **err)
 {
+    struct machine_config copy = *config, *cfg = &copy;
+    g_autofree struct acpi_numa_node *nodes =
+        g_new0(struct acpi_numa_node, config->nr_nodes + 1);
     struct layout layout;
     struct acpi_tables t = { 0 };
     bool ok;
+
+    if (!dump_node_sizes(config, nodes, err))
+        return false;
+    copy.nodes = nodes;
 
     if (g_mkdir_with_parents(dir, 0755) < 0) {
         g_set_error(err, HM_ERROR, HM_ERROR_IO,

@@ -212,8 +212,8 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
                                 .slot = slot, .addr = addr,
                                 .size = backend_size(b), .node = p->node,
                                 .hotplugged = hotplug };
-    if (!memmap_add(m->memmap, addr, d->size, backend_host_addr(b), 0,
-                    d->id ? d->id : d->path, NULL, err)) {
+    if (!machine_dirty_memmap_add(m, addr, d->size, backend_host_addr(b),
+                                  d->id ? d->id : d->path, err)) {
         dimm_free(d);
         return false;
     }
@@ -271,6 +271,8 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "Device '%s' is already in the process of unplug", id);
     } else if (memhp_request_unplug(m->memhp, d->slot, err)) {
+        /* From now on hotmem itself stops touching the DIMM's memory. */
+        memmap_set_removing(m->memmap, d->addr, true);
         d->unplug_pending = true;
         ok = true;
     }
@@ -330,6 +332,7 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
         /* The guest keeps the DIMM; it stays fully usable. */
         d->unplug_pending = false;
         memhp_cancel_unplug(m->memhp, slot);
+        memmap_set_removing(m->memmap, d->addr, false);
         refused = device_event_data(d);
     }
     g_mutex_unlock(&m->dimm_lock);
@@ -349,7 +352,7 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
     if (d && d->unplug_pending) {
-        if (!memmap_remove(m->memmap, d->addr, &err))
+        if (!machine_dirty_memmap_remove(m, d->addr, &err))
             g_printerr("hotmem: eject of slot %u: %s\n", slot, err->message);
         memhp_clear(m->memhp, slot);
         backend_set_in_use(d->backend, false);

@@ -37,8 +37,11 @@ struct machine {
     struct machine_config cfg;
     struct kvm *kvm;
     struct layout layout;
-    void *ram;                  /* host mapping of all boot RAM */
+    void *ram;                  /* anonymous boot RAM (NULL: node memdevs) */
+    struct acpi_numa_node *nodes;   /* cfg.nodes with memdev sizes filled */
     struct memmap *memmap;
+    struct dirty_log *dirty;        /* machine_dirty.c */
+    struct dirtyrate *dirtyrate;    /* created on first use */
     struct bus *bus;
     struct serial_backend *serial_backend;
     struct serial *com1;
@@ -72,6 +75,19 @@ void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
+
+/* machine_ram.c: boot RAM memslots (after the objects exist). */
+bool machine_ram_init(struct machine *m, GError **err);
+
+/* machine_dirty.c: the dirty log and the DIMM memslot hooks it needs. */
+bool machine_dirty_init(struct machine *m, GError **err);
+bool machine_dirty_attach_vcpus(struct machine *m, GError **err);
+void machine_dirty_free(struct machine *m);
+void machine_dirty_ring_full(void *opaque, unsigned index);
+bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
+                              void *hva, const char *owner, GError **err);
+bool machine_dirty_memmap_remove(struct machine *m, uint64_t gpa,
+                                 GError **err);
 
 /* machine_objects.c */
 bool machine_objects_init(struct machine *m, GError **err);

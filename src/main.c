@@ -198,6 +198,16 @@ static enum serial_backend_kind backend_kind(enum cli_serial s)
                                   : SERIAL_BACKEND_NONE;
 }
 
+/* -numa memdev ids, per node (NULL-padded). */
+static const char **numa_memdevs(const struct cli_options *o)
+{
+    const char **ids = g_new0(const char *, o->nr_numa + 1);
+
+    for (unsigned i = 0; i < o->nr_numa; i++)
+        ids[i] = o->numa[i].memdev;
+    return ids;
+}
+
 /* -numa as the machine wants it. */
 static struct acpi_numa_node *numa_nodes(const struct cli_options *o)
 {
@@ -211,14 +221,18 @@ static struct acpi_numa_node *numa_nodes(const struct cli_options *o)
 
 static void machine_config_from_options(struct machine_config *cfg,
                                         const struct cli_options *o,
-                                        const struct acpi_numa_node *nodes)
+                                        const struct acpi_numa_node *nodes,
+                                        const char *const *memdevs)
 {
     *cfg = (struct machine_config){
         .ram_size = o->ram_size, .slots = o->slots, .maxmem = o->maxmem,
         .smp = o->smp, .kernel_path = o->kernel, .initrd_path = o->initrd,
         .cmdline = o->append, .serial = backend_kind(o->serial),
+        .linux_memhp_default_off = !o->memhp_default_online,
         .serial_path = o->serial_path, .kvm_device = getenv("HOTMEM_KVM"),
+        .dirty_ring_size = o->dirty_ring_size,
         .nr_nodes = o->nr_numa, .nodes = nodes, .cpu_node = o->cpu_node,
+        .node_memdev = memdevs,
         .objects = o->objects ? (json_object *const *)o->objects->pdata
                               : NULL,
         .nr_objects = o->objects ? o->objects->len : 0,
@@ -232,9 +246,10 @@ static int dump_acpi(const struct cli_options *o)
 {
     g_autoptr(GError) err = NULL;
     g_autofree struct acpi_numa_node *nodes = numa_nodes(o);
+    g_autofree const char **memdevs = numa_memdevs(o);
     struct machine_config cfg;
 
-    machine_config_from_options(&cfg, o, nodes);
+    machine_config_from_options(&cfg, o, nodes, memdevs);
     if (!machine_acpi_dump(&cfg, o->dump_acpi, &err)) {
         fprintf(stderr, "hotmem: %s\n", err->message);
         return 1;
@@ -277,11 +292,12 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
 {
     g_autoptr(GError) err = NULL;
     g_autofree struct acpi_numa_node *nodes = numa_nodes(o);
+    g_autofree const char **memdevs = numa_memdevs(o);
     struct machine_config cfg;
     struct machine *m;
     int status;
 
-    machine_config_from_options(&cfg, o, nodes);
+    machine_config_from_options(&cfg, o, nodes, memdevs);
     cfg.on_exit = on_machine_exit;
     cfg.emit = on_machine_event;
     cfg.opaque = app;

@@ -22,6 +22,7 @@ struct vcpu {
     unsigned index;
     int fd;
     struct kvm_run *run;
+    struct kvm_dirty_gfn *dirty_ring;   /* NULL without the dirty ring */
     pthread_t thread;
     bool thread_started;
 };
@@ -72,6 +73,31 @@ static bool setup_cpuid(struct vcpu *c, GError **err)
     return kvm_ioctl(c->fd, KVM_SET_CPUID2, cpuid, err);
 }
 
+static size_t dirty_ring_bytes(struct vcpus *v)
+{
+    return (size_t)v->kvm->dirty_ring_entries * sizeof(struct kvm_dirty_gfn);
+}
+
+/* The ring lives in the vCPU fd at KVM_DIRTY_LOG_PAGE_OFFSET pages. */
+static bool map_dirty_ring(struct vcpu *c, GError **err)
+{
+    void *p;
+
+    if (!c->group->kvm->dirty_ring_entries)
+        return true;
+    p = mmap(NULL, dirty_ring_bytes(c->group), PROT_READ | PROT_WRITE,
+             MAP_SHARED, c->fd,
+             (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * getpagesize());
+    if (p == MAP_FAILED) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "mmap of vCPU %u dirty ring failed: %s", c->index,
+                    g_strerror(errno));
+        return false;
+    }
+    c->dirty_ring = p;
+    return true;
+}
+
 static bool create_one(struct vcpus *v, unsigned i, GError **err)
 {
     struct vcpu *c = &v->cpus[i];
@@ -95,7 +121,7 @@ static bool create_one(struct vcpus *v, unsigned i, GError **err)
                     g_strerror(errno));
         return false;
     }
-    return setup_cpuid(c, err);
+    return map_dirty_ring(c, err) && setup_cpuid(c, err);
 }
 
 struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
@@ -129,6 +155,8 @@ void vcpus_destroy(struct vcpus *v)
     for (unsigned i = 0; i < v->count; i++) {
         if (v->cpus[i].run)
             munmap(v->cpus[i].run, (size_t)v->kvm->run_size);
+        if (v->cpus[i].dirty_ring)
+            munmap(v->cpus[i].dirty_ring, dirty_ring_bytes(v));
         if (v->cpus[i].fd >= 0)
             close(v->cpus[i].fd);
     }
@@ -196,6 +224,21 @@ bool vcpus_set_boot_state(struct vcpus *v, const struct boot_entry *entry,
            kvm_ioctl(c->fd, KVM_SET_REGS, &regs, err);
 }
 
+int vcpus_fd(struct vcpus *v, unsigned index)
+{
+    return index < v->count ? v->cpus[index].fd : -1;
+}
+
+struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index)
+{
+    return index < v->count ? v->cpus[index].dirty_ring : NULL;
+}
+
+unsigned vcpus_count(struct vcpus *v)
+{
+    return v->count;
+}
+
 char *vcpus_dump_regs(struct vcpus *v, unsigned index)
 {
     struct vcpu *c = &v->cpus[index];
@@ -260,6 +303,11 @@ static bool handle_exit(struct vcpu *c)
         return true;
     case KVM_EXIT_MMIO:
         handle_mmio(c);
+        return true;
+    case KVM_EXIT_DIRTY_RING_FULL:
+        /* The ring must be harvested and reset before KVM_RUN goes on. */
+        if (c->group->hooks.dirty_ring_full)
+            c->group->hooks.dirty_ring_full(c->group->hooks.opaque, c->index);
         return true;
     case KVM_EXIT_INTR:
     case KVM_EXIT_HLT:

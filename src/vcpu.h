@@ -23,6 +23,11 @@ struct vcpu_hooks {
                   const char *regs);
     /* KVM_EXIT_SYSTEM_EVENT shutdown or reset requested by the guest. */
     void (*poweroff)(void *opaque, unsigned index);
+    /*
+     * KVM_EXIT_DIRTY_RING_FULL: harvest and reset the dirty rings (may be
+     * NULL when the dirty ring is off). KVM_RUN resumes when it returns.
+     */
+    void (*dirty_ring_full)(void *opaque, unsigned index);
 };
 
 struct vcpus;
@@ -45,6 +50,12 @@ bool vcpus_paused(struct vcpus *v);
 
 /* Ends and joins every thread. Idempotent. */
 void vcpus_stop(struct vcpus *v);
+
+/* The KVM fd of vCPU index (for KVM_GET_STATS_FD and friends). */
+int vcpus_fd(struct vcpus *v, unsigned index);
+unsigned vcpus_count(struct vcpus *v);
+/* vCPU index's dirty ring (kvm->dirty_ring_entries entries), or NULL. */
+struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index);
 
 /* A human-readable dump of vCPU index's registers (g_free it). */
 char *vcpus_dump_regs(struct vcpus *v, unsigned index);

@@ -83,6 +83,47 @@ static void test_numa(void)
     poweroff(vm);
 }
 
+/* Boot RAM from two backends of different types, one per node. */
+static void test_numa_memdev(void)
+{
+    const char *args[] = { "-m", "2G,slots=2,maxmem=4G", "-smp", "2",
+                           "-object", "memory-backend-ram,id=n0,size=512M",
+                           "-object", "memory-backend-memfd,id=n1,size=1536M",
+                           "-numa", "node,nodeid=0,memdev=n0,cpus=0",
+                           "-numa", "node,nodeid=1,memdev=n1,cpus=1", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    expect_line(vm, "hotmem-guest: ready ram=0x7ff9fc00");
+    expect_line(vm, "hotmem-guest: acpi ok tables=5 cpus=2 nodes=2");
+    expect_line(vm, "hotmem-guest: srat hotplug base=0x100000000 "
+                    "size=0x100000000 node=1");
+    /* The guest can use memory of the second backend (at 1 GiB). */
+    g_assert_true(vm_send(vm, "poke 0x40000000 0xabcdef"));
+    g_assert_true(vm_send(vm, "peek 0x40000000"));
+    expect_line(vm, "hotmem-guest: peek addr=0x40000000 value=0xabcdef");
+    poweroff(vm);
+}
+
+/* A memdev sum that does not match -m is refused before anything runs. */
+static void test_numa_memdev_mismatch(void)
+{
+    const char *args[] = { "-m", "1G", "-object",
+                           "memory-backend-ram,id=n0,size=512M",
+                           "-numa", "node,memdev=n0", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    g_assert_cmpint(vm_wait_exit(vm, 10000), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(vm), "0x20000000"));
+    g_assert_nonnull(strstr(vm_stderr(vm), "0x40000000"));
+    vm_free(vm);
+}
+
 /* Flips the MADT's checksum byte in guest memory and re-runs the check. */
 static void test_corrupted_table(void)
 {
@@ -117,6 +158,9 @@ int main(int argc, char **argv)
     g_test_add_func("/guest-acpi/no-slots", test_no_slots);
     g_test_add_func("/guest-acpi/slots-window", test_slots_window);
     g_test_add_func("/guest-acpi/numa", test_numa);
+    g_test_add_func("/guest-acpi/numa-memdev", test_numa_memdev);
+    g_test_add_func("/guest-acpi/numa-memdev-mismatch",
+                    test_numa_memdev_mismatch);
     g_test_add_func("/guest-acpi/corrupted-table", test_corrupted_table);
     return g_test_run();
 }

@@ -429,6 +429,164 @@ static void test_zero_slots(void)
 #define ADD(path, fn) \
     g_test_add("/memmap/" path, struct fixture, NULL, setup, fn, teardown)
 
+/* Two real 64 KiB slots at 0x10000 and 0x40000 for translation tests. */
+static uint8_t *add_real_slots(struct fixture *f)
+{
+    uint8_t *buf = g_malloc0(128 * KiB);
+
+    g_assert_true(memmap_add(f->mm, 0x10000, 64 * KiB, buf, 0, "ram", NULL,
+                             NULL));
+    g_assert_true(memmap_add(f->mm, 0x40000, 64 * KiB, buf + 64 * KiB, 0,
+                             "dimm1", NULL, NULL));
+    return buf;
+}
+
+static void test_generation_bumps(struct fixture *f, gconstpointer data)
+{
+    uint64_t g0 = memmap_generation(f->mm), g1, g2, g3, g4;
+    g_autofree uint8_t *buf = add_real_slots(f);
+
+    g1 = memmap_generation(f->mm);
+    g_assert_cmpuint(g0, ==, 1);
+    g_assert_cmpuint(g1, ==, g0 + 2);
+    g_assert_true(memmap_set_flags(f->mm, 0x40000, LOG_DIRTY, NULL));
+    g2 = memmap_generation(f->mm);
+    g_assert_cmpuint(g2, ==, g1 + 1);
+    /* Same flags again: no KVM call, no new generation. */
+    g_assert_true(memmap_set_flags(f->mm, 0x40000, LOG_DIRTY, NULL));
+    g_assert_cmpuint(memmap_generation(f->mm), ==, g2);
+    g_assert_true(memmap_set_removing(f->mm, 0x40000, true));
+    g3 = memmap_generation(f->mm);
+    g_assert_cmpuint(g3, ==, g2 + 1);
+    g_assert_true(memmap_remove(f->mm, 0x40000, NULL));
+    g4 = memmap_generation(f->mm);
+    g_assert_cmpuint(g4, ==, g3 + 1);
+    /* A failed change does not move it. */
+    g_assert_false(memmap_remove(f->mm, 0x40000, NULL));
+    g_assert_cmpuint(memmap_generation(f->mm), ==, g4);
+}
+
+static void test_set_flags_calls_kvm(struct fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *buf = add_real_slots(f);
+    const struct region_call *c;
+    g_autoptr(GError) err = NULL;
+    uint64_t gen;
+
+    g_assert_true(memmap_set_flags(f->mm, 0x40000, LOG_DIRTY, NULL));
+    c = last_call(f);
+    g_assert_cmpuint(c->slot, ==, 1);
+    g_assert_cmpuint(c->flags, ==, LOG_DIRTY);
+    g_assert_cmpuint(c->gpa, ==, 0x40000);
+    g_assert_cmpuint(c->size, ==, 64 * KiB);
+    g_assert_cmpuint(memmap_find(f->mm, 0x40000)->flags, ==, LOG_DIRTY);
+    /* KVM refuses: flags and generation stay. */
+    gen = memmap_generation(f->mm);
+    f->kvm.fail_next = -EINVAL;
+    g_assert_false(memmap_set_flags(f->mm, 0x40000, 0, &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_KVM);
+    g_assert_cmpuint(memmap_find(f->mm, 0x40000)->flags, ==, LOG_DIRTY);
+    g_assert_cmpuint(memmap_generation(f->mm), ==, gen);
+    g_clear_error(&err);
+    g_assert_false(memmap_set_flags(f->mm, 0x50000, 0, &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+}
+
+static void test_cache_hits_until_change(struct fixture *f,
+                                         gconstpointer data)
+{
+    g_autofree uint8_t *buf = add_real_slots(f);
+    struct memmap_cache c = { 0 };
+
+    g_assert_true(memmap_translate(f->mm, &c, 0x40010, 8) == buf + 64 * KiB
+                  + 0x10);
+    g_assert_cmpuint(c.misses, ==, 1);
+    g_assert_true(memmap_translate(f->mm, &c, 0x4fff8, 8) == buf + 128 * KiB
+                  - 8);
+    g_assert_cmpuint(c.hits, ==, 1);
+    /* Another slot: a miss that refills the cache. */
+    g_assert_true(memmap_translate(f->mm, &c, 0x10000, 1) == buf);
+    g_assert_cmpuint(c.misses, ==, 2);
+    /* Any table change invalidates it, even for an unrelated slot. */
+    g_assert_true(memmap_set_flags(f->mm, 0x40000, LOG_DIRTY, NULL));
+    g_assert_true(memmap_translate(f->mm, &c, 0x10000, 1) == buf);
+    g_assert_cmpuint(c.misses, ==, 3);
+    /* Ranges running past the slot or into a hole are refused. */
+    g_assert_null(memmap_translate(f->mm, &c, 0x1fff8, 16));
+    g_assert_null(memmap_translate(f->mm, &c, 0x30000, 1));
+}
+
+/* A DIMM being removed is never translated, cached or not. */
+static void test_removing_not_translated(struct fixture *f,
+                                         gconstpointer data)
+{
+    g_autofree uint8_t *buf = add_real_slots(f);
+    struct memmap_cache c = { 0 };
+    uint8_t byte = 0x5a;
+
+    g_assert_nonnull(memmap_translate(f->mm, &c, 0x40000, 1));
+    g_assert_true(memmap_set_removing(f->mm, 0x40000, true));
+    g_assert_null(memmap_translate(f->mm, &c, 0x40000, 1));
+    g_assert_null(memmap_gpa_to_hva(f->mm, 0x40000, 1));
+    g_assert_false(memmap_write(f->mm, 0x40000, &byte, 1));
+    g_assert_false(memmap_read(f->mm, 0x40000, &byte, 1));
+    g_assert_cmpuint(buf[64 * KiB], ==, 0);
+    /* The guest refused: usable again. */
+    g_assert_true(memmap_set_removing(f->mm, 0x40000, false));
+    g_assert_nonnull(memmap_translate(f->mm, &c, 0x40000, 1));
+    g_assert_true(memmap_write(f->mm, 0x40000, &byte, 1));
+    g_assert_false(memmap_set_removing(f->mm, 0x40004, true));
+}
+
+struct hook_log {
+    GString *text;
+};
+
+static void record_write(void *opaque, const struct memmap_slot *s,
+                         uint64_t offset, uint64_t len)
+{
+    struct hook_log *log = opaque;
+
+    g_string_append_printf(log->text, "%s+0x%llx/0x%llx;", s->owner,
+                           (unsigned long long)offset,
+                           (unsigned long long)len);
+}
+
+/* Writes hotmem makes into guest memory are reported, split by slot. */
+static void test_write_hook(struct fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *buf = g_malloc0(128 * KiB);
+    struct hook_log log = { g_string_new(NULL) };
+    uint8_t src[8 * KiB] = { 0 };
+
+    g_assert_true(memmap_add(f->mm, 0x10000, 64 * KiB, buf, 0, "a", NULL,
+                             NULL));
+    g_assert_true(memmap_add(f->mm, 0x20000, 64 * KiB, buf + 64 * KiB, 0,
+                             "b", NULL, NULL));
+    memmap_set_write_hook(f->mm, record_write, &log);
+    g_assert_true(memmap_write(f->mm, 0x1f000, src, sizeof(src)));
+    memmap_mark_dirty(f->mm, 0x10010, 4);
+    g_assert_true(memmap_read(f->mm, 0x10000, src, 16));
+    g_assert_cmpstr(log.text->str, ==,
+                    "a+0xf000/0x1000;b+0x0/0x1000;a+0x10/0x4;");
+    g_string_free(log.text, TRUE);
+}
+
+static void count_slot(void *opaque, const struct memmap_slot *s)
+{
+    (*(unsigned *)opaque)++;
+}
+
+static void test_foreach_generation(struct fixture *f, gconstpointer data)
+{
+    g_autofree uint8_t *buf = add_real_slots(f);
+    unsigned n = 0;
+
+    g_assert_cmpuint(memmap_foreach(f->mm, count_slot, &n), ==,
+                     memmap_generation(f->mm));
+    g_assert_cmpuint(n, ==, 2);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -447,6 +605,12 @@ int main(int argc, char **argv)
     ADD("rw/across-slots", test_read_write_across);
     ADD("rw/unmapped", test_read_write_unmapped);
     ADD("order/by-gpa", test_order);
+    ADD("generation/bumps", test_generation_bumps);
+    ADD("flags/calls-kvm", test_set_flags_calls_kvm);
+    ADD("cache/hits-until-change", test_cache_hits_until_change);
+    ADD("removing/not-translated", test_removing_not_translated);
+    ADD("write-hook/reports-vmm-writes", test_write_hook);
+    ADD("foreach/generation", test_foreach_generation);
     g_test_add_func("/memmap/max-slots/exhausted", test_max_slots);
     g_test_add_func("/memmap/max-slots/zero", test_zero_slots);
     return g_test_run();

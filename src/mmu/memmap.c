@@ -2,6 +2,8 @@
  * The memslot table. Slots are kept sorted by guest address; slot ids are
  * reused lowest-first. Readers (vCPU threads translating addresses) take the
  * read side of a lock; installing or removing a slot takes the write side.
+ * Every change bumps a generation number; lookup caches compare it without
+ * the lock and fall back to a locked search when it moved (docs/mmu.md).
  */
 #include "mmu/memmap.h"
 
@@ -17,7 +19,21 @@ struct memmap {
     GHashTable *used_ids;       /* slot id -> present */
     memmap_set_region_fn set_region;
     void *opaque;
+    uint64_t generation;        /* atomic; starts at 1 */
+    memmap_write_hook_fn write_hook;
+    void *write_hook_opaque;
 };
+
+/* Called with the write lock held, after the change. */
+static void bump_generation(struct memmap *mm)
+{
+    __atomic_add_fetch(&mm->generation, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t memmap_generation(struct memmap *mm)
+{
+    return __atomic_load_n(&mm->generation, __ATOMIC_ACQUIRE);
+}
 
 static void slot_free(gpointer p)
 {
@@ -38,6 +54,7 @@ struct memmap *memmap_new(uint32_t max_slots, memmap_set_region_fn set_region,
     mm->max_slots = max_slots;
     mm->set_region = set_region;
     mm->opaque = opaque;
+    mm->generation = 1;
     return mm;
 }
 
@@ -153,6 +170,7 @@ bool memmap_add(struct memmap *mm, uint64_t gpa, uint64_t size, void *hva,
                                .owner = g_strdup(owner ? owner : "") };
     g_ptr_array_insert(mm->slots, (gint)lower_bound(mm, gpa), s);
     g_hash_table_add(mm->used_ids, GUINT_TO_POINTER(id + 1));
+    bump_generation(mm);
     g_rw_lock_writer_unlock(&mm->lock);
     if (slot_out)
         *slot_out = id;
@@ -189,6 +207,7 @@ bool memmap_remove(struct memmap *mm, uint64_t gpa, GError **err)
     }
     g_hash_table_remove(mm->used_ids, GUINT_TO_POINTER(s->slot + 1));
     g_ptr_array_remove_index(mm->slots, i);
+    bump_generation(mm);
     g_rw_lock_writer_unlock(&mm->lock);
     return true;
 }
@@ -210,7 +229,7 @@ void *memmap_gpa_to_hva(struct memmap *mm, uint64_t gpa, uint64_t len)
 
     g_rw_lock_reader_lock(&mm->lock);
     s = find_locked(mm, gpa);
-    if (s && len <= s->size - (gpa - s->gpa))
+    if (s && !s->removing && len <= s->size - (gpa - s->gpa))
         p = (uint8_t *)s->hva + (gpa - s->gpa);
     g_rw_lock_reader_unlock(&mm->lock);
     return p;
@@ -223,7 +242,7 @@ static bool range_mapped_locked(struct memmap *mm, uint64_t gpa, size_t len)
         const struct memmap_slot *s = find_locked(mm, gpa);
         uint64_t n;
 
-        if (!s)
+        if (!s || s->removing)
             return false;
         n = MIN((uint64_t)len, s->size - (gpa - s->gpa));
         gpa += n;
@@ -250,9 +269,11 @@ static bool copy_guest(struct memmap *mm, uint64_t gpa, void *buf, size_t len,
 
         off = gpa - s->gpa;
         n = MIN((uint64_t)len, s->size - off);
-        if (to_guest)
+        if (to_guest) {
             memcpy((uint8_t *)s->hva + off, b, n);
-        else
+            if (mm->write_hook)
+                mm->write_hook(mm->write_hook_opaque, s, off, n);
+        } else
             memcpy(b, (uint8_t *)s->hva + off, n);
         gpa += n;
         b += n;
@@ -292,4 +313,129 @@ const struct memmap_slot *memmap_get(struct memmap *mm, unsigned i)
         s = g_ptr_array_index(mm->slots, i);
     g_rw_lock_reader_unlock(&mm->lock);
     return s;
+}
+
+void *memmap_translate(struct memmap *mm, struct memmap_cache *c,
+                       uint64_t gpa, uint64_t len)
+{
+    uint64_t gen = memmap_generation(mm);
+    const struct memmap_slot *s;
+    void *p = NULL;
+
+    if (c->generation == gen && gpa - c->gpa < c->size &&
+        len <= c->size - (gpa - c->gpa)) {
+        c->hits++;
+        return c->hva + (gpa - c->gpa);
+    }
+    c->misses++;
+    g_rw_lock_reader_lock(&mm->lock);
+    s = find_locked(mm, gpa);
+    if (s && !s->removing) {
+        /* Filled under the lock: valid for the generation read now. */
+        *c = (struct memmap_cache){ .generation = memmap_generation(mm),
+                                    .gpa = s->gpa, .size = s->size,
+                                    .hva = s->hva, .hits = c->hits,
+                                    .misses = c->misses };
+        if (len <= s->size - (gpa - s->gpa))
+            p = (uint8_t *)s->hva + (gpa - s->gpa);
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+    return p;
+}
+
+static struct memmap_slot *slot_at_locked(struct memmap *mm, uint64_t gpa)
+{
+    unsigned i = lower_bound(mm, gpa);
+    struct memmap_slot *s;
+
+    if (i >= mm->slots->len)
+        return NULL;
+    s = g_ptr_array_index(mm->slots, i);
+    return s->gpa == gpa ? s : NULL;
+}
+
+bool memmap_set_flags(struct memmap *mm, uint64_t gpa, uint32_t flags,
+                      GError **err)
+{
+    struct memmap_slot *s;
+    int r = 0;
+
+    g_rw_lock_writer_lock(&mm->lock);
+    s = slot_at_locked(mm, gpa);
+    if (s && s->flags != flags)
+        r = mm->set_region(mm->opaque, s->slot, flags, s->gpa, s->size,
+                           s->hva);
+    if (s && r == 0 && s->flags != flags) {
+        s->flags = flags;
+        bump_generation(mm);
+    }
+    g_rw_lock_writer_unlock(&mm->lock);
+    if (!s) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "no memory slot starts at 0x%" G_GINT64_MODIFIER "x",
+                    gpa);
+        return false;
+    }
+    if (r < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_USER_MEMORY_REGION flags 0x%x on slot at 0x%"
+                    G_GINT64_MODIFIER "x: %s", flags, gpa, g_strerror(-r));
+        return false;
+    }
+    return true;
+}
+
+bool memmap_set_removing(struct memmap *mm, uint64_t gpa, bool removing)
+{
+    struct memmap_slot *s;
+
+    g_rw_lock_writer_lock(&mm->lock);
+    s = slot_at_locked(mm, gpa);
+    if (s && s->removing != removing) {
+        s->removing = removing;
+        bump_generation(mm);
+    }
+    g_rw_lock_writer_unlock(&mm->lock);
+    return s != NULL;
+}
+
+void memmap_set_write_hook(struct memmap *mm, memmap_write_hook_fn fn,
+                           void *opaque)
+{
+    g_rw_lock_writer_lock(&mm->lock);
+    mm->write_hook = fn;
+    mm->write_hook_opaque = opaque;
+    g_rw_lock_writer_unlock(&mm->lock);
+}
+
+void memmap_mark_dirty(struct memmap *mm, uint64_t gpa, uint64_t len)
+{
+    g_rw_lock_reader_lock(&mm->lock);
+    while (len && mm->write_hook) {
+        const struct memmap_slot *s = find_locked(mm, gpa);
+        uint64_t off, n;
+
+        if (!s)
+            break;
+        off = gpa - s->gpa;
+        n = MIN(len, s->size - off);
+        mm->write_hook(mm->write_hook_opaque, s, off, n);
+        gpa += n;
+        len -= n;
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+}
+
+uint64_t memmap_foreach(struct memmap *mm,
+                        void (*fn)(void *opaque, const struct memmap_slot *s),
+                        void *opaque)
+{
+    uint64_t gen;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    for (guint i = 0; i < mm->slots->len; i++)
+        fn(opaque, g_ptr_array_index(mm->slots, i));
+    gen = memmap_generation(mm);
+    g_rw_lock_reader_unlock(&mm->lock);
+    return gen;
 }

@@ -17,7 +17,30 @@ struct memmap_slot {
     void *hva;              /* host address of the first byte */
     uint32_t flags;         /* KVM_MEM_* flags */
     char *owner;            /* "ram-below-4g", a DIMM id, ... */
+    bool removing;          /* a DIMM on its way out: never translated */
 };
+
+/*
+ * A caller-owned lookup cache (one per thread that translates, e.g. per
+ * vCPU): remembers the last slot hit and the table generation it was valid
+ * for, so repeated translations skip the lock and the search until the table
+ * changes (the idea of KVM's generation-tagged MMIO sptes). Zero-initialise.
+ */
+struct memmap_cache {
+    uint64_t generation;    /* 0: empty (generations start at 1) */
+    uint64_t gpa, size;
+    uint8_t *hva;
+    uint64_t hits, misses;
+};
+
+/*
+ * Called for every write hotmem itself makes into guest memory through
+ * memmap_write() or memmap_mark_dirty(), with the slot and the byte range
+ * inside it, so dirty logging can count VMM writes too.
+ */
+typedef void (*memmap_write_hook_fn)(void *opaque,
+                                     const struct memmap_slot *slot,
+                                     uint64_t offset, uint64_t len);
 
 /*
  * The one KVM call the table needs, behind a pointer so unit tests can run
@@ -58,6 +81,39 @@ void *memmap_gpa_to_hva(struct memmap *mm, uint64_t gpa, uint64_t len);
 bool memmap_write(struct memmap *mm, uint64_t gpa, const void *src,
                   size_t len);
 bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len);
+
+/*
+ * Translation through a cache: the host pointer for [gpa, gpa + len) inside
+ * one slot that is not being removed, else NULL.
+ */
+void *memmap_translate(struct memmap *mm, struct memmap_cache *cache,
+                       uint64_t gpa, uint64_t len);
+
+/* Bumped by every change to the table (add, remove, flags, removing). */
+uint64_t memmap_generation(struct memmap *mm);
+
+/* Changes the KVM flags of the slot starting at gpa (dirty logging). */
+bool memmap_set_flags(struct memmap *mm, uint64_t gpa, uint32_t flags,
+                      GError **err);
+
+/*
+ * Marks the slot starting at gpa as being removed (or not any more): from
+ * then on no translation returns its memory.
+ */
+bool memmap_set_removing(struct memmap *mm, uint64_t gpa, bool removing);
+
+void memmap_set_write_hook(struct memmap *mm, memmap_write_hook_fn fn,
+                           void *opaque);
+/* Reports a write hotmem made through a pointer from a translation. */
+void memmap_mark_dirty(struct memmap *mm, uint64_t gpa, uint64_t len);
+
+/*
+ * Calls fn for every slot in guest-address order, under the read lock;
+ * returns the generation of the table it walked.
+ */
+uint64_t memmap_foreach(struct memmap *mm,
+                    void (*fn)(void *opaque, const struct memmap_slot *s),
+                    void *opaque);
 
 unsigned memmap_count(struct memmap *mm);
 /* The i-th installed slot in guest-address order (i < memmap_count). */

@@ -10,6 +10,7 @@ struct monitor {
     struct machine *m;
     char *name;
     struct qmp_command *table;
+    struct monitor_group groups[3];
 };
 
 #define MON(opaque) ((struct monitor *)(opaque))
@@ -176,6 +177,7 @@ QUERY(cmd_query_memory_devices, machine_query_memory_devices)
 QUERY(cmd_query_memory_size_summary, machine_query_memory_size_summary)
 QUERY(cmd_query_acpi_ospm_status, machine_query_acpi_ospm_status)
 QUERY(cmd_query_memdev, machine_query_memdev)
+QUERY(cmd_x_query_memslots, machine_query_memslots)
 
 static const struct qmp_arg id_arg[] = {
     { "id", QMP_ARG_STR, false }, { NULL },
@@ -210,6 +212,7 @@ static const struct qmp_command commands[] = {
     { "query-acpi-ospm-status", no_args, false, cmd_query_acpi_ospm_status,
       NULL },
     { "query-memdev", no_args, false, cmd_query_memdev, NULL },
+    { "x-query-memslots", no_args, false, cmd_x_query_memslots, NULL },
 };
 
 struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
@@ -224,6 +227,9 @@ struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
         mon->table[i].opaque = mon;
         qmp_server_register(server, &mon->table[i]);
     }
+    mon->groups[0] = monitor_register_stats(server, m);
+    mon->groups[1] = monitor_register_dirty(server, m);
+    mon->groups[2] = monitor_register_memory(server, m);
     return mon;
 }
 
@@ -231,6 +237,10 @@ void monitor_free(struct monitor *mon)
 {
     if (!mon)
         return;
+    for (size_t i = 0; i < G_N_ELEMENTS(mon->groups); i++) {
+        if (mon->groups[i].free)
+            mon->groups[i].free(mon->groups[i].state);
+    }
     g_free(mon->name);
     g_free(mon->table);
     g_free(mon);

@@ -9,7 +9,27 @@
 
 struct monitor;
 
-/* Registers every command on server; name may be NULL (query-name). */
+/*
+ * Registers every command on server; name may be NULL (query-name). Free
+ * the monitor only after the server, which points at its commands.
+ */
 struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
                             const char *name);
 void monitor_free(struct monitor *mon);
+
+/*
+ * Command groups living in their own files (monitor/cmd_<area>.c). Each
+ * registers its commands and returns its state, which monitor_free() hands
+ * back to the group's free function after the server is gone.
+ */
+struct monitor_group {
+    void *state;
+    void (*free)(void *state);
+};
+
+struct monitor_group monitor_register_stats(struct qmp_server *server,
+                                            struct machine *m);
+struct monitor_group monitor_register_dirty(struct qmp_server *server,
+                                            struct machine *m);
+struct monitor_group monitor_register_memory(struct qmp_server *server,
+                                             struct machine *m);

@@ -1,0 +1,586 @@
+/*
+ * Dirty logging: hotmem's records of the memslots it logs, start/stop,
+ * hot-plug and harvest. Reading KVM's log is in dirty_kvm.c.
+ *
+ * Every harvest first reconciles the records with the memslot table: a
+ * slot hotmem has not seen gets a record (and logging, when active); a
+ * record whose slot is gone is retired. The hot-plug hooks run the same
+ * reconciliation at the moment the table changes, which is what makes a
+ * new DIMM logged from its first write and a removed one's bits its own.
+ */
+#include "mmu/dirty_internal.h"
+
+#include <string.h>
+
+#include "errors.h"
+
+/* A copy of one memmap slot, taken under the memmap read lock. */
+struct slot_view {
+    uint32_t id;
+    uint64_t gpa, size;
+    void *hva;
+    uint32_t flags;
+    char *owner;
+};
+
+static void slot_free(gpointer p)
+{
+    struct dirty_slot *s = p;
+
+    g_free(s->owner);
+    g_free(s->acc);
+    g_free(s->vmm);
+    g_free(s->scratch);
+    g_free(s);
+}
+
+static struct dirty_slot *slot_new(const struct memmap_slot *m, uint64_t gen)
+{
+    struct dirty_slot *s = g_new0(struct dirty_slot, 1);
+
+    s->id = m->slot;
+    s->gpa = m->gpa;
+    s->size = m->size;
+    s->hva = m->hva;
+    s->owner = g_strdup(m->owner);
+    s->generation = gen;
+    s->npages = m->size / DIRTY_PAGE_SIZE;
+    s->words = (s->npages + 63) / 64;
+    s->acc = g_new0(uint64_t, s->words);
+    s->scratch = g_new0(uint64_t, s->words);
+    return s;
+}
+
+static bool same_slot(const struct dirty_slot *s, uint32_t id, uint64_t gpa,
+                      uint64_t size, const void *hva)
+{
+    return s->id == id && s->gpa == gpa && s->size == size && s->hva == hva;
+}
+
+static void retire_locked(struct dirty_log *dl, struct dirty_slot *s)
+{
+    s->removed = true;
+    s->logging = false;
+    for (guint i = 0; i < dl->slots->len; i++) {
+        if (g_ptr_array_index(dl->slots, i) == s) {
+            g_ptr_array_steal_index_fast(dl->slots, i);    /* no free */
+            break;
+        }
+    }
+    g_ptr_array_add(dl->retired, s);
+}
+
+struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id)
+{
+    for (guint i = 0; i < dl->slots->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        if (s->id == id)
+            return s;
+    }
+    /* The most recently retired wins: it is the id's latest previous use. */
+    for (guint i = dl->retired->len; i-- > 0;) {
+        struct dirty_slot *s = g_ptr_array_index(dl->retired, i);
+
+        if (s->id == id)
+            return s;
+    }
+    return NULL;
+}
+
+/*
+ * The live record for memmap slot m; a stale record holding m's id (its
+ * slot replaced behind hotmem's back) is retired first.
+ */
+static struct dirty_slot *record_for_locked(struct dirty_log *dl,
+                                            const struct memmap_slot *m)
+{
+    for (guint i = 0; i < dl->slots->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        if (same_slot(s, m->slot, m->gpa, m->size, m->hva))
+            return s;
+        if (s->id == m->slot) {
+            retire_locked(dl, s);
+            break;
+        }
+    }
+    g_ptr_array_add(dl->slots,
+                    slot_new(m, memmap_generation(dl->memmap)));
+    return g_ptr_array_index(dl->slots, dl->slots->len - 1);
+}
+
+/* memmap write hook: called under the memmap read lock. */
+static void on_vmm_write(void *opaque, const struct memmap_slot *m,
+                         uint64_t offset, uint64_t len)
+{
+    struct dirty_log *dl = opaque;
+    struct dirty_slot *s;
+
+    if (!len || !__atomic_load_n(&dl->users, __ATOMIC_ACQUIRE))
+        return;
+    g_mutex_lock(&dl->lock);
+    if (dl->users) {
+        s = record_for_locked(dl, m);
+        if (!s->vmm)
+            s->vmm = g_new0(uint64_t, s->words);
+        for (uint64_t p = offset / DIRTY_PAGE_SIZE;
+             p <= (offset + len - 1) / DIRTY_PAGE_SIZE; p++)
+            dirty_bit_set(s->vmm, p);
+    }
+    g_mutex_unlock(&dl->lock);
+}
+
+static enum dirty_log_mode choose_mode(const struct dirty_log_config *cfg)
+{
+    uint64_t flags;
+
+    if (cfg->mode != DIRTY_LOG_AUTO)
+        return cfg->mode;
+    if (cfg->ring_entries)
+        return DIRTY_LOG_RING;
+    return dirty_manual_protect_flags(cfg->vm_fd, &flags) ? DIRTY_LOG_CLEAR
+                                                          : DIRTY_LOG_BITMAP;
+}
+
+struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
+                                GError **err)
+{
+    enum dirty_log_mode mode = choose_mode(cfg);
+    struct dirty_log *dl;
+
+    if ((mode == DIRTY_LOG_RING) != (cfg->ring_entries != 0)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "dirty-log mode %s needs %s dirty ring (ring size %u)",
+                    dirty_log_mode_name(mode),
+                    mode == DIRTY_LOG_RING ? "a" : "no", cfg->ring_entries);
+        return NULL;
+    }
+    dl = g_new0(struct dirty_log, 1);
+    dl->vm_fd = cfg->vm_fd;
+    dl->memmap = cfg->memmap;
+    dl->ops = dirty_mode_ops_for(mode);
+    dl->ring_entries = cfg->ring_entries;
+    g_mutex_init(&dl->ctl);
+    g_mutex_init(&dl->lock);
+    dl->slots = g_ptr_array_new_with_free_func(slot_free);
+    dl->retired = g_ptr_array_new_with_free_func(slot_free);
+    if (!dl->ops->init(dl, err)) {
+        dirty_log_free(dl);
+        return NULL;
+    }
+    memmap_set_write_hook(dl->memmap, on_vmm_write, dl);
+    return dl;
+}
+
+void dirty_log_free(struct dirty_log *dl)
+{
+    if (!dl)
+        return;
+    memmap_set_write_hook(dl->memmap, NULL, NULL);
+    g_ptr_array_free(dl->slots, TRUE);
+    g_ptr_array_free(dl->retired, TRUE);
+    g_free(dl->rings);
+    g_free(dl->vcpu_entries);
+    g_mutex_clear(&dl->ctl);
+    g_mutex_clear(&dl->lock);
+    g_free(dl);
+}
+
+enum dirty_log_mode dirty_log_mode(struct dirty_log *dl)
+{
+    return dl->ops->mode;
+}
+
+const char *dirty_log_mode_name(enum dirty_log_mode mode)
+{
+    static const char *const names[] = {
+        [DIRTY_LOG_AUTO] = "auto", [DIRTY_LOG_BITMAP] = "bitmap",
+        [DIRTY_LOG_CLEAR] = "clear", [DIRTY_LOG_RING] = "ring",
+    };
+
+    return names[mode];
+}
+
+uint32_t dirty_log_ring_entries(struct dirty_log *dl)
+{
+    return dl->ring_entries;
+}
+
+void dirty_log_set_rings(struct dirty_log *dl, unsigned nr_vcpus,
+                         struct kvm_dirty_gfn *const *rings)
+{
+    g_mutex_lock(&dl->lock);
+    g_free(dl->rings);
+    g_free(dl->vcpu_entries);
+    dl->rings = g_new0(struct dirty_ring, nr_vcpus);
+    dl->vcpu_entries = g_new0(uint64_t, nr_vcpus);
+    dl->nr_rings = nr_vcpus;
+    for (unsigned i = 0; i < nr_vcpus; i++)
+        dl->rings[i].gfns = rings[i];
+    g_mutex_unlock(&dl->lock);
+}
+
+bool dirty_log_active(struct dirty_log *dl)
+{
+    return __atomic_load_n(&dl->users, __ATOMIC_ACQUIRE) != 0;
+}
+
+static void view_add(void *opaque, const struct memmap_slot *m)
+{
+    struct slot_view v = { .id = m->slot, .gpa = m->gpa, .size = m->size,
+                           .hva = m->hva, .flags = m->flags,
+                           .owner = g_strdup(m->owner) };
+
+    g_array_append_val((GArray *)opaque, v);
+}
+
+static void view_clear(gpointer p)
+{
+    g_free(((struct slot_view *)p)->owner);
+}
+
+static GArray *snapshot(struct dirty_log *dl)
+{
+    GArray *a = g_array_new(FALSE, TRUE, sizeof(struct slot_view));
+
+    g_array_set_clear_func(a, view_clear);
+    memmap_foreach(dl->memmap, view_add, a);
+    return a;
+}
+
+static bool in_view(GArray *view, const struct dirty_slot *s)
+{
+    for (guint i = 0; i < view->len; i++) {
+        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+
+        if (same_slot(s, v->id, v->gpa, v->size, v->hva))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * A slot whose record was retired by slot_removing() but which memmap still
+ * lists (memmap_remove() comes next) must not get a second record.
+ */
+static bool on_its_way_out(struct dirty_log *dl, const struct slot_view *v)
+{
+    for (guint i = 0; i < dl->retired->len; i++) {
+        if (same_slot(g_ptr_array_index(dl->retired, i), v->id, v->gpa,
+                      v->size, v->hva))
+            return true;
+    }
+    return false;
+}
+
+/* Retires records of slots that left the table. ctl and lock held. */
+static void retire_missing_locked(struct dirty_log *dl, GArray *view)
+{
+    for (guint i = dl->slots->len; i-- > 0;) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        if (!in_view(view, s))
+            retire_locked(dl, s);
+    }
+}
+
+/*
+ * Turns logging on for one slot: the KVM flag first (memmap, lock not
+ * held), then, under the lock, forget what KVM reports from before.
+ */
+static bool enable_one(struct dirty_log *dl, const struct slot_view *v,
+                       GError **err)
+{
+    struct memmap_slot m = { .slot = v->id, .gpa = v->gpa, .size = v->size,
+                             .hva = v->hva, .owner = v->owner };
+    struct dirty_slot *s;
+    bool ok = true;
+
+    if (!(v->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+        !memmap_set_flags(dl->memmap, v->gpa,
+                          v->flags | KVM_MEM_LOG_DIRTY_PAGES, err))
+        return false;
+    g_mutex_lock(&dl->lock);
+    s = record_for_locked(dl, &m);
+    if (!s->logging) {
+        ok = dl->ops->begin_slot(dl, s, err);
+        s->logging = ok;
+    }
+    g_mutex_unlock(&dl->lock);
+    return ok;
+}
+
+/* Records for every slot, logging on every slot when active. ctl held. */
+static bool reconcile(struct dirty_log *dl, GError **err)
+{
+    g_autoptr(GArray) view = snapshot(dl);
+    bool active = dl->users != 0;
+
+    g_mutex_lock(&dl->lock);
+    retire_missing_locked(dl, view);
+    for (guint i = view->len; i-- > 0;) {
+        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+        struct memmap_slot m = { .slot = v->id, .gpa = v->gpa,
+                                 .size = v->size, .hva = v->hva,
+                                 .owner = v->owner };
+
+        if (on_its_way_out(dl, v))
+            g_array_remove_index(view, i);
+        else
+            record_for_locked(dl, &m);
+    }
+    g_mutex_unlock(&dl->lock);
+    for (guint i = 0; active && i < view->len; i++) {
+        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+
+        /* A slot removed since the snapshot is no failure: skip it. */
+        if (!enable_one(dl, v, err) && memmap_find(dl->memmap, v->gpa))
+            return false;
+        g_clear_error(err);
+    }
+    return true;
+}
+
+/* Drops every bit gathered so far: a new logging session begins. */
+static void reset_locked(struct dirty_log *dl)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (dl->ops->collect_rings)
+        dl->ops->collect_rings(dl, true, &e);
+    for (guint i = 0; i < dl->slots->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        memset(s->acc, 0, s->words * sizeof(uint64_t));
+        s->acc_any = false;
+        g_clear_pointer(&s->vmm, g_free);
+    }
+    g_ptr_array_set_size(dl->retired, 0);
+    if (dl->vcpu_entries)
+        memset(dl->vcpu_entries, 0, dl->nr_rings * sizeof(uint64_t));
+    dl->dropped = 0;
+}
+
+static void disable_all(struct dirty_log *dl)
+{
+    g_autoptr(GArray) view = snapshot(dl);
+    g_autoptr(GError) e = NULL;
+
+    g_mutex_lock(&dl->lock);
+    for (guint i = 0; i < dl->slots->len; i++)
+        ((struct dirty_slot *)g_ptr_array_index(dl->slots, i))->logging =
+            false;
+    reset_locked(dl);
+    g_mutex_unlock(&dl->lock);
+    for (guint i = 0; i < view->len; i++) {
+        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+
+        if ((v->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
+            !memmap_set_flags(dl->memmap, v->gpa,
+                              v->flags & ~KVM_MEM_LOG_DIRTY_PAGES, &e)) {
+            g_printerr("hotmem: stopping dirty logging: %s\n", e->message);
+            g_clear_error(&e);
+        }
+    }
+}
+
+bool dirty_log_start(struct dirty_log *dl, GError **err)
+{
+    bool ok = true;
+
+    g_mutex_lock(&dl->ctl);
+    if (dl->users == 0) {
+        g_mutex_lock(&dl->lock);
+        reset_locked(dl);
+        __atomic_store_n(&dl->users, 1, __ATOMIC_RELEASE);
+        g_mutex_unlock(&dl->lock);
+        ok = reconcile(dl, err);
+        if (!ok) {
+            __atomic_store_n(&dl->users, 0, __ATOMIC_RELEASE);
+            disable_all(dl);
+        }
+    } else {
+        __atomic_add_fetch(&dl->users, 1, __ATOMIC_RELEASE);
+    }
+    g_mutex_unlock(&dl->ctl);
+    return ok;
+}
+
+void dirty_log_stop(struct dirty_log *dl)
+{
+    g_mutex_lock(&dl->ctl);
+    if (dl->users && __atomic_sub_fetch(&dl->users, 1, __ATOMIC_RELEASE) == 0)
+        disable_all(dl);
+    g_mutex_unlock(&dl->ctl);
+}
+
+/* KVM -> records, for every logging slot or ring. ctl and lock held. */
+static bool collect_locked(struct dirty_log *dl, GError **err)
+{
+    if (dl->ops->collect_rings)
+        return dl->ops->collect_rings(dl, false, err);
+    for (guint i = 0; i < dl->slots->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        if (s->logging && !dl->ops->collect_slot(dl, s, err))
+            return false;
+    }
+    return true;
+}
+
+static uint64_t popcount(const uint64_t *bm, size_t words)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < words; i++)
+        n += (uint64_t)__builtin_popcountll(bm[i]);
+    return n;
+}
+
+/* Hands s's bits to out and starts s afresh. lock held. */
+static void take_bits(struct dirty_slot *s, struct dirty_slot_bits *out)
+{
+    *out = (struct dirty_slot_bits){ .slot = s->id, .gpa = s->gpa,
+                                     .size = s->size,
+                                     .owner = g_strdup(s->owner),
+                                     .generation = s->generation,
+                                     .removed = s->removed,
+                                     .bitmap = s->acc };
+    if (s->vmm) {
+        out->vmm_pages = popcount(s->vmm, s->words);
+        for (size_t i = 0; i < s->words; i++)
+            out->bitmap[i] |= s->vmm[i];
+        g_clear_pointer(&s->vmm, g_free);
+    }
+    out->pages = s->acc_any || out->vmm_pages
+                 ? popcount(out->bitmap, s->words) : 0;
+    s->acc = g_new0(uint64_t, s->words);
+    s->acc_any = false;
+}
+
+static void fill_harvest_locked(struct dirty_log *dl, struct dirty_harvest *h)
+{
+    unsigned n = dl->slots->len + dl->retired->len;
+
+    *h = (struct dirty_harvest){ .slots = g_new0(struct dirty_slot_bits, n),
+                                 .nr_slots = n, .nr_vcpus = dl->nr_rings,
+                                 .dropped = dl->dropped };
+    for (unsigned i = 0; i < n; i++) {
+        GPtrArray *from = i < dl->slots->len ? dl->slots : dl->retired;
+        unsigned j = i < dl->slots->len ? i : i - dl->slots->len;
+
+        take_bits(g_ptr_array_index(from, j), &h->slots[i]);
+        h->pages += h->slots[i].pages;
+        h->vmm_pages += h->slots[i].vmm_pages;
+    }
+    g_ptr_array_set_size(dl->retired, 0);
+    if (dl->nr_rings) {
+        h->vcpu_entries = g_memdup2(dl->vcpu_entries,
+                                    dl->nr_rings * sizeof(uint64_t));
+        memset(dl->vcpu_entries, 0, dl->nr_rings * sizeof(uint64_t));
+    }
+    dl->dropped = 0;
+}
+
+bool dirty_log_harvest(struct dirty_log *dl, struct dirty_harvest *out,
+                       GError **err)
+{
+    bool ok;
+
+    memset(out, 0, sizeof(*out));
+    g_mutex_lock(&dl->ctl);
+    if (!dl->users) {
+        g_mutex_unlock(&dl->ctl);
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "dirty logging is not running");
+        return false;
+    }
+    ok = reconcile(dl, err);
+    g_mutex_lock(&dl->lock);
+    ok = ok && collect_locked(dl, err);
+    if (ok)
+        fill_harvest_locked(dl, out);
+    g_mutex_unlock(&dl->lock);
+    g_mutex_unlock(&dl->ctl);
+    return ok;
+}
+
+void dirty_harvest_clear(struct dirty_harvest *h)
+{
+    for (unsigned i = 0; i < h->nr_slots; i++) {
+        g_free(h->slots[i].owner);
+        g_free(h->slots[i].bitmap);
+    }
+    g_free(h->slots);
+    g_free(h->vcpu_entries);
+    memset(h, 0, sizeof(*h));
+}
+
+void dirty_log_slot_added(struct dirty_log *dl)
+{
+    g_autoptr(GError) e = NULL;
+
+    g_mutex_lock(&dl->ctl);
+    if (!reconcile(dl, &e))
+        g_printerr("hotmem: dirty logging of a new memslot: %s\n",
+                   e->message);
+    g_mutex_unlock(&dl->ctl);
+}
+
+/* Takes the slot's last bits from KVM, then retires its record. */
+void dirty_log_slot_removing(struct dirty_log *dl, uint64_t gpa)
+{
+    g_autoptr(GError) e = NULL;
+
+    g_mutex_lock(&dl->ctl);
+    g_mutex_lock(&dl->lock);
+    for (guint i = 0; i < dl->slots->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+
+        if (s->gpa != gpa)
+            continue;
+        if (s->logging && dl->ops->collect_slot)
+            dl->ops->collect_slot(dl, s, &e);
+        else if (s->logging)
+            dl->ops->collect_rings(dl, false, &e);
+        retire_locked(dl, s);
+        break;
+    }
+    g_mutex_unlock(&dl->lock);
+    g_mutex_unlock(&dl->ctl);
+    if (e)
+        g_printerr("hotmem: last dirty bits of the memslot at 0x%"
+                   G_GINT64_MODIFIER "x: %s\n", gpa, e->message);
+}
+
+/*
+ * After the slot left KVM no new entry can name it; the ones in flight go
+ * to the retired record, since no live record holds the id yet.
+ */
+void dirty_log_slot_removed(struct dirty_log *dl)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (!dl->ops->collect_rings || !dirty_log_active(dl))
+        return;
+    g_mutex_lock(&dl->ctl);
+    g_mutex_lock(&dl->lock);
+    if (!dl->ops->collect_rings(dl, false, &e))
+        g_printerr("hotmem: dirty rings after a memslot removal: %s\n",
+                   e->message);
+    g_mutex_unlock(&dl->lock);
+    g_mutex_unlock(&dl->ctl);
+}
+
+void dirty_log_ring_full(struct dirty_log *dl, unsigned index)
+{
+    g_autoptr(GError) e = NULL;
+
+    g_mutex_lock(&dl->lock);
+    /* Outside a logging session the entries are stale: drop them. */
+    if (!dl->ops->collect_rings(dl, dl->users == 0, &e))
+        g_printerr("hotmem: vCPU %u dirty ring full: %s\n", index,
+                   e->message);
+    g_mutex_unlock(&dl->lock);
+}

@@ -1,0 +1,84 @@
+/*
+ * State shared by dirty.c (records, start/stop, hot-plug, harvest) and
+ * dirty_kvm.c (the three ways of reading KVM's log). Not a public API.
+ */
+#pragma once
+
+#include "mmu/dirty.h"
+
+/*
+ * hotmem's record of one memslot it has seen. Identity is the slot id AND
+ * the range and host address: a reused id with another range is another
+ * record, so bits never move from a removed slot to its successor.
+ */
+struct dirty_slot {
+    uint32_t id;
+    uint64_t gpa, size;
+    void *hva;
+    char *owner;
+    uint64_t generation;
+    uint64_t npages;
+    size_t words;           /* bitmap length in uint64_t */
+    uint64_t *acc;          /* KVM's bits gathered since the last harvest */
+    bool acc_any;           /* acc has a bit set */
+    uint64_t *vmm;          /* hotmem's own writes (NULL until the first) */
+    uint64_t *scratch;      /* KVM_GET_DIRTY_LOG buffer */
+    bool logging;           /* KVM logs it and the initial bits are gone */
+    bool removed;
+};
+
+struct dirty_ring {
+    struct kvm_dirty_gfn *gfns;
+    uint32_t fetch;         /* next entry to look at (free-running) */
+};
+
+struct dirty_mode_ops {
+    enum dirty_log_mode mode;
+    /* VM-level setup at creation (capabilities). */
+    bool (*init)(struct dirty_log *dl, GError **err);
+    /*
+     * Logging was just switched on for s: drop whatever KVM reports from
+     * before (the all-set bitmap of KVM_DIRTY_LOG_INITIALLY_SET).
+     */
+    bool (*begin_slot)(struct dirty_log *dl, struct dirty_slot *s,
+                       GError **err);
+    /* KVM's bits for s into s->acc (bitmap modes). */
+    bool (*collect_slot)(struct dirty_log *dl, struct dirty_slot *s,
+                         GError **err);
+    /* Every ring into the slots' acc (ring mode). */
+    bool (*collect_rings)(struct dirty_log *dl, bool discard, GError **err);
+};
+
+struct dirty_log {
+    int vm_fd;
+    struct memmap *memmap;
+    const struct dirty_mode_ops *ops;
+    uint32_t ring_entries;
+    /*
+     * ctl serialises start/stop/hot-plug/harvest and may be held while
+     * calling memmap (which takes the memmap lock). lock guards the records
+     * and rings; it is taken inside the memmap read lock by the write hook,
+     * so memmap is never called with lock held. Order: ctl, then lock.
+     */
+    GMutex ctl;
+    GMutex lock;
+    unsigned users;         /* atomic reads; changed under ctl and lock */
+    GPtrArray *slots;       /* struct dirty_slot *, live */
+    GPtrArray *retired;     /* removed, reported by the next harvest */
+    struct dirty_ring *rings;
+    unsigned nr_rings;
+    uint64_t *vcpu_entries; /* per ring, since the last harvest */
+    uint64_t dropped;
+};
+
+/* dirty_kvm.c */
+const struct dirty_mode_ops *dirty_mode_ops_for(enum dirty_log_mode mode);
+bool dirty_manual_protect_flags(int vm_fd, uint64_t *flags);
+
+/* dirty.c: the record a ring entry's slot id names, live first. */
+struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id);
+
+static inline void dirty_bit_set(uint64_t *bm, uint64_t page)
+{
+    bm[page / 64] |= 1ULL << (page % 64);
+}

@@ -1,0 +1,49 @@
+# Shell helpers shared by get-kernel.sh and mkinitramfs.sh: the cache
+# directory, apt look-ups that refresh stale package lists once, and
+# downloading one package. Sourced, not run.
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+skip() { say "SKIP: $*"; exit 77; }
+die() { say "error: $*"; exit 1; }
+
+# $HOTMEM_CACHE/linux, else ${XDG_CACHE_HOME:-~/.cache}/hotmem/linux.
+cache_root() {
+    if [ -n "${HOTMEM_CACHE:-}" ]; then
+        printf '%s/linux\n' "$HOTMEM_CACHE"
+    else
+        printf '%s/hotmem/linux\n' "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}"
+    fi
+}
+
+# Creates the cache and serialises fetches: tests run in parallel.
+open_cache() {
+    root=$(cache_root)
+    mkdir -p "$root" || skip "cannot create the cache directory $root"
+    exec 9>"$root/.lock"
+    flock 9 || die "cannot lock $root/.lock"
+}
+
+# apt-get update, only possible as root.
+refresh_lists() {
+    [ "$(id -u)" = 0 ] || return 1
+    [ -z "${lists_refreshed:-}" ] || return 1
+    lists_refreshed=1
+    say "updating the package lists (apt-get update)"
+    apt-get update -qq >/dev/null 2>&1
+}
+
+# The version apt would install ("" when unknown).
+candidate_version() {
+    apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p' |
+        grep -v '(none)' | head -n 1
+}
+
+# Downloads package $1 version $2 into directory $3; the .deb's path on
+# stdout. Fails with apt's last line on stderr.
+download_deb() {
+    (cd "$3" && apt-get download -q "$1=$2" >download.log 2>&1) || {
+        tail -n 1 "$3/download.log" >&2
+        return 1
+    }
+    ls "$3"/*.deb
+}

@@ -1,0 +1,147 @@
+/* Kernel, initramfs and ring-0 speed for the Linux tests (linuxenv.h). */
+#include "linuxenv.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "vmrunner.h"
+
+#define EXIT_SKIP 77
+
+static char *script_path(const char *name)
+{
+    const char *dir = g_getenv("HOTMEM_LINUX_DIR");
+
+    return g_build_filename(dir ? dir : "tests/linux", name, NULL);
+}
+
+/* Runs a script; its stdout in *out. SKIP on exit 77, FAIL otherwise. */
+static enum linux_env_status run_script(const char *name, char **out,
+                                        char **why)
+{
+    g_autofree char *path = script_path(name);
+    g_autofree char *err_text = NULL;
+    g_autoptr(GError) err = NULL;
+    char *argv[] = { path, NULL };
+    int status;
+
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, out,
+                      &err_text, &status, &err)) {
+        *why = g_strdup_printf("%s: %s", path, err->message);
+        return LINUX_ENV_FAIL;
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return LINUX_ENV_OK;
+    g_clear_pointer(out, g_free);
+    g_strstrip(err_text);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == EXIT_SKIP) {
+        const char *last = strrchr(err_text, '\n');
+
+        *why = g_strdup(last ? last + 1 : err_text);
+        return LINUX_ENV_SKIP;
+    }
+    *why = g_strdup_printf("%s failed (status 0x%x):\n%s", path, status,
+                           err_text);
+    return LINUX_ENV_FAIL;
+}
+
+/* The value of KEY= in the script's KEY=VALUE lines, or NULL. */
+static char *value_of(const char *out, const char *key)
+{
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    size_t klen = strlen(key);
+
+    for (char **l = lines; *l; l++) {
+        if (!strncmp(*l, key, klen) && (*l)[klen] == '=')
+            return g_strdup(*l + klen + 1);
+    }
+    return NULL;
+}
+
+enum linux_env_status linux_kernel_get(struct linux_kernel *k, char **why)
+{
+    g_autofree char *out = NULL;
+    enum linux_env_status st = run_script("get-kernel.sh", &out, why);
+
+    *k = (struct linux_kernel){ 0 };
+    if (st != LINUX_ENV_OK)
+        return st;
+    k->vmlinuz = value_of(out, "VMLINUZ");
+    k->vmlinux = value_of(out, "VMLINUX");
+    k->package = value_of(out, "KPACKAGE");
+    k->version = value_of(out, "KVERSION");
+    if (k->vmlinuz && k->vmlinux)
+        return LINUX_ENV_OK;
+    *why = g_strdup_printf("get-kernel.sh printed no VMLINUZ/VMLINUX:\n%s",
+                           out);
+    linux_kernel_clear(k);
+    return LINUX_ENV_FAIL;
+}
+
+void linux_kernel_clear(struct linux_kernel *k)
+{
+    g_free(k->vmlinuz);
+    g_free(k->vmlinux);
+    g_free(k->package);
+    g_free(k->version);
+    *k = (struct linux_kernel){ 0 };
+}
+
+enum linux_env_status linux_initramfs_get(char **path, char **why)
+{
+    g_autofree char *out = NULL;
+    enum linux_env_status st = run_script("mkinitramfs.sh", &out, why);
+
+    *path = NULL;
+    if (st != LINUX_ENV_OK)
+        return st;
+    *path = value_of(out, "INITRAMFS");
+    if (*path)
+        return LINUX_ENV_OK;
+    *why = g_strdup_printf("mkinitramfs.sh printed no INITRAMFS:\n%s", out);
+    return LINUX_ENV_FAIL;
+}
+
+#define GUEST_TIMEOUT_MS 60000
+
+enum linux_env_status linux_ring0_mips(double *mips, char **line, char **why)
+{
+    static const char *const args[] = { "-m", "64M", NULL };
+    const char *nokvm = vm_kvm_unavailable();
+    g_autofree char *ready = NULL, *report = NULL;
+    const char *v;
+    struct vm *vm;
+
+    if (nokvm) {
+        *why = g_strdup(nokvm);
+        return LINUX_ENV_SKIP;
+    }
+    vm = vm_spawn(args);
+    ready = vm_wait_line(vm, "hotmem-guest: ready", GUEST_TIMEOUT_MS);
+    if (ready && vm_send(vm, "ring0-mips"))
+        report = vm_wait_line(vm, "hotmem-guest: ring0 ", GUEST_TIMEOUT_MS);
+    if (report && vm_send(vm, "poweroff"))
+        vm_wait_exit(vm, 10000);
+    v = report ? strstr(report, "mips=") : NULL;
+    if (!v) {
+        *why = g_strdup_printf("hotmem-guest gave no ring0 report; console:\n"
+                               "%s\nstderr:\n%s", vm_console(vm),
+                               vm_stderr(vm));
+        vm_free(vm);
+        return LINUX_ENV_FAIL;
+    }
+    vm_free(vm);
+    *mips = g_ascii_strtod(v + 5, NULL);
+    if (line)
+        *line = g_steal_pointer(&report);
+    return LINUX_ENV_OK;
+}
+
+char *linux_too_slow_message(double mips)
+{
+    return g_strdup_printf("KVM here emulates guest kernel code at %.1f MIPS; "
+                           "needs a hardware-virtualization host (at least "
+                           "%d MIPS to boot Linux to a shell)", mips,
+                           LINUX_MIN_RING0_MIPS);
+}
