@@ -260,6 +260,14 @@ static const struct err_case err_cases[] = {
       { "-numa", "3-1" } },
     { "/cli/dump-acpi/error/missing-dir", "-dump-acpi",
       { "-dump-acpi", "requires an argument" } },
+    /* -accel */
+    { "/cli/accel/error/not-kvm", "-accel tcg", { "-accel", "'tcg'" } },
+    { "/cli/accel/error/not-power-of-two", "-accel kvm,dirty-ring-size=3000",
+      { "-accel", "power of two", "3000" } },
+    { "/cli/accel/error/unknown-key", "-accel kvm,thread=multi",
+      { "-accel", "'thread'" } },
+    { "/cli/accel/error/not-a-number", "-accel kvm,dirty-ring-size=big",
+      { "-accel", "'big'" } },
 };
 
 static char **make_argv(const char *args, int *argc)
@@ -505,6 +513,18 @@ static void test_numa_auto_split(void)
     cli_options_clear(&o);
 }
 
+static void test_accel(void)
+{
+    struct cli_options o;
+
+    parse_ok("-accel kvm,dirty-ring-size=4096", &o);
+    g_assert_cmpuint(o.dirty_ring_size, ==, 4096);
+    cli_options_clear(&o);
+    parse_ok("-accel kvm", &o);
+    g_assert_cmpuint(o.dirty_ring_size, ==, 0);
+    cli_options_clear(&o);
+}
+
 static void test_dump_acpi(void)
 {
     struct cli_options o;
@@ -521,6 +541,7 @@ int main(int argc, char **argv)
     g_test_add_func("/cli/numa/explicit", test_numa_explicit);
     g_test_add_func("/cli/numa/auto-split", test_numa_auto_split);
     g_test_add_func("/cli/dump-acpi/dir", test_dump_acpi);
+    g_test_add_func("/cli/accel/dirty-ring-size", test_accel);
     for (size_t i = 0; i < G_N_ELEMENTS(ok_cases); i++)
         g_test_add_data_func(ok_cases[i].path, &ok_cases[i], test_ok);
     for (size_t i = 0; i < G_N_ELEMENTS(err_cases); i++)

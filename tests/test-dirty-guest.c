@@ -138,6 +138,8 @@ static bool set_state(struct dguest *g, uint64_t base, uint32_t count,
 bool dguest_write_pages(struct dguest *g, uint64_t base, uint32_t count,
                         uint32_t stride_pages, GError **err)
 {
+    unsigned full = 0;
+
     if (count == 0)
         return true;
     if (!set_state(g, base, count, stride_pages, err))
@@ -152,7 +154,9 @@ bool dguest_write_pages(struct dguest *g, uint64_t base, uint32_t count,
         }
         if (r < 0)
             continue;
-        if (g->run->exit_reason == KVM_EXIT_DIRTY_RING_FULL && g->ring_full) {
+        /* An overrun ring stays full whatever is collected: give up. */
+        if (g->run->exit_reason == KVM_EXIT_DIRTY_RING_FULL && g->ring_full &&
+            ++full < 100000) {
             g->ring_full(g->opaque);
             continue;
         }

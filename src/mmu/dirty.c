@@ -582,5 +582,11 @@ void dirty_log_ring_full(struct dirty_log *dl, unsigned index)
     if (!dl->ops->collect_rings(dl, dl->users == 0, &e))
         g_printerr("hotmem: vCPU %u dirty ring full: %s\n", index,
                    e->message);
+    else if (dl->last_collected == 0 && !dl->overrun_warned) {
+        /* KVM wrote past the ring's end: hotmem and KVM lost their place. */
+        g_printerr("hotmem: vCPU %u dirty ring full, yet no entry where the "
+                   "next one should be: the ring was overrun\n", index);
+        dl->overrun_warned = true;
+    }
     g_mutex_unlock(&dl->lock);
 }

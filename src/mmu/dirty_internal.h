@@ -69,6 +69,8 @@ struct dirty_log {
     unsigned nr_rings;
     uint64_t *vcpu_entries; /* per ring, since the last harvest */
     uint64_t dropped;
+    uint64_t last_collected;    /* entries the last ring collection took */
+    bool overrun_warned;
 };
 
 /* dirty_kvm.c */

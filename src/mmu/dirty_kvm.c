@@ -213,6 +213,7 @@ static bool ring_collect(struct dirty_log *dl, bool discard, GError **err)
             dl->vcpu_entries[i] += n;
         total += n;
     }
+    dl->last_collected = total;
     if (total == 0)
         return true;
     return kvm_ioctl(dl->vm_fd, KVM_RESET_DIRTY_RINGS, NULL, err);

@@ -1,9 +1,13 @@
 /* Kernel, initramfs and ring-0 speed for the Linux tests (linuxenv.h). */
 #include "linuxenv.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "vmrunner.h"
 
@@ -144,4 +148,145 @@ char *linux_too_slow_message(double mips)
                            "needs a hardware-virtualization host (at least "
                            "%d MIPS to boot Linux to a shell)", mips,
                            LINUX_MIN_RING0_MIPS);
+}
+
+struct linux_qmp {
+    int fd;
+    GString *buf;
+    GQueue events;      /* json_object * */
+};
+
+/* Next message from the monitor, or NULL at EOF or timeout. */
+static json_object *qmp_read(struct linux_qmp *q, int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    char chunk[8192];
+
+    for (;;) {
+        char *nl = strchr(q->buf->str, '\n');
+
+        if (nl) {
+            g_autofree char *line = g_strndup(q->buf->str, nl - q->buf->str);
+            json_object *o;
+
+            g_string_erase(q->buf, 0, nl + 1 - q->buf->str);
+            o = json_tokener_parse(line);
+            if (o)
+                return o;
+            continue;
+        }
+        gint64 left = (end - g_get_monotonic_time()) / 1000;
+        struct pollfd p = { q->fd, POLLIN, 0 };
+
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return NULL;
+        ssize_t n = read(q->fd, chunk, sizeof(chunk));
+
+        if (n <= 0)
+            return NULL;
+        g_string_append_len(q->buf, chunk, n);
+    }
+}
+
+/* The next message that is not an event; events are queued. */
+static json_object *qmp_reply(struct linux_qmp *q, int timeout_ms)
+{
+    for (;;) {
+        json_object *o = qmp_read(q, timeout_ms);
+
+        if (!o || !json_object_object_get_ex(o, "event", NULL))
+            return o;
+        g_queue_push_tail(&q->events, o);
+    }
+}
+
+struct linux_qmp *linux_qmp_open(const char *path, int timeout_ms)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    struct linux_qmp *q = g_new0(struct linux_qmp, 1);
+    json_object *o;
+
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    q->buf = g_string_new(NULL);
+    g_queue_init(&q->events);
+    for (q->fd = -1; q->fd < 0 && g_get_monotonic_time() < end;) {
+        q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            close(q->fd);
+            q->fd = -1;
+            g_usleep(20000);
+        }
+    }
+    o = q->fd >= 0 ? qmp_reply(q, timeout_ms) : NULL;     /* greeting */
+    if (!o) {
+        linux_qmp_close(q);
+        return NULL;
+    }
+    json_object_put(o);
+    o = linux_qmp_execute(q, "{\"execute\": \"qmp_capabilities\"}");
+    if (!o || !json_object_object_get_ex(o, "return", NULL)) {
+        json_object_put(o);
+        linux_qmp_close(q);
+        return NULL;
+    }
+    json_object_put(o);
+    return q;
+}
+
+static void put_json(gpointer o)
+{
+    json_object_put(o);
+}
+
+void linux_qmp_close(struct linux_qmp *q)
+{
+    if (!q)
+        return;
+    if (q->fd >= 0)
+        close(q->fd);
+    g_string_free(q->buf, TRUE);
+    g_queue_clear_full(&q->events, put_json);
+    g_free(q);
+}
+
+json_object *linux_qmp_execute(struct linux_qmp *q, const char *json)
+{
+    g_autofree char *line = g_strconcat(json, "\r\n", NULL);
+    size_t len = strlen(line);
+
+    if (write(q->fd, line, len) != (ssize_t)len)
+        return NULL;
+    return qmp_reply(q, 600000);
+}
+
+static bool event_is(json_object *o, const char *name)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(o, "event", &v) &&
+           !g_strcmp0(json_object_get_string(v), name);
+}
+
+json_object *linux_qmp_event(struct linux_qmp *q, const char *name,
+                             int timeout_ms)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    for (;;) {
+        for (GList *l = q->events.head; l; l = l->next) {
+            if (event_is(l->data, name)) {
+                json_object *o = l->data;
+
+                g_queue_delete_link(&q->events, l);
+                return o;
+            }
+        }
+        gint64 left = (end - g_get_monotonic_time()) / 1000;
+        json_object *o = left > 0 ? qmp_read(q, (int)left) : NULL;
+
+        if (!o)
+            return NULL;
+        g_queue_push_tail(&q->events, o);
+    }
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <glib.h>
+#include <json-c/json.h>
 
 /*
  * Ring-0 speed below which a full Linux boot is not attempted: Linux runs
@@ -45,3 +46,18 @@ enum linux_env_status linux_ring0_mips(double *mips, char **line,
 
 /* The skip message for a host that is too slow, naming the speed. */
 char *linux_too_slow_message(double mips);
+
+/*
+ * A minimal QMP client for the Linux tests and bench: connects (retrying
+ * until the socket exists), reads the greeting and negotiates. Events that
+ * arrive while waiting for a reply are kept for linux_qmp_event().
+ */
+struct linux_qmp;
+
+struct linux_qmp *linux_qmp_open(const char *path, int timeout_ms);
+void linux_qmp_close(struct linux_qmp *q);
+/* Sends one command (JSON text); returns the reply object (NULL on EOF). */
+json_object *linux_qmp_execute(struct linux_qmp *q, const char *json);
+/* The oldest event called name (whole message), or NULL after timeout. */
+json_object *linux_qmp_event(struct linux_qmp *q, const char *name,
+                             int timeout_ms);

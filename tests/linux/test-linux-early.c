@@ -24,12 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <json-c/json.h>
 
 #include "linuxenv.h"
 #include "vmrunner.h"
@@ -66,72 +62,18 @@ static char *strip_timestamp(const char *line)
     return g_strdup(p);
 }
 
-static int connect_qmp(const char *path, int timeout_ms)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    while (g_get_monotonic_time() < end) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            return fd;
-        close(fd);
-        g_usleep(20000);
-    }
-    return -1;
-}
-
-/* Next JSON line from the monitor that is not an event. */
-static json_object *qmp_reply(int fd, GString *buf)
-{
-    char chunk[4096];
-
-    for (;;) {
-        char *nl = strchr(buf->str, '\n');
-
-        if (nl) {
-            g_autofree char *line = g_strndup(buf->str, nl - buf->str);
-            json_object *o;
-
-            g_string_erase(buf, 0, nl + 1 - buf->str);
-            o = json_tokener_parse(line);
-            if (o && !json_object_object_get_ex(o, "event", NULL))
-                return o;
-            json_object_put(o);
-            continue;
-        }
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n <= 0)
-            return NULL;
-        g_string_append_len(buf, chunk, n);
-    }
-}
-
 static json_object *query_memory_devices(const char *sock)
 {
-    int fd = connect_qmp(sock, 10000);
-    g_autoptr(GString) buf = g_string_new(NULL);
-    static const char negotiate[] = "{\"execute\": \"qmp_capabilities\"}\n";
-    static const char query[] = "{\"execute\": \"query-memory-devices\"}\n";
-    json_object *greeting, *ok, *reply, *ret = NULL;
+    struct linux_qmp *q = linux_qmp_open(sock, 10000);
+    json_object *reply, *ret = NULL;
 
-    g_assert_cmpint(fd, >=, 0);
-    greeting = qmp_reply(fd, buf);
-    g_assert_cmpint(write(fd, negotiate, strlen(negotiate)), ==,
-                    strlen(negotiate));
-    ok = qmp_reply(fd, buf);
-    g_assert_cmpint(write(fd, query, strlen(query)), ==, strlen(query));
-    reply = qmp_reply(fd, buf);
+    g_assert_nonnull(q);
+    reply = linux_qmp_execute(q, "{\"execute\": \"query-memory-devices\"}");
     g_assert_nonnull(reply);
     g_assert_true(json_object_object_get_ex(reply, "return", &ret));
     json_object_get(ret);
-    json_object_put(greeting);
-    json_object_put(ok);
     json_object_put(reply);
-    close(fd);
+    linux_qmp_close(q);
     return ret;
 }
 
