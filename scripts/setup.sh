@@ -3,8 +3,10 @@
 # builds into ./build. Safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
+# acpica-tools: the ACPI tests; lz4/xz-utils/zstd: the Linux tests unpack
+# Debian's kernel payload (fetched at test time, tests/linux/get-kernel.sh).
 PKGS="gcc meson ninja-build pkg-config libglib2.0-dev libjson-c-dev
-      liburing-dev acpica-tools"
+      liburing-dev acpica-tools lz4 xz-utils zstd"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -47,3 +47,12 @@ download_deb() {
     }
     ls "$3"/*.deb
 }
+
+# Why apt could not name package $1, for the skip message.
+unknown_reason() {
+    if [ -n "${lists_refreshed:-}" ]; then
+        printf 'apt does not know %s even after apt-get update (no access to the Debian archive?)\n' "$1"
+    else
+        printf 'apt does not know %s (not a Debian system, or no package lists and not root to run apt-get update)\n' "$1"
+    fi
+}

@@ -101,7 +101,7 @@ if [ -z "$pkg" ]; then
 fi
 if [ -z "$pkg" ]; then
     d=$(newest_cached)
-    [ -n "$d" ] || skip "apt does not know $META (not a Debian system, or no package lists and not root to update them)"
+    [ -n "$d" ] || skip "$(unknown_reason "$META")"
     say "apt does not know $META; using the cached $d"
     print_paths "$d"; exit 0
 fi

@@ -52,7 +52,7 @@ if [ -n "$ver" ]; then
     fi
 else
     bbdir=$(newest_cached)
-    [ -n "$bbdir" ] || skip "apt does not know $PKG (not a Debian system, or no package lists and not root to update them)"
+    [ -n "$bbdir" ] || skip "$(unknown_reason "$PKG")"
 fi
 bb=$bbdir/busybox
 "$bb" cpio --help 2>&1 | grep -q 'newc' ||
@@ -61,6 +61,7 @@ bb=$bbdir/busybox
 sum=$(cat "$bb" "$init" "$here/mkinitramfs.sh" | sha256sum | cut -c1-16)
 out=$root/initramfs-$sum.cpio.gz
 if [ ! -f "$out" ]; then
+    rm -f "$root"/initramfs-*.cpio.gz     # built from older inputs
     tree=$(mktemp -d "$root/.tree.XXXXXX")
     trap 'rm -rf "$tree"' EXIT
     chmod 0755 "$tree"
