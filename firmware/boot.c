@@ -20,24 +20,12 @@
 
 #define DEFAULT_PHYS_BITS 36    /* SDM Vol. 3A 4.1.4, without leaf 0x80000008 */
 
-static void cpuid(uint32_t leaf, uint32_t *eax, uint32_t *ebx, uint32_t *ecx,
-                  uint32_t *edx)
-{
-    __asm__ volatile("cpuid"
-                     : "=a"(*eax), "=b"(*ebx), "=c"(*ecx), "=d"(*edx)
-                     : "a"(leaf), "c"(0));
-}
-
 /* MAXPHYADDR: CPUID.80000008H:EAX[7:0] (SDM Vol. 2A CPUID). */
 static unsigned cpu_phys_bits(void)
 {
-    uint32_t a, b, c, d;
-
-    cpuid(0x80000000, &a, &b, &c, &d);
-    if (a < 0x80000008)
+    if (cpuid(0x80000000).eax < 0x80000008)
         return DEFAULT_PHYS_BITS;
-    cpuid(0x80000008, &a, &b, &c, &d);
-    return a & 0xff;
+    return cpuid(0x80000008).eax & 0xff;
 }
 
 /* The start info and the memory map may lie outside the boot map (2 MiB). */

@@ -4,121 +4,29 @@
  * one read-modify-write of the first byte of each 4 KiB page, pages taken
  * in order across [BASE, BASE + SIZE) and wrapping, PAGES_PER_SEC of them
  * per second for SECONDS, paced by the TSC. The console is blocked while it
- * runs (interrupts stay pending until it is done).
- *
- * TSC frequency, first that works: CPUID 0x15 (crystal ratio), CPUID 0x16
- * (base MHz), the hypervisor timing leaf 0x40000010 (kHz), else calibration
- * against channel 2 of the 8254 PIT (1.193182 MHz) over 200 ms, which is
- * what hotmem's KVM offers (its CPUID has none of the leaves). Each PIT
- * read costs a port-I/O exit (~50 us here), i.e. ~0.05% of the window.
+ * runs (interrupts stay pending until it is done). The TSC frequency comes
+ * from tsc.c.
  */
 #include "dirty.h"
 
-#include "io.h"
 #include "lib.h"
 #include "print.h"
+#include "tsc.h"
 #include "x86.h"
 
-#define PIT_HZ              1193182ULL
-#define PIT_CH2_DATA        0x42
-#define PIT_MODE_CMD        0x43
-#define PIT_CH2_MODE0_LOHI  0xb0    /* channel 2, lobyte/hibyte, mode 0 */
-#define PIT_CH2_LATCH       0x80
-#define CALIBRATE_TICKS     (PIT_HZ / 5)
 #define DIRTY_MAX_RATE      1000000u
 #define DIRTY_MAX_SECONDS   600u
 
 extern char _end[];
 
-static inline uint64_t rdtsc(void)
+/* Says where the frequency came from at every run, as the tests expect. */
+static uint64_t dirty_tsc_hz(void)
 {
-    uint32_t lo, hi;
+    const char *source;
+    uint64_t hz = tsc_hz(&source);
 
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return (uint64_t)hi << 32 | lo;
-}
-
-static void cpuid(uint32_t leaf, uint32_t r[4])
-{
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
-                     "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-static uint64_t tsc_hz_from_cpuid(const char **how)
-{
-    uint32_t r[4], max;
-
-    cpuid(0, r);
-    max = r[0];
-    if (max >= 0x15) {
-        cpuid(0x15, r);
-        if (r[0] && r[1] && r[2]) {
-            *how = "cpuid-15";
-            return (uint64_t)r[2] * r[1] / r[0];
-        }
-    }
-    if (max >= 0x16) {
-        cpuid(0x16, r);
-        if (r[0]) {
-            *how = "cpuid-16";
-            return (uint64_t)r[0] * 1000000;
-        }
-    }
-    cpuid(0x40000000, r);
-    if (r[0] >= 0x40000010 && r[0] < 0x50000000) {
-        cpuid(0x40000010, r);
-        if (r[0]) {
-            *how = "cpuid-40000010";
-            return (uint64_t)r[0] * 1000;
-        }
-    }
-    return 0;
-}
-
-/* Latches and reads the channel 2 count; *tsc is taken at the latch. */
-static uint16_t pit_read(uint64_t *tsc)
-{
-    uint8_t lo, hi;
-
-    outb(PIT_MODE_CMD, PIT_CH2_LATCH);
-    *tsc = rdtsc();
-    lo = inb(PIT_CH2_DATA);
-    hi = inb(PIT_CH2_DATA);
-    return (uint16_t)(hi << 8 | lo);
-}
-
-/*
- * Mode 0 counts down from 0xffff at PIT_HZ and wraps; polled every few
- * hundred microseconds, no wrap is missed (one lasts 55 ms).
- */
-static uint64_t tsc_hz_from_pit(void)
-{
-    uint64_t ticks = 0, t0, t;
-    uint16_t prev, now;
-
-    outb(PIT_MODE_CMD, PIT_CH2_MODE0_LOHI);
-    outb(PIT_CH2_DATA, 0xff);
-    outb(PIT_CH2_DATA, 0xff);
-    prev = pit_read(&t0);
-    while (ticks < CALIBRATE_TICKS) {
-        now = pit_read(&t);
-        ticks += (uint16_t)(prev - now);
-        prev = now;
-    }
-    return (t - t0) * PIT_HZ / ticks;
-}
-
-static uint64_t tsc_hz(void)
-{
-    static uint64_t hz;
-    static const char *how = "pit";
-
-    if (!hz)
-        hz = tsc_hz_from_cpuid(&how);
-    if (!hz)
-        hz = tsc_hz_from_pit();
     if (hz)
-        print_line("dirty tsc-hz=%lu source=%s", hz, how);
+        print_line("dirty tsc-hz=%lu source=%s", hz, source);
     return hz;
 }
 
@@ -146,10 +54,10 @@ static bool range_ok(const struct boot_info *info, uint64_t base,
 static uint64_t dirty_loop(uint64_t base, uint64_t pages, uint64_t rate,
                            uint64_t total, uint64_t hz, uint64_t *ticks)
 {
-    uint64_t start = rdtsc(), n = 0, next = 0;
+    uint64_t start = tsc_read(), n = 0, next = 0;
 
     while (n < total) {
-        uint64_t due = (rdtsc() - start) * rate / hz;
+        uint64_t due = (tsc_read() - start) * rate / hz;
 
         if (due > total)
             due = total;
@@ -162,7 +70,7 @@ static uint64_t dirty_loop(uint64_t base, uint64_t pages, uint64_t rate,
         }
         __asm__ volatile("pause");
     }
-    *ticks = rdtsc() - start;
+    *ticks = tsc_read() - start;
     return n;
 }
 
@@ -230,7 +138,7 @@ void cmd_dirty(const struct boot_info *info, const struct command *cmd,
                    align_up_u64((uint64_t)_end, PAGE_SIZE_2M));
         return;
     }
-    hz = tsc_hz();
+    hz = dirty_tsc_hz();
     if (!hz) {
         print_line("error dirty: cannot tell the TSC frequency");
         return;

@@ -1,6 +1,6 @@
 /*
- * Architectural x86-64 constants used by hotmem-guest (Intel SDM Vol. 3A).
- * Safe to include from assembly.
+ * Architectural x86-64 constants used by hotmem-guest (Intel SDM Vol. 3A),
+ * and the CPUID instruction for C. Safe to include from assembly.
  */
 #pragma once
 
@@ -48,3 +48,21 @@
 #define LAPIC_SVR       0x0f0   /* SDM Vol. 3A 11.9 */
 #define LAPIC_SVR_ENABLE 0x100
 #define IOAPIC_BASE     0xfec00000
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+struct cpuid_regs {
+    uint32_t eax, ebx, ecx, edx;
+};
+
+/* CPUID with subleaf 0 (SDM Vol. 2A CPUID); allowed in ring 3. */
+static inline struct cpuid_regs cpuid(uint32_t leaf)
+{
+    struct cpuid_regs r;
+
+    __asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx),
+                     "=d"(r.edx) : "a"(leaf), "c"(0));
+    return r;
+}
+#endif

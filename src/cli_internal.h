@@ -34,3 +34,7 @@ bool cli_numa_finish(struct cli_options *o, GError **err);
 bool cli_add_qmp(struct cli_options *o, const char *arg, GError **err);
 bool cli_add_object(struct cli_options *o, const char *arg, GError **err);
 bool cli_add_device(struct cli_options *o, const char *arg, GError **err);
+
+/* -machine and -accel (cli_machine.c). */
+bool cli_machine_parse(struct cli_options *o, const char *arg, GError **err);
+bool cli_accel_parse(struct cli_options *o, const char *arg, GError **err);
