@@ -270,12 +270,24 @@ static struct machine *build(struct app *app, const struct cli_options *o,
     app->machine = m;
     app->monitor = monitor_new(app->qmp, m, o->name);
     if (listen_qmp(app, o, err) &&
-        (!o->pidfile || write_pidfile(app, o->pidfile, err)) &&
-        machine_start(m, o->start_paused, err))
+        (!o->pidfile || write_pidfile(app, o->pidfile, err)))
         return m;
     app->machine = NULL;
     machine_destroy(m);
     return NULL;
+}
+
+/*
+ * -qmp ...,wait=on (QEMU's default): nothing runs until a client connected
+ * on each such socket. Signals still end hotmem meanwhile. False if one did.
+ */
+static bool wait_for_qmp_clients(struct app *app)
+{
+    if (qmp_server_waiting(app->qmp))
+        fprintf(stderr, "hotmem: waiting for a QMP client (wait=on)\n");
+    while (qmp_server_waiting(app->qmp) && !app->signal)
+        g_main_context_iteration(NULL, TRUE);
+    return !app->signal;
 }
 
 static void teardown(struct app *app)
@@ -302,6 +314,18 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
     cfg.emit = on_machine_event;
     cfg.opaque = app;
     m = build(app, o, &cfg, &err);
+    if (m && !wait_for_qmp_clients(app)) {
+        fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);
+        if (report_fd >= 0)
+            detach_stdio(report_fd, 1);
+        flush_main_context();
+        teardown(app);
+        return 128 + app->signal;
+    }
+    if (m && !machine_start(m, o->start_paused, &err)) {
+        teardown(app);
+        m = NULL;
+    }
     if (!m) {
         fprintf(stderr, "hotmem: %s\n", err->message);
         if (report_fd >= 0)

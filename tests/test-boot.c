@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -223,6 +225,74 @@ static void test_daemonize_pidfile(void)
     g_rmdir(dir);
 }
 
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    for (int i = 0; i < 500; i++) {
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+            return fd;
+        g_usleep(10000);
+    }
+    close(fd);
+    return -1;
+}
+
+/* QEMU's default wait=on: the guest runs once a QMP client connected. */
+static void test_qmp_wait(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "qmp.sock", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server", path);
+    const char *args[] = { "-m", "256M", "-qmp", spec, NULL };
+    g_autofree char *early = NULL, *ready = NULL;
+    struct vm *vm;
+    int fd;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    early = vm_wait_line(vm, "hotmem-guest:", 1500);
+    g_assert_null(early);
+    g_assert_nonnull(strstr(vm_stderr(vm), "waiting for a QMP client"));
+    fd = connect_unix(path);
+    g_assert_cmpint(fd, >=, 0);
+    ready = vm_wait_line(vm, "hotmem-guest: ready", BOOT_TIMEOUT_MS);
+    g_assert_nonnull(ready);
+    close(fd);
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);
+    vm_free(vm);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/* A signal while waiting for the QMP client ends hotmem cleanly. */
+static void test_qmp_wait_signal(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "qmp.sock", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=on",
+                                            path);
+    const char *args[] = { "-m", "256M", "-qmp", spec, NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    for (int i = 0; i < 500 && !g_file_test(path, G_FILE_TEST_EXISTS); i++)
+        g_usleep(10000);
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);
+    g_assert_cmpstr(vm_console(vm), ==, "");
+    /* The socket file is removed on the way out. */
+    g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+    vm_free(vm);
+    g_rmdir(dir);
+}
+
 static void test_bad_kernel(void)
 {
     g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
@@ -269,6 +339,8 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/lifecycle/daemonize-pidfile",
                     test_daemonize_pidfile);
     g_test_add_func("/boot/serial/file", test_serial_file);
+    g_test_add_func("/boot/qmp/wait-for-client", test_qmp_wait);
+    g_test_add_func("/boot/qmp/wait-then-signal", test_qmp_wait_signal);
     g_test_add_func("/boot/errors/bad-kernel", test_bad_kernel);
     g_test_add_func("/boot/errors/bad-option", test_bad_option);
     return g_test_run();

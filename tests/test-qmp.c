@@ -1107,9 +1107,7 @@ static void test_listen_tcp_addresses(void)
 static const struct {
     const char *spec, *error;
 } bad_specs[] = {
-    { "unix:/tmp/hotmem-test-qmp.sock,server=on", "add wait=off" },
-    { "unix:/tmp/hotmem-test-qmp.sock,server=on,wait=on", "add wait=off" },
-    { "unix:/tmp/hotmem-test-qmp.sock,server,wait", "add wait=off" },
+    { "unix:/tmp/hotmem-test-qmp.sock,server=on,wait=maybe", "'maybe'" },
     { "unix:/tmp/hotmem-test-qmp.sock,wait=off", "server=on" },
     { "unix:/tmp/hotmem-test-qmp.sock,server=off,wait=off", "server=on" },
     { "unix:/tmp/hotmem-test-qmp.sock,server,nowait,foo=bar", "'foo'" },
@@ -1123,6 +1121,55 @@ static const struct {
     { "udp:127.0.0.1:4444,server=on,wait=off", "unix: or tcp:" },
     { "/tmp/hotmem-test-qmp.sock", "unix: or tcp:" },
 };
+
+static int connect_path(const char *path)
+{
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+    return fd;
+}
+
+/*
+ * wait=on (also QEMU's default when wait is not given) holds startup until
+ * a client connected on that listener; wait=off listeners never do.
+ */
+static void test_listen_wait(void)
+{
+    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    GMainContext *ctx = g_main_context_new();
+    g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
+    g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
+    g_autofree char *b = g_build_filename(dir, "b.sock", NULL);
+    g_autofree char *sa = g_strdup_printf("unix:%s,server", a);
+    g_autofree char *sb = g_strdup_printf("unix:%s,server=on,wait=off", b);
+    struct qmp_server *s;
+    int fd;
+
+    g_main_context_push_thread_default(ctx);
+    s = qmp_server_new(&info);
+    g_assert_true(qmp_server_listen(s, sb, NULL));
+    g_assert_false(qmp_server_waiting(s));
+    g_assert_true(qmp_server_listen(s, sa, NULL));
+    g_assert_true(qmp_server_waiting(s));
+    /* A client on the wait=off listener does not count. */
+    fd = connect_path(b);
+    for (int i = 0; i < 100; i++)
+        g_main_context_iteration(ctx, FALSE);
+    g_assert_true(qmp_server_waiting(s));
+    close(fd);
+    fd = connect_path(a);
+    for (int i = 0; i < 1000 && qmp_server_waiting(s); i++)
+        g_main_context_iteration(ctx, TRUE);
+    g_assert_false(qmp_server_waiting(s));
+    close(fd);
+    qmp_server_free(s);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    g_rmdir(dir);
+}
 
 static void test_listen_bad_specs(void)
 {
@@ -1181,5 +1228,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/listen/unix-files", test_listen_unix_files);
     g_test_add_func("/qmp/listen/tcp-addresses", test_listen_tcp_addresses);
     g_test_add_func("/qmp/listen/bad-specs", test_listen_bad_specs);
+    g_test_add_func("/qmp/listen/wait", test_listen_wait);
     return g_test_run();
 }

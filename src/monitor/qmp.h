@@ -77,10 +77,15 @@ struct qmp_server *qmp_server_new(const struct qmp_server_info *info);
 void qmp_server_free(struct qmp_server *s);     /* closes every client */
 
 /*
- * Listens on "unix:PATH,server=on,wait=off" (socket created mode 0600) or
- * "tcp:HOST:PORT,server=on,wait=off". May be called several times.
+ * Listens on "unix:PATH,server=on[,wait=on|off]" (socket created mode 0600)
+ * or "tcp:HOST:PORT,server=on[,wait=on|off]". May be called several times.
+ * wait=on, the default as in QEMU, asks the caller to hold startup until a
+ * client connects there (qmp_server_waiting()).
  */
 bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err);
+
+/* True while a wait=on listener has not had a client yet. */
+bool qmp_server_waiting(struct qmp_server *s);
 
 /*
  * Registers a command (the struct must outlive the server). The server

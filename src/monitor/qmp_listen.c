@@ -6,9 +6,9 @@
  *
  * QEMU's legacy flag spellings "server" and "nowait" are accepted, and ",,"
  * stands for a literal comma in the address, as in QEMU's option syntax.
- * We only listen, and never hold up startup waiting for a client, so
- * server=on and wait=off are both required (QEMU's default is wait=on, so
- * leaving wait out would silently mean something else there).
+ * We only listen, so server=on is required. wait=on (QEMU's default when
+ * wait is not given) makes startup wait until a client has connected on
+ * that listener: see qmp_server_waiting().
  */
 #include <errno.h>
 #include <netdb.h>
@@ -34,6 +34,9 @@ struct qmp_listener {
     gpointer tag;
     GSource *pause;             /* re-arms src after an accept failure */
     char *path;                 /* UNIX socket file we created, or NULL */
+    unsigned spec_id;           /* listeners from one spec share it */
+    bool wait;                  /* the spec said wait=on */
+    bool accepted;              /* a client has connected here */
     dev_t dev;                  /* ... and its identity, so we never */
     ino_t ino;                  /* unlink a successor's socket */
 };
@@ -141,12 +144,6 @@ static bool parse_spec(const char *spec, struct listen_spec *ls,
                     "needs server=on: hotmem only listens", spec);
         return false;
     }
-    if (ls->wait != 0) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "monitor address "
-                    "'%s': hotmem does not support wait=on; add wait=off",
-                    spec);
-        return false;
-    }
     return true;
 }
 
@@ -189,6 +186,7 @@ static gboolean listener_ready(GIOCondition revents, void *opaque)
         }
         if (!l->path)   /* replies are single writes: no Nagle delays */
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        l->accepted = true;
         qmp_server_add_client(l->server, fd);
     }
     return G_SOURCE_CONTINUE;
@@ -410,6 +408,7 @@ static bool listen_tcp(struct qmp_server *s, const char *address,
 bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err)
 {
     struct listen_spec ls = { 0 };
+    guint first = s->listeners->len;
     bool ok;
 
     ok = parse_spec(spec, &ls, err);
@@ -417,6 +416,36 @@ bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err)
         ok = listen_unix(s, ls.address, err);
     else if (ok)
         ok = listen_tcp(s, ls.address, err);
+    /* One spec may give several listeners (TCP on IPv4 and IPv6). */
+    for (guint i = first; ok && i < s->listeners->len; i++) {
+        struct qmp_listener *l = g_ptr_array_index(s->listeners, i);
+
+        l->spec_id = first + 1;
+        l->wait = ls.wait != 0;     /* absent means on, as in QEMU */
+    }
     g_free(ls.address);
     return ok;
+}
+
+/* True when some listener of spec_id has had a client. */
+static bool spec_connected(struct qmp_server *s, unsigned spec_id)
+{
+    for (guint i = 0; i < s->listeners->len; i++) {
+        struct qmp_listener *l = g_ptr_array_index(s->listeners, i);
+
+        if (l->spec_id == spec_id && l->accepted)
+            return true;
+    }
+    return false;
+}
+
+bool qmp_server_waiting(struct qmp_server *s)
+{
+    for (guint i = 0; i < s->listeners->len; i++) {
+        struct qmp_listener *l = g_ptr_array_index(s->listeners, i);
+
+        if (l->wait && !spec_connected(s, l->spec_id))
+            return true;
+    }
+    return false;
 }
