@@ -165,7 +165,8 @@ static void bare_enable(struct side *s, bool on)
 static void side_init(struct side *s, const struct mode_case *mc, bool bare,
                       unsigned gib)
 {
-    struct dirty_log_config cfg = { .mode = mc->mode, .ring_entries = mc->ring };
+    struct dirty_log_config cfg = { .mode = mc->mode,
+                                    .ring_entries = mc->ring };
     GError *err = NULL;
     static const uint64_t gpas[] = { 1, 2, 4, 5, 6, 7, 8, 9 };
 

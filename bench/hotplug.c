@@ -25,32 +25,13 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "benchstat.h"
+
 struct vm {
     pid_t pid;
     int console_in, console_out, qmp;
     GString *console, *qbuf;
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static bool read_into(int fd, GString *s, int timeout_ms)
 {
@@ -70,7 +51,7 @@ static bool read_into(int fd, GString *s, int timeout_ms)
 /* Waits for a QMP line containing needle; consumes through that line. */
 static bool qmp_wait(struct vm *vm, const char *needle, int timeout_ms)
 {
-    double end = now_ms() + timeout_ms;
+    double end = bench_now_ms() + timeout_ms;
 
     for (;;) {
         char *hit = strstr(vm->qbuf->str, needle);
@@ -80,7 +61,7 @@ static bool qmp_wait(struct vm *vm, const char *needle, int timeout_ms)
             g_string_erase(vm->qbuf, 0, nl + 1 - vm->qbuf->str);
             return true;
         }
-        if (now_ms() > end)
+        if (bench_now_ms() > end)
             return false;
         read_into(vm->qmp, vm->qbuf, 50);
     }
@@ -88,10 +69,10 @@ static bool qmp_wait(struct vm *vm, const char *needle, int timeout_ms)
 
 static bool console_wait(struct vm *vm, const char *needle, int timeout_ms)
 {
-    double end = now_ms() + timeout_ms;
+    double end = bench_now_ms() + timeout_ms;
 
     while (!strstr(vm->console->str, needle)) {
-        if (now_ms() > end)
+        if (bench_now_ms() > end)
             return false;
         read_into(vm->console_out, vm->console, 50);
     }
@@ -165,14 +146,14 @@ static double query_status_us(struct vm *vm)
     double t[200];
 
     for (int i = 0; i < 200; i++) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
 
         qmp_send(vm, "{\"execute\":\"query-status\"}\n");
         if (!qmp_wait(vm, "\"return\"", 5000))
             return -1;
-        t[i] = (now_ms() - t0) * 1000;
+        t[i] = (bench_now_ms() - t0) * 1000;
     }
-    return median(t, 200);
+    return bench_median(t, 200);
 }
 
 /* One add/remove cycle; returns false on any failure. */
@@ -191,23 +172,23 @@ static bool cycle(struct vm *vm, int i, bool guest, double *reply,
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_add\",\"arguments\":"
              "{\"driver\":\"pc-dimm\",\"id\":\"d%d\",\"memdev\":\"m%d\"}}\n",
              i, i);
-    t0 = now_ms();
+    t0 = bench_now_ms();
     qmp_send(vm, cmd);
     if (!qmp_wait(vm, "\"return\"", 10000))
         return false;
-    *reply = (now_ms() - t0) * 1000;
+    *reply = (bench_now_ms() - t0) * 1000;
     if (!guest)
         return true;
     if (!console_wait(vm, "online addr=", 60000))
         return false;
-    *online = now_ms() - t0;
+    *online = bench_now_ms() - t0;
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"device_del\",\"arguments\":"
              "{\"id\":\"d%d\"}}\n", i);
-    t0 = now_ms();
+    t0 = bench_now_ms();
     qmp_send(vm, cmd);
     if (!qmp_wait(vm, "DEVICE_DELETED", 60000))
         return false;
-    *deleted = now_ms() - t0;
+    *deleted = bench_now_ms() - t0;
     snprintf(cmd, sizeof(cmd), "{\"execute\":\"object-del\",\"arguments\":"
              "{\"id\":\"m%d\"}}\n", i);
     qmp_send(vm, cmd);
@@ -236,11 +217,11 @@ static void bench(const char *label, char **argv, const char *sock,
     printf("%-7s query-status round trip median %.1f us\n", label, qs);
     if (n)
         printf("%-7s device_add 1 GiB reply median %.1f us (%d runs)\n",
-               label, median(reply, n), n);
+               label, bench_median(reply, n), n);
     if (n && guest)
         printf("%-7s device_add -> guest online median %.1f ms; "
                "device_del -> DEVICE_DELETED median %.1f ms\n", label,
-               median(online, n), median(deleted, n));
+               bench_median(online, n), bench_median(deleted, n));
     vm_stop(vm);
 }
 

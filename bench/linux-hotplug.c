@@ -13,9 +13,10 @@
  *                 polls every 10 ms; includes the console round trip)
  *   del->deleted  device_del sent .. DEVICE_DELETED: Linux has offlined
  *                 (migrating pages out), removed and ejected it
- * (times from QMP event timestamps) and prints medians, also per GiB. Where guest kernel code is emulated
- * (hotmem-guest's ring0-mips below LINUX_MIN_RING0_MIPS) it prints that it
- * skipped, with the measured speed, and exits 0.
+ * (times from QMP event timestamps) and prints medians, also per GiB.
+ * Where guest kernel code is emulated (hotmem-guest's ring0-mips below
+ * LINUX_MIN_RING0_MIPS) it prints that it skipped, with the measured speed,
+ * and exits 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@
 
 #include "linuxenv.h"
 #include "vmrunner.h"
+
+#include "benchstat.h"
 
 #define GIB             (1ULL << 30)
 #define BOOT_TIMEOUT_MS 300000
@@ -49,19 +52,6 @@ static double event_ms(json_object *e)
         return now_ms();
     return json_object_get_int64(sec) * 1e3 +
            json_object_get_int64(usec) / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void die(const char *what, struct vm *vm)
@@ -222,8 +212,8 @@ static int run(unsigned rounds)
             mi[r] = t.meminfo;
             del[r] = t.deleted;
         }
-        double mo = median(ost, rounds), mm = median(mi, rounds);
-        double md = median(del, rounds);
+        double mo = bench_median(ost, rounds), mm = bench_median(mi, rounds);
+        double md = bench_median(del, rounds);
 
         printf("%6u G %9.1f ms %9.1f ms %9.1f ms %9.1f ms %9.1f ms\n",
                sizes_gib[s], mo, mm, md, mm / sizes_gib[s],

@@ -27,6 +27,8 @@
 
 #include "mmu/memmap.h"
 
+#include "benchstat.h"
+
 #define SLOT_SIZE   (128ULL << 20)
 #define BASE        (4ULL << 30)
 #define NADDR       4096            /* precomputed addresses, a power of 2 */
@@ -35,27 +37,6 @@ static int fake_set_region(void *opaque, uint32_t slot, uint32_t flags,
                            uint64_t gpa, uint64_t size, void *hva)
 {
     return 0;
-}
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Adjacent slots with a 2 MiB gap between them, as DIMMs in the window. */
@@ -104,7 +85,7 @@ static double run(struct memmap *mm, const uint64_t *addr, enum mode mode,
 {
     struct memmap_cache cache = { 0 };
     uintptr_t sink = 0;
-    double t0 = now_ns();
+    double t0 = bench_now_ns();
 
     for (unsigned long i = 0; i < lookups; i++) {
         uint64_t gpa = addr[i & (NADDR - 1)];
@@ -116,7 +97,7 @@ static double run(struct memmap *mm, const uint64_t *addr, enum mode mode,
     }
     if (sink == 1)          /* keeps the loop; never true */
         printf("!");
-    return (now_ns() - t0) / (double)lookups;
+    return (bench_now_ns() - t0) / (double)lookups;
 }
 
 int main(int argc, char **argv)
@@ -144,7 +125,7 @@ int main(int argc, char **argv)
             run(mm, addr, mode, lookups / 10 + 1);      /* warm up */
             for (unsigned r = 0; r < runs; r++)
                 t[r] = run(mm, addr, mode, lookups);
-            printf(" %10.1f", median(t, runs));
+            printf(" %10.1f", bench_median(t, runs));
         }
         printf("\n");
         memmap_free(mm);

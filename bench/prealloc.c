@@ -19,6 +19,8 @@
 #include "backend.h"
 #include "cli.h"
 
+#include "benchstat.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -31,19 +33,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* The baseline: first touch of every page by one thread. */
@@ -132,7 +121,7 @@ int main(int argc, char **argv)
         t[2][r] = run_backend(size, threads[2]);
     }
     for (unsigned i = 0; i < 3; i++) {
-        med[i] = median(t[i], runs);
+        med[i] = bench_median(t[i], runs);
         printf("%-40s %8.1f ms %7.2f GiB/s  x%.2f vs baseline\n", names[i],
                med[i] * 1e3, size / (double)(1ULL << 30) / med[i],
                med[0] / med[i]);

@@ -22,19 +22,13 @@
 #include <unistd.h>
 #include <glib.h>
 
+#include "benchstat.h"
+
 struct sample {
     double ready_ms;
     double rss_total_kib;   /* peak RSS (VmHWM) of the whole process */
     double rss_vmm_kib;     /* RSS outside guest RAM when ready */
 };
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /*
  * Sums Rss of /proc/PID/smaps outside guest RAM. Guest RAM is recognised as
@@ -79,7 +73,7 @@ static void read_rss(pid_t pid, uint64_t guest_ram, double *vmm_kib,
 static int run_once(char *const *argv, struct sample *s)
 {
     int out[2], in[2];
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     pid_t pid;
     GString *buf = g_string_new(NULL);
     int rc = -1;
@@ -98,7 +92,7 @@ static int run_once(char *const *argv, struct sample *s)
     }
     close(out[1]);
     close(in[0]);
-    while (now_ms() - t0 < 30000) {
+    while (bench_now_ms() - t0 < 30000) {
         struct pollfd p = { out[0], POLLIN, 0 };
         char tmp[4096];
         ssize_t n;
@@ -110,7 +104,7 @@ static int run_once(char *const *argv, struct sample *s)
             break;
         g_string_append_len(buf, tmp, n);
         if (strstr(buf->str, "hotmem-guest: ready")) {
-            s->ready_ms = now_ms() - t0;
+            s->ready_ms = bench_now_ms() - t0;
             read_rss(pid, 256ULL << 20, &s->rss_vmm_kib, &s->rss_total_kib);
             rc = 0;
             break;
@@ -122,19 +116,6 @@ static int run_once(char *const *argv, struct sample *s)
     close(in[1]);
     g_string_free(buf, TRUE);
     return rc;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Returns the median ready time, or -1 when no run reached ready. */
@@ -157,12 +138,12 @@ static double bench(const char *label, char *const *argv, int runs)
         printf("%-8s  no run reached the ready line\n", label);
         return -1;
     }
-    double med = median(ready, ok);     /* sorts ready[] */
+    double med = bench_median(ready, ok);     /* sorts ready[] */
 
     printf("%-8s  runs=%d  exec->ready median %.2f ms (min %.2f, max %.2f)"
            "  peak RSS %.0f KiB  RSS outside guest RAM %.0f KiB\n",
-           label, ok, med, ready[0], ready[ok - 1], median(total, ok),
-           median(vmm, ok));
+           label, ok, med, ready[0], ready[ok - 1],
+           bench_median(total, ok), bench_median(vmm, ok));
     return med;
 }
 

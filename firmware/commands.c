@@ -116,18 +116,26 @@ static void cmd_peek(const struct boot_info *info, const struct command *cmd,
                *(volatile uint64_t *)addr);
 }
 
-static void cmd_poke(const struct boot_info *info, const struct command *cmd,
-                     char *args)
+/* "ADDR VALUE", both hex: false (having said why) when malformed. */
+static bool parse_addr_value(const struct command *cmd, char *args,
+                             uint64_t *addr, uint64_t *value)
 {
     char *w[2];
-    uint64_t addr, value;
 
     if (split_words(args, w, 2) != 2) {
         usage_error(cmd);
-        return;
+        return false;
     }
-    if (!parse_hex_arg("address", w[0], &addr) ||
-        !parse_hex_arg("value", w[1], &value))
+    return parse_hex_arg("address", w[0], addr) &&
+           parse_hex_arg("value", w[1], value);
+}
+
+static void cmd_poke(const struct boot_info *info, const struct command *cmd,
+                     char *args)
+{
+    uint64_t addr, value;
+
+    if (!parse_addr_value(cmd, args, &addr, &value))
         return;
     *(volatile uint64_t *)addr = value;
     print_line("poke addr=0x%lx value=0x%lx", addr, value);
@@ -136,15 +144,9 @@ static void cmd_poke(const struct boot_info *info, const struct command *cmd,
 static void cmd_pokeb(const struct boot_info *info, const struct command *cmd,
                       char *args)
 {
-    char *w[2];
     uint64_t addr, value;
 
-    if (split_words(args, w, 2) != 2) {
-        usage_error(cmd);
-        return;
-    }
-    if (!parse_hex_arg("address", w[0], &addr) ||
-        !parse_hex_arg("value", w[1], &value))
+    if (!parse_addr_value(cmd, args, &addr, &value))
         return;
     if (value > 0xff) {
         print_line("error value 0x%lx does not fit in a byte", value);

@@ -23,7 +23,7 @@
  * 0.6 M instructions/s) spends no instructions building them.
  */
 #define LOWCORE_BASE            0x100000
-#define LOWCORE_EXC_STUB(v)     ((v) * 16)  /* exception vectors 0..31 */
+#define LOWCORE_EXC_ENTRY(v)     ((v) * 16)  /* exception vectors 0..31 */
 #define LOWCORE_IRQ             0x200       /* every external interrupt */
 #define LOWCORE_SPURIOUS        0x220       /* LAPIC spurious vector */
 #define LOWCORE_SYSCALL         0x240       /* int3 / int 0x80 */

@@ -26,12 +26,12 @@
 lowcore_start:
 
 /*
- * Exception stubs, 16 bytes apart. The CPU pushes an error code only for
- * some vectors (SDM Vol. 3A 6.15); the stubs push a 0 for the others so that
+ * Exception entry points, 16 bytes apart. The CPU pushes an error code only for
+ * some vectors (SDM Vol. 3A 6.15); the entries push a 0 for the others so that
  * exception_common sees one layout: vector, error, rip, cs, rflags, rsp, ss.
  */
-.macro exception_stub vec, has_error
-    .org LOWCORE_EXC_STUB(\vec)
+.macro exception_entry vec, has_error
+    .org LOWCORE_EXC_ENTRY(\vec)
     .if \has_error == 0
     pushq   $0
     .endif
@@ -39,38 +39,38 @@ lowcore_start:
     jmp     exception_common
 .endm
 
-    exception_stub 0, 0     /* #DE */
-    exception_stub 1, 0     /* #DB */
-    exception_stub 2, 0     /* NMI */
-    exception_stub 3, 0     /* #BP (unused: vector 3 is the syscall gate) */
-    exception_stub 4, 0     /* #OF */
-    exception_stub 5, 0     /* #BR */
-    exception_stub 6, 0     /* #UD */
-    exception_stub 7, 0     /* #NM */
-    exception_stub 8, 1     /* #DF */
-    exception_stub 9, 0     /* coprocessor segment overrun */
-    exception_stub 10, 1    /* #TS */
-    exception_stub 11, 1    /* #NP */
-    exception_stub 12, 1    /* #SS */
-    exception_stub 13, 1    /* #GP */
-    exception_stub 14, 1    /* #PF */
-    exception_stub 15, 0
-    exception_stub 16, 0    /* #MF */
-    exception_stub 17, 1    /* #AC */
-    exception_stub 18, 0    /* #MC */
-    exception_stub 19, 0    /* #XM */
-    exception_stub 20, 0    /* #VE */
-    exception_stub 21, 1    /* #CP */
-    exception_stub 22, 0
-    exception_stub 23, 0
-    exception_stub 24, 0
-    exception_stub 25, 0
-    exception_stub 26, 0
-    exception_stub 27, 0
-    exception_stub 28, 0    /* #HV */
-    exception_stub 29, 1    /* #VC */
-    exception_stub 30, 1    /* #SX */
-    exception_stub 31, 0
+    exception_entry 0, 0     /* #DE */
+    exception_entry 1, 0     /* #DB */
+    exception_entry 2, 0     /* NMI */
+    exception_entry 3, 0     /* #BP (unused: vector 3 is the syscall gate) */
+    exception_entry 4, 0     /* #OF */
+    exception_entry 5, 0     /* #BR */
+    exception_entry 6, 0     /* #UD */
+    exception_entry 7, 0     /* #NM */
+    exception_entry 8, 1     /* #DF */
+    exception_entry 9, 0     /* coprocessor segment overrun */
+    exception_entry 10, 1    /* #TS */
+    exception_entry 11, 1    /* #NP */
+    exception_entry 12, 1    /* #SS */
+    exception_entry 13, 1    /* #GP */
+    exception_entry 14, 1    /* #PF */
+    exception_entry 15, 0
+    exception_entry 16, 0    /* #MF */
+    exception_entry 17, 1    /* #AC */
+    exception_entry 18, 0    /* #MC */
+    exception_entry 19, 0    /* #XM */
+    exception_entry 20, 0    /* #VE */
+    exception_entry 21, 1    /* #CP */
+    exception_entry 22, 0
+    exception_entry 23, 0
+    exception_entry 24, 0
+    exception_entry 25, 0
+    exception_entry 26, 0
+    exception_entry 27, 0
+    exception_entry 28, 0    /* #HV */
+    exception_entry 29, 1    /* #VC */
+    exception_entry 30, 1    /* #SX */
+    exception_entry 31, 0
 
 /*
  * External interrupts (any vector 32..254 but the syscall): the devices are
@@ -259,9 +259,9 @@ idt:
     .if idt_vector == VEC_BREAKPOINT || idt_vector == VEC_SYSCALL
     gate LOWCORE_SYSCALL, 3, 0
     .elseif idt_vector == VEC_DOUBLE_FAULT
-    gate LOWCORE_EXC_STUB(idt_vector), 0, IST_DOUBLE_FAULT
+    gate LOWCORE_EXC_ENTRY(idt_vector), 0, IST_DOUBLE_FAULT
     .elseif idt_vector < 32
-    gate LOWCORE_EXC_STUB(idt_vector), 0, 0
+    gate LOWCORE_EXC_ENTRY(idt_vector), 0, 0
     .elseif idt_vector == VEC_SPURIOUS
     gate LOWCORE_SPURIOUS, 0, 0
     .elseif idt_vector == VEC_GED

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -336,4 +337,14 @@ int runner_run(const struct scenario *scn, const struct runner_options *opt)
     ok = exec_range(&r, 0, scn->lines->len, NULL);
     runner_cleanup(&r);
     return ok ? 0 : 1;
+}
+
+bool runner_failf(struct runner *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_string_append_vprintf(r->got, fmt, ap);
+    va_end(ap);
+    return false;
 }

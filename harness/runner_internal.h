@@ -23,6 +23,9 @@ struct runner {
     const char *fail_client;    /* client whose traffic to show, or NULL */
 };
 
+/* Appends to r->got (what arrived instead) and returns false. */
+bool runner_failf(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
 /* Deadline for a wait step: its timeout= or the default, scaled. */
 gint64 runner_deadline(struct runner *r, double step_seconds);
 

@@ -11,16 +11,6 @@
 #include <errno.h>
 #include <string.h>
 
-static bool failf(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static bool failf(struct runner *r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    g_string_append_vprintf(r->got, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static const char *exit_text(struct runner *r)
 {
@@ -40,13 +30,14 @@ static bool connect_client(struct runner *r, struct qmpc *c, gint64 deadline)
         gint64 soon = MIN(deadline, harness_now() + 10000);
 
         if (errno != ENOENT && errno != ECONNREFUSED)
-            return failf(r, "connect to %s: %s", c->path, g_strerror(errno));
+            return runner_failf(r, "connect to %s: %s",
+                                c->path, g_strerror(errno));
         if (!r->vm->running)
-            return failf(r, "%s before %s accepted a connection",
-                         exit_text(r), c->path);
+            return runner_failf(r, "%s before %s accepted a connection",
+                                exit_text(r), c->path);
         if (!harness_ms_left(deadline))
-            return failf(r, "%s did not accept a connection in time",
-                         c->path);
+            return runner_failf(r, "%s did not accept a connection in time",
+                                c->path);
         runner_pump(r, soon);
         if (harness_ms_left(soon))
             g_usleep(harness_ms_left(soon) * 1000);
@@ -64,21 +55,23 @@ static bool negotiate(struct runner *r, struct qmpc *c, gint64 deadline)
     while (!c->greeting && !c->eof && !c->broken && harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (!c->greeting)
-        return failf(r, "no QMP greeting on @%s: %s", c->name, c->broken
-                     ? c->broken : c->eof ? "connection closed" : "timed out");
+        return runner_failf(r, "no QMP greeting on @%s: %s", c->name,
+                            c->broken ? c->broken
+                            : c->eof ? "connection closed" : "timed out");
     qmpc_send(c, cmd, strlen(cmd));
     while (!c->replies.length && !c->eof && !c->broken &&
            harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (!c->replies.length)
-        return failf(r, "no reply to qmp_capabilities on @%s: %s", c->name,
-                     c->broken ? c->broken : c->eof ? "connection closed"
-                     : "timed out");
+        return runner_failf(r, "no reply to qmp_capabilities on @%s: %s",
+                            c->name,
+                            c->broken ? c->broken
+                            : c->eof ? "connection closed" : "timed out");
     reply = g_queue_pop_head(&c->replies);
     ok = json_object_object_get_ex(reply, "return", &ret);
     if (!ok)
-        failf(r, "qmp_capabilities on @%s failed: %s", c->name,
-              json_text(reply));
+        runner_failf(r, "qmp_capabilities on @%s failed: %s", c->name,
+                     json_text(reply));
     json_object_put(reply);
     return ok;
 }
@@ -93,10 +86,10 @@ bool runner_start(struct runner *r, const struct step *s)
     g_string_printf(r->expected, "the VMM to start and its QMP clients to "
                     "connect within %g s", r->timeout * r->opt->timeout_scale);
     if (r->vm)
-        return failf(r, "the VM was already started");
+        return runner_failf(r, "the VM was already started");
     r->tmpdir = g_dir_make_tmp("hotmem-harness-XXXXXX", &err);
     if (!r->tmpdir)
-        return failf(r, "%s", err->message);
+        return runner_failf(r, "%s", err->message);
     g_ptr_array_add(argv, g_strdup(r->opt->vmm));
     for (char **a = s->argv; *a; a++)
         g_ptr_array_add(argv, g_strdup(*a));
@@ -119,7 +112,7 @@ bool runner_start(struct runner *r, const struct step *s)
     harness_note("running: %s", cmdline->str);
     r->vm = vmproc_spawn((char **)argv->pdata, &err);
     if (!r->vm)
-        return failf(r, "%s", err->message);
+        return runner_failf(r, "%s", err->message);
     for (guint i = 0; i < r->clients->len; i++)
         if (!connect_client(r, r->clients->pdata[i], deadline))
             return false;

@@ -10,16 +10,6 @@
 #include <signal.h>
 #include <string.h>
 
-static bool failf(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static bool failf(struct runner *r, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    g_string_append_vprintf(r->got, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 static void expectf(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void expectf(struct runner *r, const char *fmt, ...)
@@ -78,15 +68,16 @@ static struct qmpc *live_client(struct runner *r, const char *name)
     struct qmpc *c = client(r, name);
 
     if (!c)
-        failf(r, "no client @%s", name);
+        runner_failf(r, "no client @%s", name);
     else if (c->closed)
-        failf(r, "client @%s was closed by a close step", name);
+        runner_failf(r, "client @%s was closed by a close step", name);
     else if (c->broken)
-        failf(r, "%s on @%s", c->broken, name);
+        runner_failf(r, "%s on @%s", c->broken, name);
     else if (c->eof && !c->replies.length && !c->events.length &&
              (await_exit(r), true))
-        failf(r, "the VMM closed @%s's connection%s%s", name,
-              r->vm->running ? "" : "; ", r->vm->running ? "" : vm_state(r));
+        runner_failf(r, "the VMM closed @%s's connection%s%s", name,
+                     r->vm->running ? "" : "; ",
+                     r->vm->running ? "" : vm_state(r));
     else
         return c;
     return NULL;
@@ -99,8 +90,8 @@ static bool flush_client(struct runner *r, struct qmpc *c, gint64 deadline)
         runner_pump(r, deadline);
     if (!c->out->len)
         return true;
-    return failf(r, "could not send to @%s (%s)", c->name,
-                 qmpc_connected(c) ? "timed out" : "connection closed");
+    return runner_failf(r, "could not send to @%s (%s)", c->name,
+                        qmpc_connected(c) ? "timed out" : "connection closed");
 }
 
 /* Waits for the next reply on c; NULL (why in r->got) on failure. */
@@ -111,17 +102,18 @@ static json_object *next_reply(struct runner *r, struct qmpc *c,
         if (c->replies.length)
             return g_queue_pop_head(&c->replies);
         if (c->broken) {
-            failf(r, "%s", c->broken);
+            runner_failf(r, "%s", c->broken);
             return NULL;
         }
         if (c->eof) {
             await_exit(r);
-            failf(r, "the VMM closed the connection without replying%s%s",
-                  r->vm->running ? "" : "; ", r->vm->running ? "" : vm_state(r));
+            runner_failf(r, "the VMM closed the connection without "
+                         "replying%s%s", r->vm->running ? "" : "; ",
+                         r->vm->running ? "" : vm_state(r));
             return NULL;
         }
         if (!harness_ms_left(deadline)) {
-            failf(r, "no reply on @%s within %g s", c->name, secs);
+            runner_failf(r, "no reply on @%s within %g s", c->name, secs);
             return NULL;
         }
         runner_pump(r, deadline);
@@ -158,31 +150,33 @@ static bool check_reply(struct runner *r, const struct step *s,
     if (command && json_object_object_get_ex(command, "id", &id) &&
         (!json_object_object_get_ex(reply, "id", &rid) ||
          !json_match(id, rid, NULL)))
-        return failf(r, "reply without the command's id %s: %s",
-                     json_text(id), json_text(reply));
+        return runner_failf(r, "reply without the command's id %s: %s",
+                            json_text(id), json_text(reply));
     switch (s->expect) {
     case EXPECT_RETURN:
         if (!json_object_object_get_ex(reply, "return", &v))
-            return failf(r, "%s", json_text(reply));
+            return runner_failf(r, "%s", json_text(reply));
         if (s->has_pattern && !json_match(s->pattern, v, why))
-            return failf(r, "%s; return value mismatch at %s",
-                         json_text(reply), why->str);
+            return runner_failf(r, "%s; return value mismatch at %s",
+                                json_text(reply), why->str);
         return true;
     case EXPECT_ERROR:
         if (!json_object_object_get_ex(reply, "error", &v) ||
             !json_object_object_get_ex(v, "class", &cls) ||
             !json_object_object_get_ex(v, "desc", &desc))
-            return failf(r, "%s", json_text(reply));
+            return runner_failf(r, "%s", json_text(reply));
         if (s->error_class && g_strcmp0(json_object_get_string(cls),
                                         s->error_class))
-            return failf(r, "%s (class differs)", json_text(reply));
+            return runner_failf(r, "%s (class differs)", json_text(reply));
         if (s->error_desc && !strstr(json_object_get_string(desc),
                                      s->error_desc))
-            return failf(r, "%s (description differs)", json_text(reply));
+            return runner_failf(r, "%s (description differs)",
+                                json_text(reply));
         return true;
     case EXPECT_REPLY:
         if (!json_match(s->pattern, reply, why))
-            return failf(r, "%s; mismatch at %s", json_text(reply), why->str);
+            return runner_failf(r, "%s; mismatch at %s",
+                                json_text(reply), why->str);
         return true;
     default:
         return true;
@@ -233,12 +227,12 @@ static bool step_greeting(struct runner *r, const struct step *s)
     while (!c->greeting && !c->eof && !c->broken && harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (!c->greeting)
-        return failf(r, "%s", c->broken ? c->broken : c->eof
-                     ? "connection closed" : "no greeting in time");
+        return runner_failf(r, "%s", c->broken ? c->broken : c->eof
+                            ? "connection closed" : "no greeting in time");
     json_object_object_get_ex(c->greeting, "QMP", &v);
     if (s->has_pattern && !json_match(s->pattern, v, why))
-        return failf(r, "%s; mismatch at %s", json_text(c->greeting),
-                     why->str);
+        return runner_failf(r, "%s; mismatch at %s", json_text(c->greeting),
+                            why->str);
     return true;
 }
 
@@ -273,13 +267,13 @@ static bool step_event(struct runner *r, const struct step *s)
             seconds_of(r, s));
     while (!(ev = take_event(c, s))) {
         if (c->eof || c->broken || !harness_ms_left(deadline)) {
-            failf(r, "%s; unconsumed events on @%s:",
-                  c->broken ? c->broken : c->eof ? "connection closed"
-                  : "timed out", c->name);
+            runner_failf(r, "%s; unconsumed events on @%s:",
+                         c->broken ? c->broken : c->eof ? "connection closed"
+                         : "timed out", c->name);
             for (GList *l = c->events.head; l; l = l->next)
-                failf(r, "\n  %s", json_text(l->data));
+                runner_failf(r, "\n  %s", json_text(l->data));
             if (!c->events.length)
-                failf(r, " none");
+                runner_failf(r, " none");
             return false;
         }
         runner_pump(r, deadline);
@@ -312,11 +306,11 @@ static bool step_console(struct runner *r, const struct step *s)
             seconds_of(r, s));
     while (!(line = take_line(r->vm, s->text, s->text_len))) {
         if (vmproc_console_eof(r->vm) && (await_exit(r), true))
-            return failf(r, "the console was closed (%s)", r->vm->running
-                         ? "the VMM is still running" : vm_state(r));
+            return runner_failf(r, "the console was closed (%s)", r->vm->running
+                                ? "the VMM is still running" : vm_state(r));
         if (!harness_ms_left(deadline))
-            return failf(r, "timed out; %u unconsumed console lines",
-                         r->vm->lines.length);
+            return runner_failf(r, "timed out; %u unconsumed console lines",
+                                r->vm->lines.length);
         runner_pump(r, deadline);
     }
     if (s->var) {
@@ -340,12 +334,12 @@ static bool step_send(struct runner *r, const struct step *s)
            harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (r->vm->write_errno)
-        return failf(r, "the console is closed (%s; %s)",
-                     g_strerror(r->vm->write_errno), r->vm->running
-                     ? "the VMM is still running" : vm_state(r));
+        return runner_failf(r, "the console is closed (%s; %s)",
+                            g_strerror(r->vm->write_errno), r->vm->running
+                            ? "the VMM is still running" : vm_state(r));
     if (r->vm->pending->len)
-        return failf(r, "the VMM did not read its console within %g s",
-                     seconds_of(r, s));
+        return runner_failf(r, "the VMM did not read its console within %g s",
+                            seconds_of(r, s));
     return true;
 }
 
@@ -358,21 +352,21 @@ static bool step_expect_exit(struct runner *r, const struct step *s)
     while (r->vm->running && harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (r->vm->running)
-        return failf(r, "still running");
+        return runner_failf(r, "still running");
     /* Collect the last console lines and stderr for the record. */
     deadline = harness_now() + G_USEC_PER_SEC;
     while ((!vmproc_console_eof(r->vm) || r->vm->err_fd >= 0) &&
            harness_ms_left(deadline))
         runner_pump(r, deadline);
     if (r->vm->status != s->number)
-        return failf(r, "%s", vm_state(r));
+        return runner_failf(r, "%s", vm_state(r));
     return true;
 }
 
 bool runner_exec_step(struct runner *r, const struct step *s)
 {
     if (s->kind != STEP_START && !r->vm)
-        return failf(r, "no VM: a start step must come first");
+        return runner_failf(r, "no VM: a start step must come first");
     switch (s->kind) {
     case STEP_START:
         return runner_start(r, s);
@@ -399,10 +393,10 @@ bool runner_exec_step(struct runner *r, const struct step *s)
     case STEP_KILL:
         expectf(r, "to send signal %d to the VMM", (int)s->number);
         if (!r->vm->running)
-            return failf(r, "%s", vm_state(r));
+            return runner_failf(r, "%s", vm_state(r));
         harness_trace("kill -%d %d", (int)s->number, (int)r->vm->pid);
         if (kill(r->vm->pid, (int)s->number) < 0)
-            return failf(r, "kill: %s", g_strerror(errno));
+            return runner_failf(r, "kill: %s", g_strerror(errno));
         return true;
     case STEP_CLOSE: {
         struct qmpc *c = client(r, s->client);
@@ -412,6 +406,7 @@ bool runner_exec_step(struct runner *r, const struct step *s)
         return true;
     }
     default:
-        return failf(r, "internal error: step %s", step_kind_name(s->kind));
+        return runner_failf(r, "internal error: step %s",
+                            step_kind_name(s->kind));
     }
 }

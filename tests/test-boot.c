@@ -7,11 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "qmpclient.h"
 #include "vmrunner.h"
 
 #define BOOT_TIMEOUT_MS 30000
@@ -225,21 +224,6 @@ static void test_daemonize_pidfile(void)
     g_rmdir(dir);
 }
 
-static int connect_unix(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
-    for (int i = 0; i < 500; i++) {
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-            return fd;
-        g_usleep(10000);
-    }
-    close(fd);
-    return -1;
-}
-
 /* QEMU's default wait=on: the guest runs once a QMP client connected. */
 static void test_qmp_wait(void)
 {
@@ -257,7 +241,7 @@ static void test_qmp_wait(void)
     early = vm_wait_line(vm, "hotmem-guest:", 1500);
     g_assert_null(early);
     g_assert_nonnull(strstr(vm_stderr(vm), "waiting for a QMP client"));
-    fd = connect_unix(path);
+    fd = qmp_connect_unix(path, 5000);
     g_assert_cmpint(fd, >=, 0);
     ready = vm_wait_line(vm, "hotmem-guest: ready", BOOT_TIMEOUT_MS);
     g_assert_nonnull(ready);

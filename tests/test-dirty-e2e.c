@@ -8,11 +8,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "qmpclient.h"
 #include "vmrunner.h"
 
 /* 7680 pages/s is exactly 30 MiB/s; 2 s of it fits the 128 MiB range. */
@@ -20,72 +19,13 @@
 #define RANGE       "0x8000000 0x8000000"
 #define CALC_TIME   2
 #define RUN_SECONDS 5
-
-struct qmp {
-    int fd;
-    FILE *in;
-    unsigned dimms;
-};
-
-static void qmp_connect(struct qmp *q, const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    char line[4096];
-
-    g_strlcpy(a.sun_path, path, sizeof(a.sun_path));
-    q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    for (int i = 0; i < 100; i++) {
-        if (connect(q->fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-            break;
-        g_usleep(50000);
-    }
-    q->in = fdopen(q->fd, "r");
-    g_assert_nonnull(fgets(line, sizeof(line), q->in));     /* greeting */
-}
-
-/* Sends cmd (JSON text) and returns the reply, skipping events. */
-static json_object *qmp_cmd(struct qmp *q, const char *cmd)
-{
-    char line[65536];
-
-    g_assert_cmpint(write(q->fd, cmd, strlen(cmd)), ==, (ssize_t)strlen(cmd));
-    g_assert_cmpint(write(q->fd, "\n", 1), ==, 1);
-    while (fgets(line, sizeof(line), q->in)) {
-        json_object *r = json_tokener_parse(line);
-
-        g_assert_nonnull(r);
-        if (!json_object_object_get_ex(r, "event", NULL))
-            return r;
-        json_object_put(r);
-    }
-    g_assert_not_reached();
-}
-
-static void qmp_ok(struct qmp *q, const char *cmd)
-{
-    json_object *r = qmp_cmd(q, cmd);
-
-    if (!json_object_object_get_ex(r, "return", NULL))
-        g_error("%s -> %s", cmd, json_object_to_json_string(r));
-    json_object_put(r);
-}
-
-static void qmp_error(struct qmp *q, const char *cmd, const char *needle)
-{
-    json_object *r = qmp_cmd(q, cmd), *e, *desc, *cls;
-
-    g_assert_true(json_object_object_get_ex(r, "error", &e));
-    g_assert_true(json_object_object_get_ex(e, "class", &cls));
-    g_assert_cmpstr(json_object_get_string(cls), ==, "GenericError");
-    g_assert_true(json_object_object_get_ex(e, "desc", &desc));
-    g_assert_nonnull(strstr(json_object_get_string(desc), needle));
-    json_object_put(r);
-}
+#define QMP_TIMEOUT_MS 30000
 
 struct run {
     struct vm *vm;
-    struct qmp q;
+    struct qmp *q;
     char *dir;
+    unsigned dimms;
 };
 
 static bool run_start(struct run *r, const char *accel)
@@ -113,8 +53,7 @@ static bool run_start(struct run *r, const char *accel)
     line = vm_wait_line(r->vm, "hotmem-guest: ready", 30000);
     g_assert_nonnull(line);
     g_free(line);
-    qmp_connect(&r->q, sock);
-    qmp_ok(&r->q, "{\"execute\": \"qmp_capabilities\"}");
+    r->q = qmp_connect(sock, QMP_TIMEOUT_MS);   /* and qmp_capabilities */
     /* Touch the range once (first touch is slow here) and calibrate. */
     vm_send(r->vm, "dirty 100000 " RANGE " 1");
     line = vm_wait_line(r->vm, "hotmem-guest: dirty done", 60000);
@@ -128,7 +67,7 @@ static void run_end(struct run *r)
     vm_send(r->vm, "poweroff");
     g_assert_cmpint(vm_wait_exit(r->vm, 20000), ==, 0);
     vm_free(r->vm);
-    fclose(r->q.in);
+    qmp_close(r->q);
     g_autofree char *sock = g_build_filename(r->dir, "qmp.sock", NULL);
     unlink(sock);
     rmdir(r->dir);
@@ -137,24 +76,20 @@ static void run_end(struct run *r)
 
 static void hot_add(struct run *r)
 {
-    g_autofree char *obj = NULL, *dev = NULL;
-
-    r->q.dimms++;
-    obj = g_strdup_printf("{\"execute\": \"object-add\", \"arguments\": "
-                          "{\"qom-type\": \"memory-backend-ram\", \"id\": "
-                          "\"m%u\", \"size\": 134217728}}", r->q.dimms);
-    dev = g_strdup_printf("{\"execute\": \"device_add\", \"arguments\": "
-                          "{\"driver\": \"pc-dimm\", \"id\": \"d%u\", "
-                          "\"memdev\": \"m%u\"}}", r->q.dimms, r->q.dimms);
-    qmp_ok(&r->q, obj);
-    qmp_ok(&r->q, dev);
+    r->dimms++;
+    qmp_ok(r->q, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": "
+           "\"m%u\", \"size\": 134217728}}", r->dimms);
+    qmp_ok(r->q, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"d%u\", "
+           "\"memdev\": \"m%u\"}}", r->dimms, r->dimms);
 }
 
 /* Polls query-dirty-rate until measured; returns the reply's "return". */
 static json_object *wait_measured(struct qmp *q)
 {
     for (int i = 0; i < 200; i++) {
-        json_object *r = qmp_cmd(q, "{\"execute\": \"query-dirty-rate\"}");
+        json_object *r = qmp_call(q, "{\"execute\": \"query-dirty-rate\"}");
         json_object *ret, *st;
 
         g_assert_true(json_object_object_get_ex(r, "return", &ret));
@@ -196,12 +131,12 @@ static double measure(struct run *r, const char *mode, bool hotplug)
             G_STRINGIFY(RUN_SECONDS));
     g_free(vm_wait_line(r->vm, "hotmem-guest: dirty tsc-hz=", 10000));
     g_usleep(500000);
-    qmp_ok(&r->q, calc);
+    qmp_ok(r->q, "%s", calc);
     if (hotplug) {
         g_usleep(500000);
         hot_add(r);
     }
-    info = wait_measured(&r->q);
+    info = wait_measured(r->q);
     line = vm_wait_line(r->vm, "hotmem-guest: dirty done", 30000);
     g_assert_nonnull(line);
     g_assert_cmpint(sscanf(line, "hotmem-guest: dirty done pages=%lu "
@@ -234,18 +169,18 @@ static void test_bitmap(void)
 
     if (!run_start(&r, NULL))
         return;
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 1, \"mode\": \"dirty-ring\"}}", "dirty ring");
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 61}}", "out of range");
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 10, \"calc-time-unit\": \"millisecond\"}}",
-              "out of range");
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 1, \"sample-pages\": 512, \"mode\": "
-              "\"dirty-bitmap\"}}", "only in page-sampling");
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 1, \"sample-pages\": 100}}", "out of range");
+    qmp_fails(r.q, "dirty ring", "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": 1, \"mode\": \"dirty-ring\"}}");
+    qmp_fails(r.q, "out of range", "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": 61}}");
+    qmp_fails(r.q, "out of range", "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": 10, \"calc-time-unit\": "
+              "\"millisecond\"}}");
+    qmp_fails(r.q, "only in page-sampling", "{\"execute\": "
+              "\"calc-dirty-rate\", \"arguments\": {\"calc-time\": 1, "
+              "\"sample-pages\": 512, \"mode\": \"dirty-bitmap\"}}");
+    qmp_fails(r.q, "out of range", "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": 1, \"sample-pages\": 100}}");
     assert_within_5pct(measure(&r, "dirty-bitmap", false));
     assert_within_5pct(measure(&r, "dirty-bitmap", true));
     /* An estimate from ~2000 samples: only roughly right. */
@@ -261,14 +196,15 @@ static void test_ring(void)
 
     if (!run_start(&r, "kvm,dirty-ring-size=4096"))
         return;
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 1, \"mode\": \"dirty-bitmap\"}}", "dirty ring");
-    qmp_ok(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
+    qmp_fails(r.q, "dirty ring", "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": 1, \"mode\": "
+              "\"dirty-bitmap\"}}");
+    qmp_ok(r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
            "{\"calc-time\": 1, \"mode\": \"dirty-ring\"}}");
-    qmp_error(&r.q, "{\"execute\": \"calc-dirty-rate\", \"arguments\": "
-              "{\"calc-time\": 1, \"mode\": \"dirty-ring\"}}",
-              "already being measured");
-    json_object_put(wait_measured(&r.q));
+    qmp_fails(r.q, "already being measured", "{\"execute\": "
+              "\"calc-dirty-rate\", \"arguments\": {\"calc-time\": 1, "
+              "\"mode\": \"dirty-ring\"}}");
+    json_object_put(wait_measured(r.q));
     assert_within_5pct(measure(&r, "dirty-ring", false));
     assert_within_5pct(measure(&r, "dirty-ring", true));
     run_end(&r);

@@ -7,12 +7,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -21,6 +18,7 @@
 
 #include "kvm.h"
 #include "mmu/kvm_stats.h"
+#include "qmpclient.h"
 #include "vmrunner.h"
 
 #define BOOT_TIMEOUT_MS 30000
@@ -216,99 +214,6 @@ static void test_vm_fd(void)
     kvm_close(kvm);
 }
 
-/* ---- a minimal QMP client ---------------------------------------------- */
-
-struct qmp {
-    int fd;
-    GString *in;
-};
-
-static json_object *qmp_read(struct qmp *q)
-{
-    for (;;) {
-        char *nl = memchr(q->in->str, '\n', q->in->len);
-        struct pollfd p = { q->fd, POLLIN, 0 };
-        char buf[65536];
-        ssize_t r;
-
-        if (nl) {
-            g_autofree char *line = g_strndup(q->in->str, nl - q->in->str);
-            json_object *msg = json_tokener_parse(line);
-
-            g_string_erase(q->in, 0, nl - q->in->str + 1);
-            g_assert_nonnull(msg);
-            return msg;
-        }
-        g_assert_cmpint(poll(&p, 1, QMP_TIMEOUT_MS), ==, 1);
-        r = read(q->fd, buf, sizeof(buf));
-        g_assert_cmpint(r, >, 0);
-        g_string_append_len(q->in, buf, r);
-    }
-}
-
-/* The reply to one command (events are skipped); caller puts it. */
-static json_object *qmp_call(struct qmp *q, const char *cmd)
-{
-    g_autofree char *line = g_strconcat(cmd, "\n", NULL);
-
-    g_assert_cmpint(write(q->fd, line, strlen(line)), ==, strlen(line));
-    for (;;) {
-        json_object *msg = qmp_read(q);
-
-        if (!json_object_object_get_ex(msg, "event", NULL))
-            return msg;
-        json_object_put(msg);
-    }
-}
-
-static struct qmp *qmp_connect(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct qmp *q = g_new0(struct qmp, 1);
-    json_object *msg;
-
-    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
-    q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    g_assert_cmpint(connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
-    q->in = g_string_new(NULL);
-    msg = qmp_read(q);                          /* greeting */
-    g_assert_true(json_object_object_get_ex(msg, "QMP", NULL));
-    json_object_put(msg);
-    json_object_put(qmp_call(q, "{\"execute\": \"qmp_capabilities\"}"));
-    return q;
-}
-
-static void qmp_close(struct qmp *q)
-{
-    close(q->fd);
-    g_string_free(q->in, TRUE);
-    g_free(q);
-}
-
-/* The "return" of a command that must succeed (a new reference). */
-static json_object *qmp_ok(struct qmp *q, const char *cmd)
-{
-    json_object *reply = qmp_call(q, cmd), *ret;
-
-    if (!json_object_object_get_ex(reply, "return", &ret))
-        g_error("%s\n-> %s", cmd, json_object_to_json_string(reply));
-    json_object_get(ret);
-    json_object_put(reply);
-    return ret;
-}
-
-static void qmp_fails(struct qmp *q, const char *cmd, const char *desc)
-{
-    json_object *reply = qmp_call(q, cmd), *e, *cls, *d;
-
-    g_assert_true(json_object_object_get_ex(reply, "error", &e));
-    g_assert_true(json_object_object_get_ex(e, "class", &cls));
-    g_assert_true(json_object_object_get_ex(e, "desc", &d));
-    g_assert_cmpstr(json_object_get_string(cls), ==, "GenericError");
-    g_assert_cmpstr(json_object_get_string(d), ==, desc);
-    json_object_put(reply);
-}
-
 /* ---- end to end --------------------------------------------------------- */
 
 struct fixture {
@@ -331,7 +236,7 @@ static void fixture_start(struct fixture *f, const char *mem, const char *smp)
     if (!ready)
         g_error("no ready line; console:\n%s\nstderr:\n%s",
                 vm_console(f->vm), vm_stderr(f->vm));
-    f->qmp = qmp_connect(f->sock);
+    f->qmp = qmp_connect(f->sock, QMP_TIMEOUT_MS);
 }
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
@@ -414,7 +319,7 @@ static void test_schemas(struct fixture *f, gconstpointer data)
 
     if (!f->vm)
         return;
-    schemas = qmp_ok(f->qmp, "{\"execute\": \"query-stats-schemas\"}");
+    schemas = qmp_return(f->qmp, "{\"execute\": \"query-stats-schemas\"}");
     g_assert_cmpuint(json_object_array_length(schemas), ==, 2);
     g_assert_cmpstr(json_object_get_string(member(
         json_object_array_get_idx(schemas, 0), "target")), ==, "vm");
@@ -425,19 +330,19 @@ static void test_schemas(struct fixture *f, gconstpointer data)
                        json_object_array_get_idx(schemas, 0), "stats")),
                    json_object_array_length(member(
                        json_object_array_get_idx(schemas, 1), "stats")));
-    vm = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-                        "{\"target\": \"vm\"}}");
+    vm = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                            "{\"target\": \"vm\"}}");
     g_assert_cmpuint(json_object_array_length(vm), ==, 1);
     g_assert_false(json_object_object_get_ex(
         json_object_array_get_idx(vm, 0), "qom-path", NULL));
     check_schema_matches(json_object_array_get_idx(schemas, 0),
                          json_object_array_get_idx(vm, 0));
-    vcpu = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-                          "{\"target\": \"vcpu\"}}");
+    vcpu = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                              "{\"target\": \"vcpu\"}}");
     check_schema_matches(json_object_array_get_idx(schemas, 1),
                          json_object_array_get_idx(vcpu, 1));
-    none = qmp_ok(f->qmp, "{\"execute\": \"query-stats-schemas\", "
-                          "\"arguments\": {\"provider\": \"cryptodev\"}}");
+    none = qmp_return(f->qmp, "{\"execute\": \"query-stats-schemas\", "
+                              "\"arguments\": {\"provider\": \"cryptodev\"}}");
     g_assert_cmpuint(json_object_array_length(none), ==, 0);
     json_object_put(none);
     json_object_put(vcpu);
@@ -451,8 +356,8 @@ static void test_vcpus(struct fixture *f, gconstpointer data)
 
     if (!f->vm)
         return;
-    all = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-                         "{\"target\": \"vcpu\"}}");
+    all = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                             "{\"target\": \"vcpu\"}}");
     g_assert_cmpuint(json_object_array_length(all), ==, 2);
     for (size_t i = 0; i < 2; i++) {
         json_object *r = json_object_array_get_idx(all, i);
@@ -464,16 +369,17 @@ static void test_vcpus(struct fixture *f, gconstpointer data)
         g_assert_cmpstr(json_object_get_string(member(r, "provider")), ==,
                         "kvm");
     }
-    one = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-                 "{\"target\": \"vcpu\", \"vcpus\": "
-                 "[\"/machine/unattached/device[1]\", \"/machine/nope\"]}}");
+    one = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                     "{\"target\": \"vcpu\", \"vcpus\": "
+                     "[\"/machine/unattached/device[1]\", "
+                     "\"/machine/nope\"]}}");
     g_assert_cmpuint(json_object_array_length(one), ==, 1);
     g_assert_cmpstr(json_object_get_string(member(
         json_object_array_get_idx(one, 0), "qom-path")), ==,
         "/machine/unattached/device[1]");
     /* As in QEMU, an empty list selects no vCPU. */
-    none = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-                  "{\"target\": \"vcpu\", \"vcpus\": []}}");
+    none = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                      "{\"target\": \"vcpu\", \"vcpus\": []}}");
     g_assert_cmpuint(json_object_array_length(none), ==, 0);
     json_object_put(none);
     json_object_put(one);
@@ -486,9 +392,9 @@ static void test_names(struct fixture *f, gconstpointer data)
 
     if (!f->vm)
         return;
-    r = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-               "{\"target\": \"vcpu\", \"providers\": [{\"provider\": "
-               "\"kvm\", \"names\": [\"exits\", \"no_such_stat\"]}]}}");
+    r = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                   "{\"target\": \"vcpu\", \"providers\": [{\"provider\": "
+                   "\"kvm\", \"names\": [\"exits\", \"no_such_stat\"]}]}}");
     g_assert_cmpuint(json_object_array_length(r), ==, 2);
     stats = member(json_object_array_get_idx(r, 0), "stats");
     g_assert_cmpuint(json_object_array_length(stats), ==, 1);
@@ -496,14 +402,14 @@ static void test_names(struct fixture *f, gconstpointer data)
         json_object_array_get_idx(stats, 0), "name")), ==, "exits");
     json_object_put(r);
     /* Nothing matches: no result at all. */
-    r = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-               "{\"target\": \"vm\", \"providers\": [{\"provider\": \"kvm\", "
-               "\"names\": []}]}}");
+    r = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                   "{\"target\": \"vm\", \"providers\": [{\"provider\": "
+                   "\"kvm\", \"names\": []}]}}");
     g_assert_cmpuint(json_object_array_length(r), ==, 0);
     json_object_put(r);
-    r = qmp_ok(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
-               "{\"target\": \"vm\", \"providers\": [{\"provider\": "
-               "\"cryptodev\"}]}}");
+    r = qmp_return(f->qmp, "{\"execute\": \"query-stats\", \"arguments\": "
+                   "{\"target\": \"vm\", \"providers\": [{\"provider\": "
+                   "\"cryptodev\"}]}}");
     g_assert_cmpuint(json_object_array_length(r), ==, 0);
     json_object_put(r);
 }
@@ -534,28 +440,33 @@ static void test_errors(struct fixture *f, gconstpointer data)
           "\"limit\": 1}]}",
           "Parameter 'providers[0].limit' is unexpected" },
     };
+    g_autofree char *desc = NULL;
 
     if (!f->vm)
         return;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *cmd = g_strdup_printf(
-            "{\"execute\": \"query-stats\", \"arguments\": %s}",
-            cases[i].args);
-
-        qmp_fails(f->qmp, cmd, cases[i].desc);
+        g_free(desc);
+        desc = qmp_take_error(f->qmp, qmp_callf(f->qmp, "{\"execute\": "
+                              "\"query-stats\", \"arguments\": %s}",
+                              cases[i].args));
+        g_assert_cmpstr(desc, ==, cases[i].desc);
     }
-    qmp_fails(f->qmp, "{\"execute\": \"query-stats-schemas\", \"arguments\": "
-                      "{\"provider\": \"kvm2\"}}",
-              "Parameter 'provider' does not accept value 'kvm2'");
+    g_free(desc);
+    desc = qmp_take_error(f->qmp, qmp_call(f->qmp, "{\"execute\": "
+                          "\"query-stats-schemas\", \"arguments\": "
+                          "{\"provider\": \"kvm2\"}}"));
+    g_assert_cmpstr(desc, ==,
+                    "Parameter 'provider' does not accept value 'kvm2'");
 }
 
 /* pages_4k + pages_2m (+ pages_1g): the sptes KVM has mapped for the VM. */
 static bool mapped_pages(struct qmp *q, uint64_t *sum)
 {
-    json_object *r = qmp_ok(q, "{\"execute\": \"query-stats\", \"arguments\": "
-                             "{\"target\": \"vm\", \"providers\": [{"
-                             "\"provider\": \"kvm\", \"names\": [\"pages_4k\", "
-                             "\"pages_2m\", \"pages_1g\"]}]}}");
+    json_object *r = qmp_return(q, "{\"execute\": \"query-stats\", "
+                                "\"arguments\": {\"target\": \"vm\", "
+                                "\"providers\": [{\"provider\": \"kvm\", "
+                                "\"names\": [\"pages_4k\", \"pages_2m\", "
+                                "\"pages_1g\"]}]}}");
     json_object *stats;
 
     *sum = 0;
@@ -593,12 +504,12 @@ static void test_dimm_pages_grow(struct fixture *f, gconstpointer data)
                     "pages_2m, pages_1g");
         return;
     }
-    json_object_put(qmp_ok(f->qmp, "{\"execute\": \"object-add\", "
-        "\"arguments\": {\"qom-type\": \"memory-backend-ram\", \"id\": "
-        "\"mem1\", \"size\": 1073741824}}"));
-    json_object_put(qmp_ok(f->qmp, "{\"execute\": \"device_add\", "
-        "\"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"dimm1\", "
-        "\"memdev\": \"mem1\"}}"));
+    qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"mem1\", "
+           "\"size\": 1073741824}}");
+    qmp_ok(f->qmp, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"dimm1\", "
+           "\"memdev\": \"mem1\"}}");
     online = vm_wait_line(f->vm, "hotmem-guest: dimm slot=0 ",
                           BOOT_TIMEOUT_MS);
     g_assert_nonnull(online);

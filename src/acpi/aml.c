@@ -424,17 +424,25 @@ static struct aml *named_block(bool ext, uint8_t op, const char *path)
     return a;
 }
 
+/* named_block() with a printf-style path. */
+static struct aml *named_block_v(bool ext, uint8_t op, const char *fmt,
+                                 va_list ap)
+{
+    char *path = g_strdup_vprintf(fmt, ap);
+    struct aml *a = named_block(ext, op, path);
+
+    g_free(path);
+    return a;
+}
+
 struct aml *aml_scope(const char *fmt, ...)
 {
     struct aml *a;
     va_list ap;
-    char *path;
 
     va_start(ap, fmt);
-    path = g_strdup_vprintf(fmt, ap);
+    a = named_block_v(false, SCOPE_OP, fmt, ap);
     va_end(ap);
-    a = named_block(false, SCOPE_OP, path);
-    g_free(path);
     return a;
 }
 
@@ -442,13 +450,10 @@ struct aml *aml_device(const char *fmt, ...)
 {
     struct aml *a;
     va_list ap;
-    char *path;
 
     va_start(ap, fmt);
-    path = g_strdup_vprintf(fmt, ap);
+    a = named_block_v(true, EXT_DEVICE_OP, fmt, ap);
     va_end(ap);
-    a = named_block(true, EXT_DEVICE_OP, path);
-    g_free(path);
     return a;
 }
 
