@@ -8,7 +8,7 @@
 
 #include "errors.h"
 
-#define CODE_GPA    0x1000
+#define CODE_GPA    DGUEST_CODE_GPA
 #define EXIT_PORT   0x80
 
 /*

@@ -15,6 +15,7 @@
 #include "mmu/memmap.h"
 
 #define DGUEST_CODE_SLOT_SIZE   (1ULL << 20)    /* GPA 0: the code page */
+#define DGUEST_CODE_GPA         0x1000ULL       /* the guest's code, in it */
 
 struct dguest {
     struct kvm *kvm;

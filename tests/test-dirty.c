@@ -103,6 +103,30 @@ static GArray *dirty_gpas(const struct dirty_harvest *h, bool removed)
     return a;
 }
 
+/*
+ * The guest's own code page, when the test did not ask for it. KVM (Linux
+ * 6.1 under a real AMD-V, measured in the nested host) marks it dirty when
+ * the guest fetches from it while logging is on and its mapping was zapped,
+ * as every memslot change does: the first fault after a change installs a
+ * writable mapping and logs the page, though the guest only executes it.
+ * KVMs that map read faults read-only (kvm_pvm, 6.18) do not. Only that
+ * page is forgiven; every other page must match exactly.
+ */
+static bool drop_code_page(GArray *got, const uint64_t *want, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (want[i] == DGUEST_CODE_GPA)
+            return false;
+    }
+    for (unsigned i = 0; i < got->len; i++) {
+        if (g_array_index(got, uint64_t, i) == DGUEST_CODE_GPA) {
+            g_array_remove_index(got, i);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void assert_pages(const struct dirty_harvest *h, bool removed,
                          const uint64_t *want, unsigned n)
 {
@@ -111,6 +135,18 @@ static void assert_pages(const struct dirty_harvest *h, bool removed,
 
     qsort(w, n, sizeof(uint64_t), (int (*)(const void *, const void *))
           cmp_u64);
+    drop_code_page(got, want, n);
+    if (got->len != n) {
+        g_autoptr(GString) s = g_string_new("dirty pages:");
+
+        for (unsigned i = 0; i < got->len; i++)
+            g_string_append_printf(s, " 0x%" G_GINT64_MODIFIER "x",
+                                   g_array_index(got, uint64_t, i));
+        g_string_append(s, "; wanted:");
+        for (unsigned i = 0; i < n; i++)
+            g_string_append_printf(s, " 0x%" G_GINT64_MODIFIER "x", w[i]);
+        g_test_message("%s", s->str);
+    }
     g_assert_cmpuint(got->len, ==, n);
     for (unsigned i = 0; i < n; i++)
         g_assert_cmphex(g_array_index(got, uint64_t, i), ==, w[i]);
@@ -200,6 +236,8 @@ static void test_ring_full(gconstpointer data)
     struct fixture f;
     struct dirty_harvest h;
     g_autoptr(GError) err = NULL;
+    g_autoptr(GArray) got = NULL;
+    bool code;
 
     if (!setup(&f, data))
         return;
@@ -208,8 +246,18 @@ static void test_ring_full(gconstpointer data)
         g_assert_true(dguest_write_pages(f.g, DATA_GPA + i * PAGE,
                                          MIN(32, 3000 - i), 1, &err));
     harvest(&f, &h);
-    g_assert_cmpuint(h.pages, ==, 3000);
-    g_assert_cmpuint(h.vcpu_entries[0], ==, 3000);
+    got = dirty_gpas(&h, false);
+    code = drop_code_page(got, NULL, 0);
+    g_assert_cmpuint(got->len, ==, 3000);
+    g_assert_cmphex(g_array_index(got, uint64_t, 0), ==, DATA_GPA);
+    g_assert_cmphex(g_array_index(got, uint64_t, 2999), ==,
+                    DATA_GPA + 2999 * PAGE);
+    /* The code page comes back after each reset of the ring re-protects
+     * it (see drop_code_page), so only there may entries exceed pages. */
+    if (code)
+        g_assert_cmpuint(h.vcpu_entries[0], >, 3000);
+    else
+        g_assert_cmpuint(h.vcpu_entries[0], ==, 3000);
     dirty_harvest_clear(&h);
     dirty_log_stop(f.dl);
     teardown(&f);

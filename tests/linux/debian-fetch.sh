@@ -56,3 +56,11 @@ unknown_reason() {
         printf 'apt does not know %s (not a Debian system, or no package lists and not root to run apt-get update)\n' "$1"
     fi
 }
+
+# The versioned package that metapackage $1 depends on, e.g.
+# linux-image-amd64 -> linux-image-6.1.0-57-amd64 ("" when unknown). The
+# version is never written down in this project: apt names it.
+resolve_depends() {
+    apt-cache depends "$1" 2>/dev/null |
+        sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[^ <>]*\).*/\1/p' | head -n 1
+}

@@ -21,11 +21,7 @@ META=linux-image-cloud-amd64
 
 . "$(dirname "$0")/debian-fetch.sh"
 
-# The versioned package the metapackage depends on ("" when unknown).
-resolve_package() {
-    apt-cache depends "$META" 2>/dev/null |
-        sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[^ <>]*\).*/\1/p' | head -n 1
-}
+resolve_package() { resolve_depends "$META"; }
 
 # Little-endian unsigned integers from the bzImage header.
 le() {  # file offset bytes

@@ -1,0 +1,99 @@
+#!/bin/bash
+# Runs hotmem's tests where they can run (docs/testing.md): every test on
+# every kind of machine, nothing skipped for want of a fast /dev/kvm.
+#
+#   scripts/test.sh                 # the whole suite (README, .ci/run)
+#   scripts/test.sh TEST...         # meson test arguments, in the place
+#                                   # the KVM tests run (see below)
+#
+# Where /dev/kvm runs guest kernel code at hardware speed, everything runs
+# here. Where it is emulated (kvm_pvm) the tests run here except suite
+# ring0 (a booted Linux), and the suites that need KVM (kvm, scenario,
+# linux) run again inside the nested KVM host (tests/rig/run), so that both
+# KVMs are exercised. Where there is no /dev/kvm, suites unit and acpi run
+# here and the rest inside the nested host. HOTMEM_TEST_WHERE=here|rig
+# forces one place for everything.
+#
+# With CI set (or --bench) it then runs bench/linux-hotplug where the Linux
+# tests ran. It prints one closing line, "tests: N passed, N failed,
+# N skipped"; under CI, or with --no-skips, a skipped test fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bench=${CI:+1}
+noskips=${CI:+1}
+args=()
+for a in "$@"; do
+    case $a in
+        --bench) bench=1 ;;
+        --no-skips) noskips=1 ;;
+        *) args+=("$a") ;;
+    esac
+done
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+failed_runs=0
+
+# meson test, here or in the nested host; its output also kept for the tally.
+run_tests() {  # here|rig name meson-test-args...
+    local where=$1 name=$2; shift 2
+    local cmd=(meson test -C build --print-errorlogs "$@")
+    echo "== $name: ${cmd[*]}$([ "$where" = rig ] && echo ' (in the nested KVM host)')"
+    if [ "$where" = rig ]; then
+        cmd=(tests/rig/run -- "${cmd[@]}" --no-rebuild --logbase "rig-$name")
+    fi
+    "${cmd[@]}" 2>&1 | tee "$logs/$name.log"
+    local rc=${PIPESTATUS[0]}
+    [ "$rc" = 0 ] || failed_runs=$((failed_runs + 1))
+    # A run that died before meson's summary still counts as a failure.
+    grep -q '^Ok:' "$logs/$name.log" || echo "Fail: 1" >>"$logs/$name.log"
+}
+
+probe=$(HOTMEM_BIN=build/src/hotmem build/tests/kvm-probe)
+kind=$?
+echo "== /dev/kvm: $probe"
+case ${HOTMEM_TEST_WHERE:-} in
+    here) kind=0 ;;
+    rig) kind=2 ;;
+    "") ;;
+    *) echo "HOTMEM_TEST_WHERE must be here or rig, not $HOTMEM_TEST_WHERE" >&2; exit 2 ;;
+esac
+
+linux_where=here
+if [ ${#args[@]} -gt 0 ]; then
+    [ "$kind" = 0 ] || linux_where=rig
+    run_tests "$linux_where" selected "${args[@]}"
+else
+    case $kind in
+        0|3) run_tests here all ;;
+        1)  run_tests here here --no-suite ring0
+            linux_where=rig
+            run_tests rig rig --suite kvm --suite scenario --suite linux ;;
+        *)  run_tests here here --suite unit --suite acpi
+            linux_where=rig
+            run_tests rig rig --no-suite unit --no-suite acpi ;;
+    esac
+fi
+
+if [ -n "$bench" ]; then
+    echo "== bench/linux-hotplug$([ "$linux_where" = rig ] && echo ' (in the nested KVM host: times are emulated, compare ratios only)')"
+    cmd=(meson test -C build --benchmark --verbose linux-hotplug)
+    [ "$linux_where" = here ] || cmd=(tests/rig/run -- "${cmd[@]}" --no-rebuild --logbase rig-bench)
+    "${cmd[@]}" || failed_runs=$((failed_runs + 1))
+fi
+
+# meson's summary lines ("Ok:  35"), added up over the runs.
+sum() { sed -n "s/^$1: *\([0-9][0-9]*\) *$/\1/p" "$logs"/*.log | awk '{ s += $1 } END { print s + 0 }'; }
+ok=$(sum Ok); skip=$(sum Skipped)
+fail=$(( $(sum Fail) + $(sum Timeout) + $(sum 'Unexpected Pass') ))
+if [ "$skip" -gt 0 ]; then
+    echo "== skipped:"
+    grep -h ' SKIP ' "$logs"/*.log | sed 's/^/   /'
+    if [ -n "$noskips" ]; then
+        echo "== a skipped test is a failure here (CI or --no-skips): it proves nothing"
+        failed_runs=$((failed_runs + 1))
+    fi
+fi
+echo "tests: $ok passed, $fail failed, $skip skipped"
+[ "$failed_runs" = 0 ] && [ "$fail" = 0 ]
