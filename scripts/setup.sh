@@ -4,9 +4,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 # acpica-tools: the ACPI tests; lz4/xz-utils/zstd: the Linux tests unpack
-# Debian's kernel payload (fetched at test time, tests/linux/get-kernel.sh).
+# Debian's kernel payload (fetched at test time, tests/linux/get-kernel.sh);
+# qemu-system-x86: the nested KVM host (tests/rig) on machines without a
+# fast /dev/kvm, and the peer the benchmarks compare against.
 PKGS="gcc meson ninja-build pkg-config libglib2.0-dev libjson-c-dev
-      liburing-dev acpica-tools lz4 xz-utils zstd"
+      liburing-dev acpica-tools lz4 xz-utils zstd qemu-system-x86"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -15,7 +17,8 @@ done
 if [ -n "$missing" ]; then
     echo "setup: installing$missing"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends $missing >/dev/null
 fi
 [ -d build ] || meson setup build
 ninja -C build

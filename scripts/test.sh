@@ -11,8 +11,9 @@
 # ring0 (a booted Linux), and the suites that need KVM (kvm, scenario,
 # linux) run again inside the nested KVM host (tests/rig/run), so that both
 # KVMs are exercised. Where there is no /dev/kvm, suites unit and acpi run
-# here and the rest inside the nested host. HOTMEM_TEST_WHERE=here|rig
-# forces one place for everything.
+# here and the rest inside the nested host. Suite rig (the nested host's
+# own test) runs here wherever the nested host is used. HOTMEM_TEST_WHERE=
+# here|rig forces one place for everything.
 #
 # With CI set (or --bench) it then runs bench/linux-hotplug where the Linux
 # tests ran. It prints one closing line, "tests: N passed, N failed,
@@ -66,13 +67,13 @@ if [ ${#args[@]} -gt 0 ]; then
     run_tests "$linux_where" selected "${args[@]}"
 else
     case $kind in
-        0|3) run_tests here all ;;
+        0|3) run_tests here all --no-suite rig ;;
         1)  run_tests here here --no-suite ring0
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux ;;
-        *)  run_tests here here --suite unit --suite acpi
+        *)  run_tests here here --suite unit --suite acpi --suite rig
             linux_where=rig
-            run_tests rig rig --no-suite unit --no-suite acpi ;;
+            run_tests rig rig --suite kvm --suite scenario --suite linux ;;
     esac
 fi
 

@@ -110,6 +110,29 @@ static bool create_vm(struct kvm *kvm, GError **err)
            kvm_ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit, err);
 }
 
+/* Whether /proc/cpuinfo lists hardware virtualization (vmx or svm). */
+static bool cpu_has_virtualization(void)
+{
+    g_autofree char *info = NULL;
+
+    if (!g_file_get_contents("/proc/cpuinfo", &info, NULL, NULL))
+        return false;
+    return strstr(info, " vmx") || strstr(info, " svm");
+}
+
+/* What to do when the KVM device cannot be opened (errno e). */
+static const char *kvm_missing_hint(int e)
+{
+    if (e == EACCES || e == EPERM)
+        return "run hotmem as root or as a member of the kvm group";
+    if (cpu_has_virtualization())
+        return "this CPU offers virtualization: load the kvm module "
+               "(modprobe kvm_intel or kvm_amd)";
+    return "this machine offers no KVM (no vmx or svm in /proc/cpuinfo: a "
+           "VM without nested virtualization?); tests/rig/run runs hotmem "
+           "inside a nested KVM host under QEMU's emulator (docs/testing.md)";
+}
+
 struct kvm *kvm_open(const char *dev, GError **err)
 {
     struct kvm *kvm = g_new0(struct kvm, 1);
@@ -118,11 +141,20 @@ struct kvm *kvm_open(const char *dev, GError **err)
     kvm->vm_fd = -1;
     kvm->sys_fd = open(dev, O_RDWR | O_CLOEXEC);
     if (kvm->sys_fd < 0) {
+        int e = errno;
+
         g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
-                    "cannot open %s: %s", dev, g_strerror(errno));
+                    "cannot open %s: %s; %s", dev, g_strerror(e),
+                    kvm_missing_hint(e));
         goto fail;
     }
     r = __kvm_ioctl(kvm->sys_fd, KVM_GET_API_VERSION, NULL);
+    if (r < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
+                    "%s is not a KVM device (KVM_GET_API_VERSION: %s)", dev,
+                    g_strerror(-r));
+        goto fail;
+    }
     if (r != KVM_API_VERSION) {
         g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
                     "%s speaks KVM API version %d, hotmem needs %d", dev, r,

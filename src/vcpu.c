@@ -73,6 +73,63 @@ static bool setup_cpuid(struct vcpu *c, GError **err)
     return kvm_ioctl(c->fd, KVM_SET_CPUID2, cpuid, err);
 }
 
+/* CPUID leaf 0's vendor is AMD's (or Hygon's, AMD's design). */
+static bool cpuid_vendor_amd(const struct kvm_cpuid2 *cpuid)
+{
+    for (uint32_t i = 0; i < cpuid->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+        if (e->function == 0)
+            return (e->ebx == 0x68747541 && e->edx == 0x69746e65 &&
+                    e->ecx == 0x444d4163) ||        /* AuthenticAMD */
+                   (e->ebx == 0x6f677948 && e->edx == 0x6e65476e &&
+                    e->ecx == 0x656e6975);          /* HygonGenuine */
+    }
+    return false;
+}
+
+#define MSR_K7_HWCR             0xc0010015
+#define HWCR_TSC_FREQ_SEL       (1ULL << 24)
+
+/*
+ * AMD's HWCR.TscFreqSel (bit 24): the TSC counts at the P0 frequency. Every
+ * AMD CPU since family 10h sets it, and Linux prints "[Firmware Bug]: TSC
+ * doesn't count with P0 frequency!" when a vCPU says otherwise (AMD BKDG for
+ * family 10h, MSRC001_0015). Recent KVMs let the VMM set it (their
+ * selftest hwcr_msr_test); older ones (6.1) refuse the write, harmlessly:
+ * the vCPU then keeps KVM's reset value, as QEMU's do.
+ */
+static bool setup_msrs(struct vcpu *c, GError **err)
+{
+    struct {
+        struct kvm_msrs hdr;
+        struct kvm_msr_entry e;
+    } m = { .hdr.nmsrs = 1, .e.index = MSR_K7_HWCR };
+    int got;
+
+    if (!cpuid_vendor_amd(c->group->kvm->cpuid))
+        return true;
+    got = __kvm_ioctl(c->fd, KVM_GET_MSRS, &m);
+    if (got != 1) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_GET_MSRS of HWCR (0x%x) on vCPU %u failed: %s",
+                    MSR_K7_HWCR, c->index,
+                    got < 0 ? g_strerror(-got) : "MSR not supported");
+        return false;
+    }
+    if (m.e.data & HWCR_TSC_FREQ_SEL)
+        return true;
+    m.e.data |= HWCR_TSC_FREQ_SEL;
+    got = __kvm_ioctl(c->fd, KVM_SET_MSRS, &m);
+    if (got < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_MSRS of HWCR on vCPU %u failed: %s", c->index,
+                    g_strerror(-got));
+        return false;
+    }
+    return true;        /* got == 0: this KVM refuses the bit (see above) */
+}
+
 static size_t dirty_ring_bytes(struct vcpus *v)
 {
     return (size_t)v->kvm->dirty_ring_entries * sizeof(struct kvm_dirty_gfn);
@@ -121,7 +178,8 @@ static bool create_one(struct vcpus *v, unsigned i, GError **err)
                     g_strerror(errno));
         return false;
     }
-    return map_dirty_ring(c, err) && setup_cpuid(c, err);
+    return map_dirty_ring(c, err) && setup_cpuid(c, err) &&
+           setup_msrs(c, err);
 }
 
 struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
