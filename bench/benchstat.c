@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 double bench_now_ns(void)
 {
@@ -27,4 +28,24 @@ double bench_median(double *v, size_t n)
 {
     qsort(v, n, sizeof(*v), cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * What the times below mean on this machine. Inside the nested KVM host
+ * (tests/rig/run sets HOTMEM_RIG=1) every instruction is emulated by QEMU's
+ * TCG; under kvm_pvm guest ring-0 code is. Figures there are only good for
+ * ratios against a peer measured in the same run.
+ */
+void bench_print_environment(FILE *out)
+{
+    if (getenv("HOTMEM_RIG"))
+        fprintf(out, "environment: nested KVM host under QEMU's emulator "
+                "(tests/rig): times are emulated; compare only the ratios "
+                "against the peer measured in this run\n");
+    else if (access("/sys/module/kvm_pvm", F_OK) == 0)
+        fprintf(out, "environment: kvm_pvm (guest kernel code is emulated, "
+                "ring 3 native): compare only the ratios against the peer "
+                "measured in this run\n");
+    else
+        fprintf(out, "environment: hardware KVM\n");
 }

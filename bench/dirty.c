@@ -25,6 +25,7 @@
 #include "kvm.h"
 #include "mmu/dirty.h"
 #include "test-dirty-guest.h"
+#include "benchstat.h"
 
 #define GIB         (1ULL << 30)
 #define DATA_GPA    GIB
@@ -323,6 +324,7 @@ int main(int argc, char **argv)
     double worst = -100;
     const char *only = argc > 1 ? argv[1] : NULL;
 
+    bench_print_environment(stdout);
     printf("Harvest of a 1 GiB slot (+1 MiB code slot), guest-written dirt, "
            "median of %d\n", REPS);
     printf("mode    dirty   bare ioctls   hotmem     overhead  pages(bare "

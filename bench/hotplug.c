@@ -241,6 +241,7 @@ int main(int argc, char **argv)
                      "-kernel", argc > 2 ? argv[2] : "", "-qmp", q2, NULL };
     g_autofree char *qemu_path = g_find_program_in_path(qemu[0]);
 
+    bench_print_environment(stdout);
     if (argc < 3 || iters < 1 || iters > 64) {
         fprintf(stderr, "usage: %s HOTMEM_BIN GUEST_ELF [ITERATIONS<=64]\n",
                 argv[0]);

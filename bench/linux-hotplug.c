@@ -235,6 +235,7 @@ int main(int argc, char **argv)
     g_autofree char *why = NULL, *report = NULL;
     double mips = 0;
 
+    bench_print_environment(stdout);
     if (rounds < 1 || rounds > 64) {
         fprintf(stderr, "usage: %s [ROUNDS (1..64)]\n", argv[0]);
         return 2;

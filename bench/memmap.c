@@ -109,6 +109,7 @@ int main(int argc, char **argv)
     uint64_t addr[NADDR];
     double *t = g_new(double, runs);
 
+    bench_print_environment(stdout);
     if (!lookups || !runs) {
         g_printerr("usage: bench-memmap [LOOKUPS [RUNS]]\n");
         return 2;

@@ -99,6 +99,7 @@ int main(int argc, char **argv)
     unsigned threads[3] = { 1, 1, cpus };
     double t[3][64], med[3];
 
+    bench_print_environment(stdout);
     if (argc > 1 && !cli_parse_size(argv[1], 1, &size, &err)) {
         g_printerr("bench-prealloc: %s\n", err->message);
         return 2;

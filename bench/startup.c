@@ -158,6 +158,7 @@ int main(int argc, char **argv)
     g_autofree char *qemu_path = g_find_program_in_path(qemu[0]);
     double h, q;
 
+    bench_print_environment(stdout);
     if (argc < 3 || runs < 1 || runs > 64) {
         fprintf(stderr, "usage: %s HOTMEM_BIN GUEST_ELF [RUNS<=64]\n",
                 argv[0]);
