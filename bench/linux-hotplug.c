@@ -13,7 +13,10 @@
  *                 polls every 10 ms; includes the console round trip)
  *   del->deleted  device_del sent .. DEVICE_DELETED: Linux has offlined
  *                 (migrating pages out), removed and ejected it
- * (times from QMP event timestamps) and prints medians, also per GiB.
+ * (times from QMP event timestamps) and prints medians, also per GiB. The
+ * same rounds run on Debian's QEMU (same KVM, kernel, initramfs, memory),
+ * interleaved with hotmem's, and the ratios QEMU/hotmem are printed: the
+ * figures that mean something inside the nested KVM host (docs/testing.md).
  * Where guest kernel code is emulated (hotmem-guest's ring0-mips below
  * LINUX_MIN_RING0_MIPS) it prints that it skipped, with the measured speed,
  * and exits 0.
@@ -166,14 +169,105 @@ static int report_env(enum linux_env_status st, const char *why)
     return 1;
 }
 
+/* One VMM running the guest: hotmem, or QEMU as the peer. */
+struct vmm {
+    const char *name;
+    struct vm *vm;
+    struct linux_qmp *q;
+    unsigned long long base_kb;
+    char *dir, *sock;
+};
+
+/* Starts bin with args plus "-qmp unix:SOCK,server=on,wait=off" and waits
+ * for the initramfs's ready line. */
+static void vmm_start(struct vmm *v, const char *name, const char *bin,
+                      const char *const *args)
+{
+    g_autofree char *qmp = NULL, *ready = NULL;
+    g_autoptr(GPtrArray) a = g_ptr_array_new();
+
+    v->name = name;
+    v->dir = g_dir_make_tmp("bench-linux-XXXXXX", NULL);
+    v->sock = g_build_filename(v->dir, "qmp.sock", NULL);
+    qmp = g_strdup_printf("unix:%s,server=on,wait=off", v->sock);
+    for (; *args; args++)
+        g_ptr_array_add(a, (gpointer)*args);
+    g_ptr_array_add(a, "-qmp");
+    g_ptr_array_add(a, qmp);
+    g_ptr_array_add(a, NULL);
+    v->vm = vm_spawn_program(bin, (const char *const *)a->pdata);
+    v->q = linux_qmp_open(v->sock, 20000);
+    if (!v->q)
+        die(g_strdup_printf("%s: cannot connect to QMP", name), v->vm);
+    ready = vm_wait_line(v->vm, "hotmem-linux: ready memtotal-kb=",
+                         BOOT_TIMEOUT_MS);
+    if (!ready)
+        die(g_strdup_printf("%s: Linux did not reach its shell", name),
+            v->vm);
+    v->base_kb = g_ascii_strtoull(ready + strlen("hotmem-linux: ready "
+                                                 "memtotal-kb="), NULL, 10);
+}
+
+static void vmm_stop(struct vmm *v)
+{
+    if (!v->vm)
+        return;
+    vm_send(v->vm, "poweroff");
+    vm_wait_exit(v->vm, 30000);
+    vm_free(v->vm);
+    linux_qmp_close(v->q);
+    g_unlink(v->sock);
+    g_rmdir(v->dir);
+    g_free(v->sock);
+    g_free(v->dir);
+}
+
+/*
+ * The peer: Debian's QEMU on the same KVM, the same kernel (its bzImage:
+ * QEMU's -kernel takes it directly), initramfs, memory and vCPUs, with the
+ * online_movable policy that hotmem appends for Linux guests. NULL when
+ * QEMU is not installed.
+ */
+static char *qemu_peer(const struct linux_kernel *k, const char *initrd,
+                       GPtrArray *args)
+{
+    char *bin = g_find_program_in_path("qemu-system-x86_64");
+    static const char *const fixed[] = {
+        "-accel", "kvm", "-machine", "q35", "-cpu", "host",
+        "-m", "1G,slots=2,maxmem=6G", "-smp", "2", "-nodefaults",
+        "-display", "none", "-no-user-config", "-serial", "stdio",
+        "-append", "console=ttyS0 quiet memhp_default_state=online_movable",
+    };
+
+    if (!bin)
+        return NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+        g_ptr_array_add(args, (gpointer)fixed[i]);
+    g_ptr_array_add(args, "-kernel");
+    g_ptr_array_add(args, k->vmlinuz);
+    g_ptr_array_add(args, "-initrd");
+    g_ptr_array_add(args, (gpointer)initrd);
+    g_ptr_array_add(args, NULL);
+    return bin;
+}
+
+static void print_row(const char *name, unsigned gib, double *ost, double *mi,
+                      double *del, unsigned rounds, double med[3])
+{
+    med[0] = bench_median(ost, rounds);
+    med[1] = bench_median(mi, rounds);
+    med[2] = bench_median(del, rounds);
+    printf("%-7s %3u G %9.1f ms %9.1f ms %9.1f ms %9.1f ms %9.1f ms\n",
+           name, gib, med[0], med[1], med[2], med[1] / gib, med[2] / gib);
+}
+
 static int run(unsigned rounds)
 {
     struct linux_kernel k;
-    g_autofree char *why = NULL, *initrd = NULL, *dir = NULL, *sock = NULL;
-    g_autofree char *qmp = NULL, *ready = NULL;
-    unsigned long long base_kb;
-    struct linux_qmp *q;
-    struct vm *vm;
+    g_autofree char *why = NULL, *initrd = NULL, *qemu = NULL;
+    g_autoptr(GPtrArray) qargs = g_ptr_array_new();
+    struct vmm vmm[2] = { 0 };
+    unsigned nvmm = 1;
 
     enum linux_env_status st = linux_kernel_get(&k, &why);
 
@@ -181,50 +275,44 @@ static int run(unsigned rounds)
         st = linux_initramfs_get(&initrd, &why);
     if (st != LINUX_ENV_OK)
         return report_env(st, why);
-    dir = g_dir_make_tmp("bench-linux-XXXXXX", NULL);
-    sock = g_build_filename(dir, "qmp.sock", NULL);
-    qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
     const char *args[] = { "-m", "1G,slots=2,maxmem=6G", "-smp", "2",
                            "-kernel", k.vmlinux, "-initrd", initrd,
-                           "-append", "console=ttyS0 quiet", "-qmp", qmp,
-                           NULL };
-    vm = vm_spawn(args);
-    q = linux_qmp_open(sock, 10000);
-    if (!q)
-        die("cannot connect to QMP", vm);
-    ready = vm_wait_line(vm, "hotmem-linux: ready memtotal-kb=",
-                         BOOT_TIMEOUT_MS);
-    if (!ready)
-        die("Linux did not reach its shell", vm);
-    base_kb = g_ascii_strtoull(ready + strlen("hotmem-linux: ready "
-                                              "memtotal-kb="), NULL, 10);
-    printf("linux-hotplug: %s %s, %u rounds per size (medians)\n",
-           k.package, k.version, rounds);
-    printf("%8s %12s %12s %12s %12s %12s\n", "size", "add->ost", "add->meminfo",
-           "del->deleted", "online/GiB", "remove/GiB");
+                           "-append", "console=ttyS0 quiet", NULL };
+    vmm_start(&vmm[0], "hotmem", g_getenv("HOTMEM_BIN"), args);
+    qemu = qemu_peer(&k, initrd, qargs);
+    if (qemu) {
+        vmm_start(&vmm[1], "qemu", qemu,
+                  (const char *const *)qargs->pdata);
+        nvmm = 2;
+    }
+    printf("linux-hotplug: %s %s, %u rounds per size, VMMs interleaved "
+           "(medians)%s\n", k.package, k.version, rounds,
+           qemu ? "" : "; qemu-system-x86_64 not installed: no peer");
+    printf("%-7s %5s %12s %12s %12s %12s %12s\n", "vmm", "size", "add->ost",
+           "add->meminfo", "del->deleted", "online/GiB", "remove/GiB");
     for (unsigned s = 0, n = 0; s < G_N_ELEMENTS(sizes_gib); s++) {
-        double ost[64], mi[64], del[64];
+        double ost[2][64], mi[2][64], del[2][64], med[2][3];
 
         for (unsigned r = 0; r < rounds; r++, n++) {
-            struct times t = round_trip(q, vm, sizes_gib[s], base_kb, n);
+            for (unsigned i = 0; i < nvmm; i++) {
+                struct times t = round_trip(vmm[i].q, vmm[i].vm, sizes_gib[s],
+                                            vmm[i].base_kb, n);
 
-            ost[r] = t.ost;
-            mi[r] = t.meminfo;
-            del[r] = t.deleted;
+                ost[i][r] = t.ost;
+                mi[i][r] = t.meminfo;
+                del[i][r] = t.deleted;
+            }
         }
-        double mo = bench_median(ost, rounds), mm = bench_median(mi, rounds);
-        double md = bench_median(del, rounds);
-
-        printf("%6u G %9.1f ms %9.1f ms %9.1f ms %9.1f ms %9.1f ms\n",
-               sizes_gib[s], mo, mm, md, mm / sizes_gib[s],
-               md / sizes_gib[s]);
+        for (unsigned i = 0; i < nvmm; i++)
+            print_row(vmm[i].name, sizes_gib[s], ost[i], mi[i], del[i],
+                      rounds, med[i]);
+        if (nvmm == 2)
+            printf("%-7s %3u G %11.2fx %11.2fx %11.2fx\n", "q/h", sizes_gib[s],
+                   med[1][0] / med[0][0], med[1][1] / med[0][1],
+                   med[1][2] / med[0][2]);
     }
-    vm_send(vm, "poweroff");
-    vm_wait_exit(vm, 30000);
-    vm_free(vm);
-    linux_qmp_close(q);
-    g_unlink(sock);
-    g_rmdir(dir);
+    for (unsigned i = 0; i < nvmm; i++)
+        vmm_stop(&vmm[i]);
     linux_kernel_clear(&k);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 struct vm {
@@ -35,11 +36,17 @@ const char *vm_kvm_unavailable(void)
 struct vm *vm_spawn(const char *const *args)
 {
     const char *bin = g_getenv("HOTMEM_BIN");
+
+    g_assert_nonnull(bin);
+    return vm_spawn_program(bin, args);
+}
+
+struct vm *vm_spawn_program(const char *bin, const char *const *args)
+{
     int in[2], out[2], err[2];
     GPtrArray *argv = g_ptr_array_new();
     struct vm *vm;
 
-    g_assert_nonnull(bin);
     g_assert_cmpint(pipe2(in, O_CLOEXEC), ==, 0);
     g_assert_cmpint(pipe2(out, O_CLOEXEC), ==, 0);
     g_assert_cmpint(pipe2(err, O_CLOEXEC), ==, 0);
@@ -52,6 +59,8 @@ struct vm *vm_spawn(const char *const *args)
     vm->pid = fork();
     g_assert_cmpint(vm->pid, >=, 0);
     if (vm->pid == 0) {
+        /* A test or benchmark that dies must not leave its VMs running. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);

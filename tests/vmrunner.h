@@ -14,6 +14,8 @@ const char *vm_kvm_unavailable(void);
 
 /* argv without the program name, NULL-terminated. */
 struct vm *vm_spawn(const char *const *args);
+/* The same with another program (a path): a peer VMM such as QEMU. */
+struct vm *vm_spawn_program(const char *bin, const char *const *args);
 void vm_free(struct vm *vm);        /* kills the child if still running */
 
 /*
