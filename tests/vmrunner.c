@@ -22,13 +22,15 @@ struct vm {
 const char *vm_kvm_unavailable(void)
 {
     static char why[256];
-    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    const char *dev = g_getenv("HOTMEM_KVM") ? g_getenv("HOTMEM_KVM")
+                                             : "/dev/kvm";
+    int fd = open(dev, O_RDWR | O_CLOEXEC);
 
     if (fd >= 0) {
         close(fd);
         return NULL;
     }
-    g_snprintf(why, sizeof(why), "/dev/kvm is not usable here (%s)",
+    g_snprintf(why, sizeof(why), "%s is not usable here (%s)", dev,
                g_strerror(errno));
     return why;
 }

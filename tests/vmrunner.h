@@ -9,7 +9,8 @@
 
 struct vm;
 
-/* NULL when /dev/kvm can be used, else why not (for g_test_skip). */
+/* NULL when $HOTMEM_KVM (default /dev/kvm) can be used, else why not (for
+ * g_test_skip). */
 const char *vm_kvm_unavailable(void);
 
 /* argv without the program name, NULL-terminated. */
