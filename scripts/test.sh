@@ -96,5 +96,8 @@ if [ "$skip" -gt 0 ]; then
         failed_runs=$((failed_runs + 1))
     fi
 fi
+if grep -q '^rig: retrying once' "$logs"/*.log; then
+    echo "== the nested KVM host hung or died and was retried: its kernel log is in build/meson-logs/rig-kernel-*.log"
+fi
 echo "tests: $ok passed, $fail failed, $skip skipped"
 [ "$failed_runs" = 0 ] && [ "$fail" = 0 ]
