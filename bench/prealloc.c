@@ -16,8 +16,8 @@
 #include <time.h>
 #include <glib.h>
 
-#include "backend.h"
-#include "cli.h"
+#include "backend/backend.h"
+#include "cli/cli.h"
 
 #include "benchstat.h"
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Wraps the hotmem-guest ELF into an assembler file that embeds it as
-# hotmem_guest_image[] / hotmem_guest_image_end[] (see src/guest_image.h).
+# hotmem_guest_image[] / hotmem_guest_image_end[] (see src/boot/guest_image.h).
 set -e
 in=$(realpath "$1")
 cat > "$2" <<ASM

@@ -16,10 +16,10 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "hotmem-config.h"
-#include "machine.h"
-#include "machine_acpi.h"
+#include "machine/machine.h"
+#include "machine/machine_acpi.h"
 #include "monitor/commands.h"
 #include "monitor/qmp.h"
 
@@ -191,11 +191,11 @@ static void detach_stdio(int report_fd, char verdict)
         close(null);
 }
 
-static enum serial_backend_kind backend_kind(enum cli_serial s)
+static enum machine_serial serial_kind(enum cli_serial s)
 {
-    return s == CLI_SERIAL_STDIO ? SERIAL_BACKEND_STDIO
-           : s == CLI_SERIAL_FILE ? SERIAL_BACKEND_FILE
-                                  : SERIAL_BACKEND_NONE;
+    return s == CLI_SERIAL_STDIO ? MACHINE_SERIAL_STDIO
+           : s == CLI_SERIAL_FILE ? MACHINE_SERIAL_FILE
+                                  : MACHINE_SERIAL_NONE;
 }
 
 /* -numa memdev ids, per node (NULL-padded). */
@@ -227,7 +227,7 @@ static void machine_config_from_options(struct machine_config *cfg,
     *cfg = (struct machine_config){
         .ram_size = o->ram_size, .slots = o->slots, .maxmem = o->maxmem,
         .smp = o->smp, .kernel_path = o->kernel, .initrd_path = o->initrd,
-        .cmdline = o->append, .serial = backend_kind(o->serial),
+        .cmdline = o->append, .serial = serial_kind(o->serial),
         .linux_memhp_default_off = !o->memhp_default_online,
         .serial_path = o->serial_path, .kvm_device = getenv("HOTMEM_KVM"),
         .dirty_ring_size = o->dirty_ring_size,

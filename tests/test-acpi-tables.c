@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "acpi/tables.h"
+#include "machine/machine_acpi.h"
 #include "errors.h"
 #include "mmu/layout.h"
 
@@ -108,7 +109,7 @@ static void env_config(struct env *e, const struct tcase *c)
                                  PHYS_BITS, &err));
     g_assert_no_error(err);
     e->cfg = (struct acpi_config){
-        .layout = &e->layout, .cpus = c->cpus, .nr_nodes = c->nr_nodes,
+        .mem = machine_acpi_memory(&e->layout), .cpus = c->cpus, .nr_nodes = c->nr_nodes,
         .nodes = c->nodes, .hotplug_node = c->hotplug_node,
         .dsdt_body = dsdt_body, .dsdt_body_len = sizeof(dsdt_body),
     };

@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "backend_internal.h"
+#include "backend/backend_internal.h"
 #include "errors.h"
 
 #define KiB (1ULL << 10)

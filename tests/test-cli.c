@@ -5,7 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)

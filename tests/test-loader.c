@@ -11,7 +11,7 @@
 #include <glib.h>
 
 #include "errors.h"
-#include "loader.h"
+#include "boot/loader.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)

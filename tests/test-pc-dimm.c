@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include "devices/pc_dimm.h"
+#include "props.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -76,10 +77,10 @@ static void test_parse_errors(void)
 
 static void test_id_rules(void)
 {
-    g_assert_true(pc_dimm_id_valid("dimm-1.a_b"));
-    g_assert_false(pc_dimm_id_valid(""));
-    g_assert_false(pc_dimm_id_valid("-x"));
-    g_assert_false(pc_dimm_id_valid("x/y"));
+    g_assert_true(props_id_valid("dimm-1.a_b"));
+    g_assert_false(props_id_valid(""));
+    g_assert_false(props_id_valid("-x"));
+    g_assert_false(props_id_valid("x/y"));
 }
 
 static const struct pc_dimm_range used[] = {

@@ -488,7 +488,7 @@ bool acpi_tables_build(const struct acpi_config *cfg, uint64_t base,
 {
     struct table_plan p = { 0 };
 
-    g_return_val_if_fail(cfg && cfg->layout && out, false);
+    g_return_val_if_fail(cfg && out, false);
     g_return_val_if_fail(cfg->dsdt_body || !cfg->dsdt_body_len, false);
     g_return_val_if_fail(cfg->nodes || !cfg->nr_nodes, false);
     memset(out, 0, sizeof(*out));

@@ -11,8 +11,6 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "mmu/layout.h"
-
 /* Fixed platform resources referenced by the tables (docs/acpi.md). */
 #define ACPI_TABLES_ADDR        0xa0000ULL  /* in the reserved e820 range */
 #define ACPI_TABLES_MAX         0x60000ULL  /* up to 1 MiB */
@@ -32,8 +30,20 @@ struct acpi_numa_node {
     uint64_t mem;           /* bytes of boot RAM on this node */
 };
 
+/*
+ * Guest RAM and the DIMM window as SRAT describes them (docs/acpi.md): boot
+ * RAM is [0, low_size) then [high_base, high_base + ram_size - low_size).
+ */
+struct acpi_memory {
+    uint64_t ram_size;
+    uint64_t low_size;
+    uint64_t high_base;
+    uint32_t slots;
+    uint64_t window_base, window_size;
+};
+
 struct acpi_config {
-    const struct layout *layout;
+    struct acpi_memory mem;
     unsigned cpus;
     /* APIC id of each vCPU is its index; node of each vCPU: */
     const uint32_t *cpu_node;       /* NULL: all on node 0 */

@@ -27,7 +27,7 @@ uint32_t acpi_cpu_node(const struct acpi_config *cfg, unsigned i)
 
 bool acpi_srat_wanted(const struct acpi_config *cfg)
 {
-    return cfg->nr_nodes > 0 || cfg->layout->slots > 0;
+    return cfg->nr_nodes > 0 || cfg->mem.slots > 0;
 }
 
 /* Without explicit nodes there is one implied node 0 owning all RAM. */
@@ -64,12 +64,12 @@ static bool check_nodes(const struct acpi_config *cfg, GError **err)
         if (!g_uint64_checked_add(&sum, sum, cfg->nodes[i].mem))
             sum = UINT64_MAX;
     }
-    if (cfg->nr_nodes && sum != cfg->layout->ram_size) {
+    if (cfg->nr_nodes && sum != cfg->mem.ram_size) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "NUMA node memory sums to 0x%" G_GINT64_MODIFIER "x, "
                     "but the RAM size is 0x%" G_GINT64_MODIFIER "x; the "
                     "nodes must share all boot RAM exactly", sum,
-                    cfg->layout->ram_size);
+                    cfg->mem.ram_size);
         return false;
     }
     return true;
@@ -146,7 +146,7 @@ static void srat_put_memory(GByteArray *t, uint64_t base, uint64_t len,
  * Boot RAM is [0, low_size) followed by [4 GiB, 4 GiB + high_size), so a
  * slice crossing the end of low RAM becomes two entries.
  */
-static void srat_put_ram_slice(GByteArray *t, const struct layout *l,
+static void srat_put_ram_slice(GByteArray *t, const struct acpi_memory *l,
                                uint64_t start, uint64_t len, uint32_t node)
 {
     uint64_t end = start + len;
@@ -159,7 +159,7 @@ static void srat_put_ram_slice(GByteArray *t, const struct layout *l,
     if (end > l->low_size) {
         uint64_t high_start = MAX(start, l->low_size) - l->low_size;
 
-        srat_put_memory(t, LAYOUT_HIGHMEM_BASE + high_start,
+        srat_put_memory(t, l->high_base + high_start,
                         end - l->low_size - high_start, node,
                         SRAT_MEM_ENABLED);
     }
@@ -167,7 +167,7 @@ static void srat_put_ram_slice(GByteArray *t, const struct layout *l,
 
 static void srat_put_boot_ram(GByteArray *t, const struct acpi_config *cfg)
 {
-    const struct layout *l = cfg->layout;
+    const struct acpi_memory *l = &cfg->mem;
     uint64_t start = 0;
 
     if (cfg->nr_nodes == 0) {
@@ -183,7 +183,7 @@ static void srat_put_boot_ram(GByteArray *t, const struct acpi_config *cfg)
 /* 5.2.16 System Resource Affinity Table; acpi_srat_check() passed. */
 GByteArray *acpi_srat_build(const struct acpi_config *cfg)
 {
-    const struct layout *l = cfg->layout;
+    const struct acpi_memory *l = &cfg->mem;
     GByteArray *t = acpi_table_begin("SRAT", SRAT_REVISION);
 
     acpi_put_u32(t, 1);                             /* Reserved: 1 for

@@ -7,56 +7,8 @@
 #include <string.h>
 
 #include "errors.h"
+#include "props.h"
 
-bool pc_dimm_id_valid(const char *id)
-{
-    if (!id || !g_ascii_isalpha(id[0]))
-        return false;
-    for (const char *p = id; *p; p++) {
-        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
-            return false;
-    }
-    return true;
-}
-
-/* An unsigned integer: a JSON integer, or a decimal/0x-hex string. */
-static bool prop_u64(json_object *v, const char *name, uint64_t max,
-                     uint64_t *out, GError **err)
-{
-    const char *s;
-    char *end;
-    uint64_t n;
-
-    if (json_object_is_type(v, json_type_int)) {
-        /* json-c keeps values above INT64_MAX as unsigned. */
-        if (json_object_get_int64(v) < 0)
-            goto range;
-        n = json_object_get_uint64(v);
-    } else if (json_object_is_type(v, json_type_string)) {
-        s = json_object_get_string(v);
-        errno = 0;
-        n = strtoull(s, &end, 0);
-        if (!*s || *end || errno || s[0] == '-') {
-            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                        "Parameter '%s' expects a number, got '%s'", name,
-                        s);
-            return false;
-        }
-    } else {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "Invalid parameter type for '%s', expected: integer",
-                    name);
-        return false;
-    }
-    if (n > max)
-        goto range;
-    *out = n;
-    return true;
-range:
-    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                "Parameter '%s' is out of range (0..%" PRIu64 ")", name, max);
-    return false;
-}
 
 static bool prop_str(json_object *v, const char *name, char **out,
                      GError **err)
@@ -82,7 +34,7 @@ static bool parse_one(struct pc_dimm_props *p, const char *key,
     if (!strcmp(key, "memdev"))
         return prop_str(v, key, &p->memdev, err);
     if (!strcmp(key, "slot") || !strcmp(key, "node")) {
-        if (!prop_u64(v, key, INT32_MAX, &n, err))
+        if (!props_uint(v, key, INT32_MAX, &n, err))
             return false;
         if (key[0] == 's')
             p->slot = (uint32_t)n, p->has_slot = true;
@@ -92,7 +44,7 @@ static bool parse_one(struct pc_dimm_props *p, const char *key,
     }
     if (!strcmp(key, "addr")) {
         p->has_addr = true;
-        return prop_u64(v, key, UINT64_MAX, &p->addr, err);
+        return props_uint(v, key, UINT64_MAX, &p->addr, err);
     }
     g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                 "Property 'pc-dimm.%s' not found", key);
@@ -109,7 +61,7 @@ bool pc_dimm_props_parse(json_object *props, struct pc_dimm_props *out,
         if (!parse_one(out, key, v, err))
             goto fail;
     }
-    if (out->id && !pc_dimm_id_valid(out->id)) {
+    if (out->id && !props_id_valid(out->id)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "Parameter 'id' expects an identifier (a letter, then "
                     "letters, digits, '-', '.', '_'), got '%s'", out->id);

@@ -32,9 +32,6 @@ bool pc_dimm_props_parse(json_object *props, struct pc_dimm_props *out,
                          GError **err);
 void pc_dimm_props_clear(struct pc_dimm_props *p);
 
-/* True when id is a valid QEMU identifier (letter, then [A-Za-z0-9-._]). */
-bool pc_dimm_id_valid(const char *id);
-
 struct pc_dimm_range {
     uint64_t addr, size;
     const char *id;         /* for error messages */

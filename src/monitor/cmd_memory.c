@@ -6,7 +6,7 @@
 
 #include <inttypes.h>
 
-#include "machine_inspect.h"
+#include "machine/machine_inspect.h"
 
 /*
  * An address argument as the 64-bit pattern the client meant: QMP

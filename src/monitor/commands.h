@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include "machine.h"
+#include "machine/machine.h"
 #include "monitor/qmp.h"
 
 struct monitor;

@@ -1,13 +1,13 @@
 /*
  * Unit tests: the memory hot-plug policy hotmem adds to a Linux command line
- * (src/linux_cmdline.c) and the -machine option that turns it off.
+ * (src/boot/linux_cmdline.c) and the -machine option that turns it off.
  */
 #include <string.h>
 #include <glib.h>
 
-#include "cli.h"
-#include "guest_image.h"
-#include "linux_cmdline.h"
+#include "cli/cli.h"
+#include "boot/guest_image.h"
+#include "boot/linux_cmdline.h"
 
 #define ADD LINUX_MEMHP_DEFAULT
 

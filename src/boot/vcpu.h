@@ -1,0 +1,61 @@
+/*
+ * vCPUs: one thread each running KVM_RUN and dispatching exits to the bus.
+ * The group controls them together: start (optionally parked), pause and
+ * resume (used by -S and later the monitor), stop.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "bus.h"
+#include "kvm.h"
+#include "boot/loader.h"
+
+struct vcpu_hooks {
+    void *opaque;
+    struct bus *bus;
+    /*
+     * A vCPU cannot go on: triple fault, entry failure, internal error.
+     * what says which; regs is the register dump. The thread stops after.
+     */
+    void (*fatal)(void *opaque, unsigned index, const char *what,
+                  const char *regs);
+    /* KVM_EXIT_SYSTEM_EVENT shutdown or reset requested by the guest. */
+    void (*poweroff)(void *opaque, unsigned index);
+    /*
+     * KVM_EXIT_DIRTY_RING_FULL: harvest and reset the dirty rings (may be
+     * NULL when the dirty ring is off). KVM_RUN resumes when it returns.
+     */
+    void (*dirty_ring_full)(void *opaque, unsigned index);
+};
+
+struct vcpus;
+
+struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
+                           const struct vcpu_hooks *hooks, GError **err);
+void vcpus_destroy(struct vcpus *v);    /* stops threads first */
+
+/* Puts the boot vCPU (index 0) in the state the loader asked for. */
+bool vcpus_set_boot_state(struct vcpus *v, const struct boot_entry *entry,
+                          GError **err);
+
+/* Spawns the threads; with paused they wait for vcpus_resume(). */
+bool vcpus_start(struct vcpus *v, bool paused, GError **err);
+
+/* Returns once every vCPU thread is parked outside KVM_RUN. */
+void vcpus_pause(struct vcpus *v);
+void vcpus_resume(struct vcpus *v);
+bool vcpus_paused(struct vcpus *v);
+
+/* Ends and joins every thread. Idempotent. */
+void vcpus_stop(struct vcpus *v);
+
+/* The KVM fd of vCPU index (for KVM_GET_STATS_FD and friends). */
+int vcpus_fd(struct vcpus *v, unsigned index);
+unsigned vcpus_count(struct vcpus *v);
+/* vCPU index's dirty ring (kvm->dirty_ring_entries entries), or NULL. */
+struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index);
+
+/* A human-readable dump of vCPU index's registers (g_free it). */
+char *vcpus_dump_regs(struct vcpus *v, unsigned index);

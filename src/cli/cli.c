@@ -1,0 +1,573 @@
+/*
+ * Command-line parsing in QEMU's spelling (see cli.h). Every option value is
+ * validated here so that main() only has to report the GError and exit.
+ */
+#include "cli/cli.h"
+#include "cli/cli_internal.h"
+#include "props.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+G_DEFINE_QUARK(hotmem-cli-error-quark, cli_error)
+
+#define CLI_PAGE_SIZE 0x1000ULL
+
+/* State shared by the option handlers during one cli_parse() call. */
+struct parse_state {
+    struct cli_options *o;
+    bool serial_given;      /* -serial seen: no default to adjust */
+};
+
+typedef bool (*opt_handler)(struct parse_state *st, const char *arg,
+                            GError **err);
+
+struct cli_opt {
+    const char *name;       /* without the leading dash */
+    const char *arg_name;   /* NULL for flags */
+    const char *help;
+    opt_handler handle;
+};
+
+bool cli_fail(GError **err, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(err, CLI_ERROR, CLI_ERROR_INVALID, msg);
+    g_free(msg);
+    return false;
+}
+
+/* "0x20000000 (512M)": exact hex plus the largest unit that divides it. */
+static char *size_str(uint64_t v)
+{
+    static const char units[] = "KMGTPE";
+    int u = -1;
+
+    while (v && u < 5 && (v & ((1ULL << (10 * (u + 2))) - 1)) == 0)
+        u++;
+    if (u < 0)
+        return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 ")", v, v);
+    return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 "%c)", v,
+                           v >> (10 * (u + 1)), units[u]);
+}
+
+/* Reads decimal digits; returns the first non-digit, sets *overflow. */
+bool cli_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
+                    GError **err)
+{
+    GError *e = NULL;
+
+    if (props_parse_size(s, default_unit, out, &e))
+        return true;
+    cli_fail(err, "%s", e->message);
+    g_error_free(e);
+    return false;
+}
+
+/* A decimal count in [min, max] for key of option opt. */
+bool cli_parse_count(const char *opt, const char *key, const char *s,
+                        uint64_t min, uint64_t max, uint64_t *out,
+                        GError **err)
+{
+    bool overflow;
+    const char *end;
+    uint64_t v;
+
+    if (!g_ascii_isdigit(*s))
+        return cli_fail(err, "%s: %s '%s' is not a decimal number", opt, key, s);
+    end = props_parse_digits(s, &v, &overflow);
+    if (*end)
+        return cli_fail(err, "%s: %s '%s' has trailing characters '%s'", opt,
+                    key, s, end);
+    if (overflow || v < min || v > max)
+        return cli_fail(err, "%s: %s %s is outside the supported range "
+                    "%" PRIu64 "..%" PRIu64, opt, key, s, min, max);
+    *out = v;
+    return true;
+}
+
+/*
+ * Splits "a,k=v,k2=v2" the way QEMU's option parser does: a first element
+ * without '=' belongs to implied_key, and ",," stands for a literal comma.
+ * Returns key, value, key, value, ... or NULL on error.
+ */
+GPtrArray *cli_keyval_split(const char *opt, const char *arg,
+                               const char *implied_key, GError **err)
+{
+    GPtrArray *kv = g_ptr_array_new_with_free_func(g_free);
+    GString *tok = g_string_new(NULL);
+    const char *p = arg;
+
+    for (;;) {
+        if (*p == ',' && p[1] == ',') {
+            g_string_append_c(tok, ',');
+            p += 2;
+            continue;
+        }
+        if (*p && *p != ',') {
+            g_string_append_c(tok, *p++);
+            continue;
+        }
+        char *eq = strchr(tok->str, '=');
+
+        if (eq) {
+            g_ptr_array_add(kv, g_strndup(tok->str, eq - tok->str));
+            g_ptr_array_add(kv, g_strdup(eq + 1));
+        } else if (kv->len == 0) {
+            g_ptr_array_add(kv, g_strdup(implied_key));
+            g_ptr_array_add(kv, g_strdup(tok->str));
+        } else {
+            cli_fail(err, "%s: element '%s' of '%s' is not key=value", opt,
+                 tok->str, arg);
+            g_ptr_array_unref(kv);
+            kv = NULL;
+            break;
+        }
+        g_string_truncate(tok, 0);
+        if (!*p++)
+            break;
+    }
+    g_string_free(tok, TRUE);
+    return kv;
+}
+
+/* The -m values as parsed, before the cross-key rules are applied. */
+struct mem_args {
+    uint64_t size, maxmem, slots;
+    bool have_size, have_slots, have_maxmem;
+};
+
+static bool mem_key(struct mem_args *m, const char *arg, const char *key,
+                    const char *val, GError **err)
+{
+    bool *seen = !strcmp(key, "size") ? &m->have_size :
+                 !strcmp(key, "slots") ? &m->have_slots :
+                 !strcmp(key, "maxmem") ? &m->have_maxmem : NULL;
+
+    if (!seen)
+        return cli_fail(err, "-m: unknown key '%s' in '%s' (expected size, "
+                    "slots or maxmem)", key, arg);
+    if (*seen)
+        return cli_fail(err, "-m: duplicate key '%s' in '%s'", key, arg);
+    *seen = true;
+    if (seen == &m->have_slots)
+        return cli_parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
+                           err);
+    /* QEMU reads a bare size as MiB but a bare maxmem as bytes. */
+    if (seen == &m->have_size) {
+        if (!cli_parse_size(val, 1ULL << 20, &m->size, err)) {
+            g_prefix_error(err, "-m: ");
+            return false;
+        }
+    } else if (!cli_parse_size(val, 1, &m->maxmem, err)) {
+        g_prefix_error(err, "-m: maxmem: ");
+        return false;
+    }
+    return true;
+}
+
+static bool check_page_aligned(const char *key, uint64_t v, GError **err)
+{
+    g_autofree char *vs = size_str(v);
+    g_autofree char *ps = size_str(CLI_PAGE_SIZE);
+
+    if (v % CLI_PAGE_SIZE == 0)
+        return true;
+    return cli_fail(err, "-m: %s %s is not a multiple of the page size %s", key,
+                vs, ps);
+}
+
+/* The cross-key rules of QEMU's machine_set_mem(), plus page alignment. */
+static bool check_mem(const struct mem_args *m, GError **err)
+{
+    g_autofree char *ss = size_str(m->size);
+    g_autofree char *ms = size_str(m->maxmem);
+
+    if (m->size == 0)
+        return cli_fail(err, "-m: size 0 is invalid: the guest needs RAM");
+    if (!check_page_aligned("size", m->size, err))
+        return false;
+    if (m->have_slots && !m->have_maxmem)
+        return cli_fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
+                    "most memory the guest can grow to", m->slots);
+    if (m->have_maxmem && !m->have_slots)
+        return cli_fail(err, "-m: maxmem %s needs slots=N, the number of "
+                    "hot-pluggable DIMM slots", ms);
+    if (!m->have_maxmem)
+        return true;
+    if (!check_page_aligned("maxmem", m->maxmem, err))
+        return false;
+    if (m->maxmem < m->size)
+        return cli_fail(err, "-m: maxmem %s is smaller than size %s", ms, ss);
+    if (m->slots > 0 && m->maxmem == m->size)
+        return cli_fail(err, "-m: maxmem %s equals size %s, leaving no room "
+                    "for the DIMMs of slots=%" PRIu64, ms, ss, m->slots);
+    if (m->slots == 0 && m->maxmem > m->size)
+        return cli_fail(err, "-m: maxmem %s is larger than size %s but slots=0: "
+                    "hot-pluggable memory needs at least one slot", ms, ss);
+    return true;
+}
+
+/* A later -m replaces an earlier one entirely. */
+static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
+{
+    struct mem_args m = { .size = CLI_DEFAULT_RAM };
+    GPtrArray *kv = cli_keyval_split("-m", arg, "size", err);
+    bool ok = kv != NULL;
+
+    for (guint i = 0; ok && i < kv->len; i += 2)
+        ok = mem_key(&m, arg, kv->pdata[i], kv->pdata[i + 1], err);
+    if (kv)
+        g_ptr_array_unref(kv);
+    if (!ok || !check_mem(&m, err))
+        return false;
+    st->o->ram_size = m.size;
+    st->o->slots = (uint32_t)m.slots;
+    st->o->maxmem = m.have_maxmem ? m.maxmem : 0;
+    return true;
+}
+
+/* -smp [cpus=]N; the topology keys (sockets, cores, ...) are not modelled. */
+static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
+{
+    GPtrArray *kv = cli_keyval_split("-smp", arg, "cpus", err);
+    bool ok = kv != NULL, seen = false;
+    uint64_t n = 0;
+
+    for (guint i = 0; ok && i < kv->len; i += 2) {
+        const char *key = kv->pdata[i];
+
+        if (strcmp(key, "cpus"))
+            ok = cli_fail(err, "-smp: key '%s' in '%s' is not supported (only "
+                      "[cpus=]N)", key, arg);
+        else if (seen)
+            ok = cli_fail(err, "-smp: duplicate key 'cpus' in '%s'", arg);
+        else
+            ok = cli_parse_count("-smp", "cpus", kv->pdata[i + 1], 1,
+                             CLI_MAX_SMP, &n, err);
+        seen = true;
+    }
+    if (kv)
+        g_ptr_array_unref(kv);
+    if (ok)
+        st->o->smp = (uint32_t)n;
+    return ok;
+}
+
+/* -name [guest=]NAME; QEMU's process= and debug-threads= are not modelled. */
+static bool opt_name(struct parse_state *st, const char *arg, GError **err)
+{
+    GPtrArray *kv = cli_keyval_split("-name", arg, "guest", err);
+    bool ok = kv != NULL, seen = false;
+
+    for (guint i = 0; ok && i < kv->len; i += 2) {
+        const char *key = kv->pdata[i];
+
+        if (strcmp(key, "guest"))
+            ok = cli_fail(err, "-name: key '%s' in '%s' is not supported (only "
+                      "[guest=]NAME)", key, arg);
+        else if (seen)
+            ok = cli_fail(err, "-name: duplicate key 'guest' in '%s'", arg);
+        else {
+            g_free(st->o->name);
+            st->o->name = g_strdup(kv->pdata[i + 1]);
+        }
+        seen = true;
+    }
+    if (kv)
+        g_ptr_array_unref(kv);
+    return ok;
+}
+
+static bool opt_serial(struct parse_state *st, const char *arg, GError **err)
+{
+    struct cli_options *o = st->o;
+
+    if (!strcmp(arg, "stdio")) {
+        o->serial = CLI_SERIAL_STDIO;
+    } else if (!strcmp(arg, "none")) {
+        o->serial = CLI_SERIAL_NONE;
+    } else if (g_str_has_prefix(arg, "file:")) {
+        if (!arg[5])
+            return cli_fail(err, "-serial: 'file:' needs a path after the "
+                        "colon");
+        o->serial = CLI_SERIAL_FILE;
+    } else {
+        return cli_fail(err, "-serial: backend '%s' is not supported (expected "
+                    "stdio, file:PATH or none)", arg);
+    }
+    g_free(o->serial_path);
+    o->serial_path = o->serial == CLI_SERIAL_FILE ? g_strdup(arg + 5) : NULL;
+    st->serial_given = true;
+    return true;
+}
+
+/* A later -kernel, -initrd, -pidfile or -append replaces an earlier one. */
+static bool set_path(const char *opt, char **dst, const char *arg,
+                     GError **err)
+{
+    if (!*arg)
+        return cli_fail(err, "%s: the path is empty", opt);
+    g_free(*dst);
+    *dst = g_strdup(arg);
+    return true;
+}
+
+static bool opt_kernel(struct parse_state *st, const char *arg, GError **err)
+{
+    return set_path("-kernel", &st->o->kernel, arg, err);
+}
+
+static bool opt_initrd(struct parse_state *st, const char *arg, GError **err)
+{
+    return set_path("-initrd", &st->o->initrd, arg, err);
+}
+
+static bool opt_pidfile(struct parse_state *st, const char *arg, GError **err)
+{
+    return set_path("-pidfile", &st->o->pidfile, arg, err);
+}
+
+/* An empty command line is a legitimate -append value. */
+static bool opt_append(struct parse_state *st, const char *arg, GError **err)
+{
+    g_free(st->o->append);
+    st->o->append = g_strdup(arg);
+    return true;
+}
+
+static bool opt_machine(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_machine_parse(st->o, arg, err);
+}
+
+static bool opt_numa(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_numa_parse(st->o, arg, err);
+}
+
+static bool opt_qmp(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_qmp(st->o, arg, err);
+}
+
+static bool opt_object(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_object(st->o, arg, err);
+}
+
+static bool opt_device(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_add_device(st->o, arg, err);
+}
+
+static bool opt_dump_acpi(struct parse_state *st, const char *arg,
+                          GError **err)
+{
+    return set_path("-dump-acpi", &st->o->dump_acpi, arg, err);
+}
+
+static bool opt_accel(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_accel_parse(st->o, arg, err);
+}
+
+static bool opt_paused(struct parse_state *st, const char *arg, GError **err)
+{
+    st->o->start_paused = true;
+    return true;
+}
+
+static bool opt_daemonize(struct parse_state *st, const char *arg,
+                          GError **err)
+{
+    st->o->daemonize = true;
+    return true;
+}
+
+static bool opt_version(struct parse_state *st, const char *arg, GError **err)
+{
+    st->o->show_version = true;
+    return true;
+}
+
+static bool opt_help(struct parse_state *st, const char *arg, GError **err)
+{
+    st->o->show_help = true;
+    return true;
+}
+
+static const struct cli_opt cli_opts[] = {
+    { "m", "[size=]SIZE[,slots=N,maxmem=SIZE]",
+      "boot RAM (default 256M; K/M/G/T, bare number is MiB), DIMM slots "
+      "and hot-plug limit", opt_memory },
+    { "smp", "[cpus=]N", "number of vCPUs (default 1, at most 255)",
+      opt_smp },
+    { "kernel", "PATH", "boot a PVH ELF or bzImage instead of the bundled "
+      "guest", opt_kernel },
+    { "initrd", "PATH", "initial ramdisk for the kernel", opt_initrd },
+    { "append", "STRING", "kernel command line", opt_append },
+    { "serial", "stdio|file:PATH|none", "where the serial console goes "
+      "(default stdio; none when daemonized)", opt_serial },
+    { "machine", "[type=]pc|q35[,accel=kvm][,memhp-default-online=on|off]",
+      "machine properties; memhp-default-online=off stops hotmem from adding "
+      "memhp_default_state=online_movable to a Linux command line",
+      opt_machine },
+    { "M", "[type=]pc|q35[,...]", "same as -machine", opt_machine },
+    { "numa", "node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]",
+      "a NUMA node: its boot RAM and vCPUs (repeatable)", opt_numa },
+    { "object", "TYPE,id=ID[,prop=value...]", "a memory backend "
+      "(memory-backend-ram|file|memfd), as QMP object-add (repeatable)",
+      opt_object },
+    { "device", "pc-dimm,id=ID,memdev=ID[,slot=N,addr=A,node=N]",
+      "a cold-plugged DIMM, as QMP device_add (repeatable)", opt_device },
+    { "qmp", "unix:PATH,server=on[,wait=off]|"
+      "tcp:HOST:PORT,server=on[,wait=off]",
+      "a QMP monitor socket (repeatable; wait=on, the default, holds "
+      "startup until a client connects)", opt_qmp },
+    { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
+      "and exit", opt_dump_acpi },
+    { "accel", "kvm[,dirty-ring-size=N]", "KVM options: N entries per "
+      "vCPU dirty ring (a power of two, e.g. 4096; 0: off)", opt_accel },
+    { "S", NULL, "do not start the vCPUs until the monitor says cont",
+      opt_paused },
+    { "name", "[guest=]NAME", "name of the guest", opt_name },
+    { "pidfile", "PATH", "write the process id to PATH", opt_pidfile },
+    { "daemonize", NULL, "detach from the terminal after startup",
+      opt_daemonize },
+    { "version", NULL, "print the version and exit", opt_version },
+    { "h", NULL, "print this help and exit", opt_help },
+    { "help", NULL, "print this help and exit", opt_help },
+};
+
+/* "-m" and "--m" are the same option, as in QEMU. */
+static const struct cli_opt *find_opt(const char *arg)
+{
+    const char *name = arg + 1;
+
+    if (*name == '-')
+        name++;
+    for (size_t i = 0; i < G_N_ELEMENTS(cli_opts); i++) {
+        if (!strcmp(cli_opts[i].name, name))
+            return &cli_opts[i];
+    }
+    return NULL;
+}
+
+void cli_options_init(struct cli_options *o)
+{
+    *o = (struct cli_options){
+        .ram_size = CLI_DEFAULT_RAM,
+        .smp = 1,
+        .serial = CLI_SERIAL_STDIO,
+        .memhp_default_online = true,
+    };
+}
+
+void cli_options_clear(struct cli_options *o)
+{
+    g_free(o->kernel);
+    g_free(o->initrd);
+    g_free(o->append);
+    g_free(o->serial_path);
+    g_free(o->name);
+    g_free(o->pidfile);
+    g_free(o->dump_acpi);
+    for (unsigned i = 0; i < o->nr_numa; i++)
+        g_free(o->numa[i].memdev);
+    g_free(o->numa);
+    g_free(o->cpu_node);
+    if (o->qmp)
+        g_ptr_array_free(o->qmp, TRUE);
+    if (o->objects)
+        g_ptr_array_free(o->objects, TRUE);
+    if (o->devices)
+        g_ptr_array_free(o->devices, TRUE);
+    cli_options_init(o);
+}
+
+/* Rules that involve more than one option. */
+static bool check_combination(struct parse_state *st, GError **err)
+{
+    struct cli_options *o = st->o;
+
+    if (!cli_numa_finish(o, err))
+        return false;
+    if (!o->daemonize)
+        return true;
+    if (st->serial_given && o->serial == CLI_SERIAL_STDIO)
+        return cli_fail(err, "-daemonize: -serial stdio needs a terminal, which "
+                    "a daemon does not have (use -serial file:PATH or "
+                    "-serial none)");
+    if (!st->serial_given)
+        o->serial = CLI_SERIAL_NONE;
+    return true;
+}
+
+static bool parse_args(int argc, char **argv, struct parse_state *st,
+                       GError **err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const struct cli_opt *opt;
+
+        if (arg[0] != '-' || arg[1] == '\0')
+            return cli_fail(err, "unexpected argument '%s': hotmem takes no "
+                        "disk image, only options starting with '-'", arg);
+        opt = find_opt(arg);
+        if (!opt)
+            return cli_fail(err, "unknown option %s (see -h)", arg);
+        if (opt->arg_name && i + 1 >= argc)
+            return cli_fail(err, "option %s requires an argument (%s)", arg,
+                        opt->arg_name);
+        if (!opt->handle(st, opt->arg_name ? argv[++i] : NULL, err))
+            return false;
+        /* Like QEMU, -h and -version act at once: later options are moot. */
+        if (st->o->show_help || st->o->show_version)
+            return true;
+    }
+    return check_combination(st, err);
+}
+
+bool cli_parse(int argc, char **argv, struct cli_options *o, GError **err)
+{
+    struct parse_state st = { .o = o };
+
+    cli_options_init(o);
+    if (!parse_args(argc, argv, &st, err)) {
+        cli_options_clear(o);
+        return false;
+    }
+    return true;
+}
+
+static gpointer build_usage(gpointer unused)
+{
+    GString *s = g_string_new("Usage: hotmem [options]\n"
+                              "Options may also be spelled with two dashes "
+                              "(--m 512M).\n\n");
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cli_opts); i++) {
+        const struct cli_opt *opt = &cli_opts[i];
+        g_autofree char *lhs = g_strdup_printf("-%s%s%s", opt->name,
+                                               opt->arg_name ? " " : "",
+                                               opt->arg_name ? opt->arg_name
+                                                             : "");
+
+        g_string_append_printf(s, "  %-42s %s\n", lhs, opt->help);
+    }
+    return g_string_free(s, FALSE);
+}
+
+const char *cli_usage(void)
+{
+    static GOnce once = G_ONCE_INIT;
+
+    return g_once(&once, build_usage, NULL);
+}

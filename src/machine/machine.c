@@ -1,0 +1,510 @@
+/*
+ * Machine assembly. machine_create() runs the steps of machine_steps[] in
+ * order; each one adds a piece (KVM, layout, RAM, bus, devices, kernel,
+ * vCPUs). A failing step leaves nothing running: machine_destroy() undoes
+ * whatever the earlier steps built.
+ */
+#include "machine/machine.h"
+#include "machine/machine_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+#include "bus.h"
+#include "devices/ged.h"
+#include "devices/memhp.h"
+#include "devices/pm_regs.h"
+#include "devices/power_port.h"
+#include "devices/serial.h"
+#include "errors.h"
+#include "boot/guest_image.h"
+#include "hotmem/guest-abi.h"
+#include "kvm.h"
+#include "boot/linux_cmdline.h"
+#include "boot/loader.h"
+#include "machine/machine_acpi.h"
+#include "mmu/layout.h"
+#include "mmu/memmap.h"
+#include "boot/vcpu.h"
+
+
+
+static enum serial_backend_kind serial_backend_kind(enum machine_serial s)
+{
+    return s == MACHINE_SERIAL_STDIO ? SERIAL_BACKEND_STDIO
+           : s == MACHINE_SERIAL_FILE ? SERIAL_BACKEND_FILE
+                                      : SERIAL_BACKEND_NONE;
+}
+
+static bool step_kvm(struct machine *m, GError **err)
+{
+    m->kvm = kvm_open(m->cfg.kvm_device ? m->cfg.kvm_device : "/dev/kvm",
+                      err);
+    return m->kvm != NULL;
+}
+
+static bool step_objects(struct machine *m, GError **err)
+{
+    return machine_objects_init(m, err);
+}
+
+static bool step_dimms(struct machine *m, GError **err)
+{
+    return machine_dimms_init(m, err);
+}
+
+static bool step_layout(struct machine *m, GError **err)
+{
+    return layout_compute(&m->layout, m->cfg.ram_size, m->cfg.slots,
+                          m->cfg.maxmem, m->kvm->phys_bits, err);
+}
+
+static bool step_ram(struct machine *m, GError **err)
+{
+    return machine_ram_init(m, err);
+}
+
+static bool step_bus(struct machine *m, GError **err)
+{
+    m->bus = bus_new();
+    return true;
+}
+
+static void com1_set_irq(void *opaque, bool level)
+{
+    struct machine *m = opaque;
+    g_autoptr(GError) err = NULL;
+
+    if (!kvm_irq_line(m->kvm, HOTMEM_COM1_IRQ, level, &err))
+        g_printerr("hotmem: COM1 interrupt: %s\n", err->message);
+}
+
+static bool step_serial(struct machine *m, GError **err)
+{
+    struct serial_ops ops = { .set_irq = com1_set_irq, .irq_opaque = m };
+
+    m->serial_backend = serial_backend_new(serial_backend_kind(m->cfg.serial),
+                                           m->cfg.serial_path,
+                                           err);
+    if (!m->serial_backend)
+        return false;
+    serial_backend_fill_ops(m->serial_backend, &ops);
+    m->com1 = serial_create(m->bus, HOTMEM_COM1_PORT, &ops, err);
+    if (!m->com1)
+        return false;
+    serial_backend_attach(m->serial_backend, m->com1);
+    return true;
+}
+
+static void on_power_request(void *opaque, enum power_request req)
+{
+    struct machine *m = opaque;
+
+    if (req == POWER_REQUEST_OFF)
+        machine_request_exit(m, 0, true, "guest-shutdown", "guest powered off");
+    else
+        machine_request_exit(m, 1, true, "guest-panic",
+                             "guest reported a fatal error (panic)");
+}
+
+static bool step_power_port(struct machine *m, GError **err)
+{
+    m->power = power_port_create(m->bus, on_power_request, m, err);
+    return m->power != NULL;
+}
+
+static void ged_set_irq(void *opaque, bool level)
+{
+    struct machine *m = opaque;
+    g_autoptr(GError) err = NULL;
+
+    if (!kvm_irq_line(m->kvm, GED_GSI, level, &err))
+        g_printerr("hotmem: GED interrupt: %s\n", err->message);
+}
+
+static void on_pm_request(void *opaque, enum pm_request req)
+{
+    struct machine *m = opaque;
+
+    if (req == PM_REQUEST_POWEROFF)
+        machine_request_exit(m, 0, true, "guest-shutdown",
+                             "guest powered off (ACPI S5)");
+    else
+        machine_request_exit(m, 0, true, "guest-reset", "guest requested "
+                             "a reset; hotmem does not reboot, it exits");
+}
+
+static void memhp_notify(void *opaque)
+{
+    struct machine *m = opaque;
+
+    ged_raise(m->ged, GED_EVENT_MEMORY);
+}
+
+static bool step_acpi_devices(struct machine *m, GError **err)
+{
+    struct memhp_ops ops = { .opaque = m, .notify = memhp_notify,
+                             .ost = machine_dimm_on_ost,
+                             .eject = machine_dimm_on_eject };
+
+    m->ged = ged_create(m->bus, ged_set_irq, m, err);
+    if (!m->ged)
+        return false;
+    m->pm = pm_regs_create(m->bus, on_pm_request, m, err);
+    if (!m->pm)
+        return false;
+    if (m->cfg.slots == 0)
+        return true;
+    m->memhp = memhp_create(m->bus, m->cfg.slots, &ops, err);
+    return m->memhp != NULL;
+}
+
+/* Builds the tables and copies them into the reserved range below 1 MiB. */
+static bool step_acpi_tables(struct machine *m, GError **err)
+{
+    struct acpi_tables t = { 0 };
+    bool ok = machine_acpi_build(&m->cfg, &m->layout, &t, err);
+
+    if (ok && !memmap_write(m->memmap, t.base, t.data->data, t.data->len)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+                    "ACPI tables at 0x%" G_GINT64_MODIFIER "x do not fit in "
+                    "guest RAM", t.base);
+        ok = false;
+    }
+    if (ok)
+        m->rsdp_addr = t.rsdp_addr;
+    acpi_tables_clear(&t);
+    return ok;
+}
+
+static bool read_file(const char *what, const char *path, gchar **data,
+                      gsize *len, GError **err)
+{
+    g_autoptr(GError) e = NULL;
+
+    if (g_file_get_contents(path, data, len, &e))
+        return true;
+    g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
+                e->message);
+    return false;
+}
+
+static bool step_kernel(struct machine *m, GError **err)
+{
+    g_autofree gchar *kernel = NULL, *initrd = NULL;
+    g_autofree char *cmdline = NULL;
+    gsize kernel_len = 0, initrd_len = 0;
+    struct boot_images img = { .cmdline = m->cfg.cmdline,
+                               .rsdp_addr = m->rsdp_addr };
+
+    if (m->cfg.kernel_path) {
+        if (!read_file("-kernel", m->cfg.kernel_path, &kernel, &kernel_len,
+                       err))
+            return false;
+        img.kernel = (const uint8_t *)kernel;
+        img.kernel_size = kernel_len;
+    } else {
+        img.kernel = hotmem_guest_image;
+        img.kernel_size = guest_image_size();
+    }
+    if (m->cfg.initrd_path) {
+        if (!read_file("-initrd", m->cfg.initrd_path, &initrd, &initrd_len,
+                       err))
+            return false;
+        img.initrd = (const uint8_t *)initrd;
+        img.initrd_size = initrd_len;
+    }
+    if (linux_cmdline_for_image(img.kernel, img.kernel_size, m->cfg.cmdline,
+            &(struct linux_cmdline_policy){
+                .slots = m->cfg.slots,
+                .memhp_default_off = m->cfg.linux_memhp_default_off },
+            &cmdline, NULL, err)) {
+        img.cmdline = cmdline;
+        if (loader_load(m->memmap, &m->layout, &img, &m->entry, err))
+            return true;
+    }
+    g_prefix_error(err, "%s: ", m->cfg.kernel_path ? m->cfg.kernel_path
+                                                   : "bundled hotmem-guest");
+    return false;
+}
+
+static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
+                          const char *regs)
+{
+    struct machine *m = opaque;
+    g_autofree char *why = g_strdup_printf("vCPU %u: %s\n%s", index, what,
+                                           regs);
+
+    machine_request_exit(m, 1, true, "guest-panic", why);
+}
+
+static void on_vcpu_poweroff(void *opaque, unsigned index)
+{
+    machine_request_exit(opaque, 0, true, "guest-shutdown",
+                         "guest requested shutdown");
+}
+
+static bool step_vcpus(struct machine *m, GError **err)
+{
+    struct vcpu_hooks hooks = { .opaque = m, .bus = m->bus,
+                                .fatal = on_vcpu_fatal,
+                                .poweroff = on_vcpu_poweroff,
+                                .dirty_ring_full = machine_dirty_ring_full };
+
+    m->vcpus = vcpus_create(m->kvm, m->cfg.smp, &hooks, err);
+    return m->vcpus && vcpus_set_boot_state(m->vcpus, &m->entry, err);
+}
+
+/* The order machines are built in; later steps use what earlier ones made. */
+static const struct {
+    const char *name;
+    bool (*run)(struct machine *m, GError **err);
+} machine_steps[] = {
+    { "kvm", step_kvm },
+    { "objects", step_objects },
+    { "layout", step_layout },
+    { "ram", step_ram },
+    { "dirty-log", machine_dirty_init },    /* the ring needs no vCPU yet */
+    { "bus", step_bus },
+    { "serial", step_serial },
+    { "power-port", step_power_port },
+    { "acpi-devices", step_acpi_devices },
+    { "dimms", step_dimms },
+    { "acpi-tables", step_acpi_tables },
+    { "kernel", step_kernel },
+    { "vcpus", step_vcpus },
+    { "dirty-rings", machine_dirty_attach_vcpus },
+};
+
+struct machine *machine_create(const struct machine_config *cfg, GError **err)
+{
+    struct machine *m = g_new0(struct machine, 1);
+
+    m->cfg = *cfg;
+    m->exit_status = -1;
+    g_mutex_init(&m->exit_lock);
+    g_mutex_init(&m->state_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(machine_steps); i++) {
+        if (!machine_steps[i].run(m, err)) {
+            machine_destroy(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+void machine_destroy(struct machine *m)
+{
+    if (!m)
+        return;
+    vcpus_destroy(m->vcpus);
+    machine_dimms_free(m);
+    memhp_destroy(m->memhp);
+    pm_regs_destroy(m->pm);
+    ged_destroy(m->ged);
+    power_port_destroy(m->power);
+    serial_destroy(m->com1);
+    serial_backend_free(m->serial_backend);
+    bus_free(m->bus);
+    machine_dirty_free(m);
+    memmap_free(m->memmap);
+    kvm_close(m->kvm);
+    machine_objects_free(m);
+    if (m->ram)
+        munmap(m->ram, m->layout.ram_size);
+    g_free(m->nodes);
+    g_mutex_clear(&m->exit_lock);
+    g_mutex_clear(&m->state_lock);
+    g_free(m);
+}
+
+bool machine_start(struct machine *m, bool paused, GError **err)
+{
+    m->run_state = paused ? MACHINE_PRELAUNCH : MACHINE_RUNNING;
+    return vcpus_start(m->vcpus, paused, err);
+}
+
+void machine_pause(struct machine *m)
+{
+    vcpus_pause(m->vcpus);
+}
+
+void machine_resume(struct machine *m)
+{
+    vcpus_resume(m->vcpus);
+}
+
+void machine_emit(struct machine *m, const char *event, json_object *data)
+{
+    if (m->cfg.emit)
+        m->cfg.emit(m->cfg.opaque, event, data);
+    else
+        json_object_put(data);
+}
+
+int machine_vm_fd(struct machine *m)
+{
+    return m->kvm->vm_fd;
+}
+
+unsigned machine_vcpu_count(struct machine *m)
+{
+    return vcpus_count(m->vcpus);
+}
+
+int machine_vcpu_fd(struct machine *m, unsigned index)
+{
+    return vcpus_fd(m->vcpus, index);
+}
+
+enum machine_run_state machine_run_state(struct machine *m)
+{
+    enum machine_run_state s;
+
+    g_mutex_lock(&m->state_lock);
+    s = m->run_state;
+    g_mutex_unlock(&m->state_lock);
+    return s;
+}
+
+const char *machine_run_state_name(enum machine_run_state s)
+{
+    static const char *const names[] = {
+        [MACHINE_PRELAUNCH] = "prelaunch", [MACHINE_RUNNING] = "running",
+        [MACHINE_PAUSED] = "paused", [MACHINE_SHUTDOWN] = "shutdown",
+    };
+
+    return names[s];
+}
+
+/* Moves between running and paused; false when already there or ending. */
+static bool change_run_state(struct machine *m, bool run)
+{
+    bool changed;
+
+    g_mutex_lock(&m->state_lock);
+    changed = m->run_state != MACHINE_SHUTDOWN &&
+              (run ? m->run_state != MACHINE_RUNNING
+                   : m->run_state == MACHINE_RUNNING);
+    if (changed)
+        m->run_state = run ? MACHINE_RUNNING : MACHINE_PAUSED;
+    g_mutex_unlock(&m->state_lock);
+    return changed;
+}
+
+void machine_monitor_stop(struct machine *m)
+{
+    if (!change_run_state(m, false))
+        return;
+    vcpus_pause(m->vcpus);
+    machine_emit(m, "STOP", NULL);
+}
+
+void machine_monitor_cont(struct machine *m)
+{
+    if (!change_run_state(m, true))
+        return;
+    vcpus_resume(m->vcpus);
+    machine_emit(m, "RESUME", NULL);
+}
+
+void machine_powerdown(struct machine *m)
+{
+    machine_emit(m, "POWERDOWN", NULL);
+    ged_raise(m->ged, GED_EVENT_POWER);
+}
+
+void machine_quit(struct machine *m)
+{
+    machine_request_exit(m, 0, false, "host-qmp-quit", NULL);
+}
+
+bool machine_is_paused(struct machine *m)
+{
+    return vcpus_paused(m->vcpus);
+}
+
+void machine_request_exit(struct machine *m, int status, bool guest,
+                          const char *reason, const char *why)
+{
+    json_object *data;
+    bool first;
+
+    g_mutex_lock(&m->exit_lock);
+    first = m->exit_status < 0;
+    if (first)
+        m->exit_status = status;
+    g_mutex_unlock(&m->exit_lock);
+    if (!first)
+        return;
+    g_mutex_lock(&m->state_lock);
+    m->run_state = MACHINE_SHUTDOWN;
+    g_mutex_unlock(&m->state_lock);
+    if (reason) {
+        data = json_object_new_object();
+        json_object_object_add(data, "guest", json_object_new_boolean(guest));
+        json_object_object_add(data, "reason",
+                               json_object_new_string(reason));
+        machine_emit(m, "SHUTDOWN", data);
+    }
+    /* A clean power-off is silent, as in QEMU; anything else says why. */
+    if (why && status != 0)
+        g_printerr("hotmem: %s\n", why);
+    if (m->cfg.on_exit)
+        m->cfg.on_exit(m->cfg.opaque);
+}
+
+int machine_exit_status(struct machine *m)
+{
+    int s;
+
+    g_mutex_lock(&m->exit_lock);
+    s = m->exit_status;
+    g_mutex_unlock(&m->exit_lock);
+    return s;
+}
+
+void machine_stop(struct machine *m)
+{
+    vcpus_stop(m->vcpus);
+}
+
+const struct layout *machine_layout(struct machine *m)
+{
+    return &m->layout;
+}
+
+static void memslot_json(void *opaque, const struct memmap_slot *s)
+{
+    json_object *list = opaque, *o = json_object_new_object();
+    json_object *flags = json_object_new_array();
+
+    if (s->flags & KVM_MEM_LOG_DIRTY_PAGES)
+        json_object_array_add(flags,
+                              json_object_new_string("log-dirty-pages"));
+    if (s->flags & KVM_MEM_READONLY)
+        json_object_array_add(flags, json_object_new_string("readonly"));
+    json_object_object_add(o, "slot", json_object_new_int64(s->slot));
+    json_object_object_add(o, "addr", json_object_new_uint64(s->gpa));
+    json_object_object_add(o, "size", json_object_new_uint64(s->size));
+    json_object_object_add(o, "host-addr",
+                           json_object_new_uint64((uintptr_t)s->hva));
+    json_object_object_add(o, "flags", flags);
+    json_object_object_add(o, "owner", json_object_new_string(s->owner));
+    json_object_object_add(o, "removing",
+                           json_object_new_boolean(s->removing));
+    json_object_array_add(list, o);
+}
+
+json_object *machine_query_memslots(struct machine *m)
+{
+    json_object *r = json_object_new_object();
+    json_object *slots = json_object_new_array();
+    /* The generation of exactly the table walked. */
+    uint64_t gen = memmap_foreach(m->memmap, memslot_json, slots);
+
+    json_object_object_add(r, "generation", json_object_new_uint64(gen));
+    json_object_object_add(r, "slots", slots);
+    return r;
+}

@@ -1,0 +1,143 @@
+/*
+ * The machine: owns the KVM VM, its memory map, its bus and devices, its
+ * vCPUs and its run state. Built by one visible ordered table of steps.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+struct acpi_numa_node;      /* acpi/tables.h */
+
+/* Where COM1's bytes go (-serial). */
+enum machine_serial {
+    MACHINE_SERIAL_STDIO,
+    MACHINE_SERIAL_FILE,
+    MACHINE_SERIAL_NONE,
+};
+
+struct machine_config {
+    uint64_t ram_size;
+    uint32_t slots;
+    uint64_t maxmem;
+    uint32_t smp;
+    const char *kernel_path;        /* NULL: the bundled hotmem-guest */
+    const char *initrd_path;
+    const char *cmdline;
+    /*
+     * -machine memhp-default-online=off: do not add
+     * memhp_default_state=online_movable to a Linux kernel's command line
+     * (linux_cmdline.h).
+     */
+    bool linux_memhp_default_off;
+    enum machine_serial serial;
+    const char *serial_path;
+    const char *kvm_device;         /* NULL: /dev/kvm */
+    uint32_t dirty_ring_size;       /* -accel kvm,dirty-ring-size= (0: off) */
+    unsigned nr_nodes;              /* -numa nodes (0: none given) */
+    const struct acpi_numa_node *nodes;
+    const uint32_t *cpu_node;       /* node of each vCPU, or NULL */
+    const char *const *node_memdev; /* per node: backend id, or NULL */
+    /*
+     * Called (from any thread) once the machine wants to end: guest power
+     * off, fatal vCPU error. machine_exit_status() then tells the status.
+     */
+    void (*on_exit)(void *opaque);
+    /*
+     * Monitor events (QMP names and data shapes, docs/qmp.md); called from
+     * any thread, takes data. May be NULL.
+     */
+    void (*emit)(void *opaque, const char *event, json_object *data);
+    void *opaque;
+    /*
+     * -object and -device, created in order at startup: flat property bags
+     * with "qom-type" / "driver" and "id" (values may be strings).
+     */
+    json_object *const *objects;
+    unsigned nr_objects;
+    json_object *const *devices;
+    unsigned nr_devices;
+};
+
+enum machine_run_state {
+    MACHINE_PRELAUNCH,      /* -S: created, never run */
+    MACHINE_RUNNING,
+    MACHINE_PAUSED,         /* stopped by the monitor */
+    MACHINE_SHUTDOWN,       /* ending */
+};
+
+struct machine;
+
+struct machine *machine_create(const struct machine_config *cfg,
+                               GError **err);
+void machine_destroy(struct machine *m);
+
+/* Spawns the vCPU threads, parked when paused. */
+bool machine_start(struct machine *m, bool paused, GError **err);
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+bool machine_is_paused(struct machine *m);
+
+/*
+ * Records why the machine ends (the first reason wins), sends the SHUTDOWN
+ * event (guest: the guest asked; reason: QEMU's ShutdownCause name, such as
+ * "guest-shutdown", "host-signal", "host-qmp-quit", "guest-panic") and
+ * calls on_exit. why is printed on stderr unless status is 0. Safe from any
+ * thread, including vCPU threads.
+ */
+void machine_request_exit(struct machine *m, int status, bool guest,
+                          const char *reason, const char *why);
+/* -1 while nobody asked the machine to end. */
+int machine_exit_status(struct machine *m);
+
+/* Stops every vCPU (call from the main thread). */
+void machine_stop(struct machine *m);
+
+const struct layout *machine_layout(struct machine *m);
+
+/* KVM file descriptors, for code that reads KVM's own state (stats). */
+int machine_vm_fd(struct machine *m);
+unsigned machine_vcpu_count(struct machine *m);
+int machine_vcpu_fd(struct machine *m, unsigned index);
+
+enum machine_run_state machine_run_state(struct machine *m);
+/* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
+const char *machine_run_state_name(enum machine_run_state s);
+/* Monitor stop/cont: pause or run the vCPUs, emitting STOP / RESUME. */
+void machine_monitor_stop(struct machine *m);
+void machine_monitor_cont(struct machine *m);
+/* system_powerdown: the GED power-button event, and POWERDOWN. */
+void machine_powerdown(struct machine *m);
+/* quit: SHUTDOWN (host-qmp-quit), then the machine ends with status 0. */
+void machine_quit(struct machine *m);
+
+/* Completion of a command that may finish later (on the main loop). */
+typedef void (*machine_done_fn)(void *opaque, GError *err);
+
+/*
+ * object-add: args holds "qom-type", "id" and the backend's properties.
+ * Preallocation runs in the background; done is called exactly once (maybe
+ * before this returns) with NULL or an error it owns.
+ */
+void machine_object_add(struct machine *m, json_object *args,
+                        machine_done_fn done, void *opaque);
+bool machine_object_del(struct machine *m, const char *id, GError **err);
+
+/* device_add / device_del of pc-dimm (HM_ERROR_DEVICE_NOT_FOUND). */
+bool machine_device_add(struct machine *m, json_object *args, GError **err);
+bool machine_device_del(struct machine *m, const char *id, GError **err);
+
+/* Query results with QEMU's JSON shapes (new objects). */
+json_object *machine_query_memory_devices(struct machine *m);
+json_object *machine_query_memory_size_summary(struct machine *m);
+json_object *machine_query_acpi_ospm_status(struct machine *m);
+json_object *machine_query_memdev(struct machine *m);
+/* x-query-memslots: {"generation", "slots": [...]} (docs/mmu.md). */
+json_object *machine_query_memslots(struct machine *m);
+
+/* The dirty log (mmu/dirty.h, docs/mmu-dirty.md). */
+struct dirty_log *machine_dirty_log(struct machine *m);
+/* calc-dirty-rate's measurement state (mmu/dirtyrate.h); main thread. */
+struct dirtyrate *machine_dirtyrate(struct machine *m);

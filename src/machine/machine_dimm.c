@@ -1,0 +1,434 @@
+/*
+ * pc-dimm lifecycle. device_add checks everything first, then installs the
+ * memslot and fills the controller slot, so a failure leaves the VM as it
+ * was. device_del only asks the guest; the DIMM goes when the guest ejects
+ * (machine_dimm_on_eject, on a vCPU thread), then DEVICE_DELETED is sent.
+ * A guest that answers the eject request with a failure _OST status keeps
+ * the DIMM and DEVICE_UNPLUG_GUEST_ERROR is sent.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "devices/pc_dimm.h"
+#include "errors.h"
+#include "machine/machine_internal.h"
+
+/* ACPI 6.5 table 6.xx (_OST): source events and status codes. */
+#define OST_EVENT_EJECT_REQUEST     0x03
+#define OST_EVENT_OSPM_EJECT        0x103
+#define OST_STATUS_SUCCESS          0x00
+#define OST_STATUS_EJECT_IN_PROGRESS 0x84
+
+static void dimm_free(struct machine_dimm *d)
+{
+    if (!d)
+        return;
+    g_free(d->id);
+    g_free(d->path);
+    g_free(d);
+}
+
+bool machine_dimms_init(struct machine *m, GError **err)
+{
+    g_mutex_init(&m->dimm_lock);
+    m->dimm_slots = g_new0(struct machine_dimm *, m->cfg.slots + 1);
+    for (unsigned i = 0; i < m->cfg.nr_devices; i++) {
+        if (!machine_device_add(m, m->cfg.devices[i], err)) {
+            g_prefix_error(err, "-device: ");
+            return false;
+        }
+    }
+    return true;
+}
+
+void machine_dimms_free(struct machine *m)
+{
+    if (!m->dimm_slots)
+        return;
+    for (unsigned i = 0; i < m->cfg.slots; i++)
+        dimm_free(m->dimm_slots[i]);
+    g_clear_pointer(&m->dimm_slots, g_free);
+    g_mutex_clear(&m->dimm_lock);
+}
+
+static struct machine_dimm *find_by_id(struct machine *m, const char *id)
+{
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        struct machine_dimm *d = m->dimm_slots[i];
+
+        if (d && d->id && !strcmp(d->id, id))
+            return d;
+    }
+    return NULL;
+}
+
+/* The slot to use: the requested one if valid and free, else lowest free. */
+static bool pick_slot(struct machine *m, const struct pc_dimm_props *p,
+                      unsigned *slot, GError **err)
+{
+    if (p->has_slot) {
+        if (p->slot >= m->cfg.slots) {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "slot %u is out of range: the machine has %u slots "
+                        "(0..%u)", p->slot, m->cfg.slots, m->cfg.slots - 1);
+            return false;
+        }
+        if (m->dimm_slots[p->slot]) {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "slot %u is busy with DIMM '%s'", p->slot,
+                        m->dimm_slots[p->slot]->id ?: "(anonymous)");
+            return false;
+        }
+        *slot = p->slot;
+        return true;
+    }
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        if (!m->dimm_slots[i]) {
+            *slot = i;
+            return true;
+        }
+    }
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "no free slot: all %u DIMM slots are in use", m->cfg.slots);
+    return false;
+}
+
+static bool check_node(struct machine *m, const struct pc_dimm_props *p,
+                       GError **err)
+{
+    if (!p->has_node)
+        return true;
+    for (unsigned i = 0; i < m->cfg.nr_nodes; i++) {
+        if (m->cfg.nodes[i].id == p->node)
+            return true;
+    }
+    if (m->cfg.nr_nodes == 0 && p->node == 0)
+        return true;
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "DIMM node %u does not exist (the machine has %u NUMA "
+                "node%s)", p->node, MAX(m->cfg.nr_nodes, 1u),
+                m->cfg.nr_nodes > 1 ? "s" : "");
+    return false;
+}
+
+static struct backend *pick_backend(struct machine *m,
+                                    const struct pc_dimm_props *p,
+                                    GError **err)
+{
+    struct backend *b = machine_object_find(m, p->memdev);
+
+    if (!b) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memdev '%s' not found (object-add it first)", p->memdev);
+        return NULL;
+    }
+    if (backend_in_use(b)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "can't use already busy memdev: %s", p->memdev);
+        return NULL;
+    }
+    return b;
+}
+
+/* Room left under maxmem, and the DIMM's alignment rules. */
+static bool check_size(struct machine *m, struct backend *b, uint64_t align,
+                       GError **err)
+{
+    uint64_t size = backend_size(b);
+    uint64_t room = m->cfg.maxmem - m->cfg.ram_size - m->plugged_size;
+
+    if (size % align) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memdev '%s' size 0x%" PRIx64 " is not a multiple of the "
+                    "DIMM alignment 0x%" PRIx64, backend_id(b), size, align);
+        return false;
+    }
+    if (size > room) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "not enough space for 0x%" PRIx64 " bytes: 0x%" PRIx64
+                    " of the 0x%" PRIx64 " bytes maxmem allows beyond RAM "
+                    "are in use", size, m->plugged_size,
+                    m->cfg.maxmem - m->cfg.ram_size);
+        return false;
+    }
+    return true;
+}
+
+static bool place(struct machine *m, const struct pc_dimm_props *p,
+                  uint64_t size, uint64_t align, uint64_t *addr, GError **err)
+{
+    struct pc_dimm_range used[m->cfg.slots + 1];
+    struct pc_dimm_space space = { .window_base = m->layout.window_base,
+                                   .window_size = m->layout.window_size,
+                                   .used = used };
+
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        struct machine_dimm *d = m->dimm_slots[i];
+
+        if (d)
+            used[space.nr_used++] = (struct pc_dimm_range){
+                d->addr, d->size, d->id ?: "(anonymous)" };
+    }
+    return pc_dimm_place(&space, size, align, p->has_addr, p->addr, addr,
+                         err);
+}
+
+static bool check_id(struct machine *m, const struct pc_dimm_props *p,
+                     GError **err)
+{
+    if (p->id && find_by_id(m, p->id)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Duplicate device ID '%s'", p->id);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Validates and installs, then fills the controller slot (which notifies the
+ * guest through the GED for a hot-plug). Called with dimm_lock held.
+ */
+static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
+                        bool hotplug, GError **err)
+{
+    struct machine_dimm *d;
+    struct backend *b;
+    uint64_t align, addr;
+    unsigned slot;
+
+    if (!check_id(m, p, err) || !(b = pick_backend(m, p, err)))
+        return false;
+    align = MAX(backend_page_size(b), PC_DIMM_MIN_ALIGN);
+    if (!check_size(m, b, align, err) || !pick_slot(m, p, &slot, err) ||
+        !check_node(m, p, err) ||
+        !place(m, p, backend_size(b), align, &addr, err))
+        return false;
+    d = g_new0(struct machine_dimm, 1);
+    d->id = g_strdup(p->id);
+    d->path = p->id ? g_strdup_printf("/machine/peripheral/%s", p->id)
+                    : g_strdup_printf("/machine/peripheral-anon/device[%u]",
+                                      m->anon_devices++);
+    *d = (struct machine_dimm){ .id = d->id, .path = d->path, .backend = b,
+                                .slot = slot, .addr = addr,
+                                .size = backend_size(b), .node = p->node,
+                                .hotplugged = hotplug };
+    if (!machine_dirty_memmap_add(m, addr, d->size, backend_host_addr(b),
+                                  d->id ? d->id : d->path, err)) {
+        dimm_free(d);
+        return false;
+    }
+    m->dimm_slots[slot] = d;
+    m->plugged_size += d->size;
+    backend_set_in_use(b, true);
+    memhp_plug(m->memhp, slot, addr, d->size, d->node, hotplug, NULL);
+    return true;
+}
+
+bool machine_device_add(struct machine *m, json_object *args, GError **err)
+{
+    struct pc_dimm_props p;
+    json_object *drv;
+    bool hotplug = m->vcpus != NULL, ok;
+
+    if (!json_object_object_get_ex(args, "driver", &drv) ||
+        !json_object_is_type(drv, json_type_string)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Parameter 'driver' is missing");
+        return false;
+    }
+    if (strcmp(json_object_get_string(drv), "pc-dimm")) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "'%s' is not a valid device model name (hotmem has "
+                    "pc-dimm)", json_object_get_string(drv));
+        return false;
+    }
+    if (m->cfg.slots == 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memory hot-plug is not enabled: start with -m SIZE,"
+                    "slots=N,maxmem=SIZE");
+        return false;
+    }
+    if (!pc_dimm_props_parse(args, &p, err))
+        return false;
+    g_mutex_lock(&m->dimm_lock);
+    ok = plug_locked(m, &p, hotplug, err);
+    g_mutex_unlock(&m->dimm_lock);
+    pc_dimm_props_clear(&p);
+    return ok;
+}
+
+bool machine_device_del(struct machine *m, const char *id, GError **err)
+{
+    struct machine_dimm *d;
+    bool ok = false;
+
+    g_mutex_lock(&m->dimm_lock);
+    d = find_by_id(m, id);
+    if (!d) {
+        g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", id);
+    } else if (d->unplug_pending) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Device '%s' is already in the process of unplug", id);
+    } else if (memhp_request_unplug(m->memhp, d->slot, err)) {
+        /* From now on hotmem itself stops touching the DIMM's memory. */
+        memmap_set_removing(m->memmap, d->addr, true);
+        d->unplug_pending = true;
+        ok = true;
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    return ok;
+}
+
+/* ACPIOSTInfo (QEMU qapi/acpi.json). */
+static json_object *ost_info(const struct machine_dimm *d, unsigned slot,
+                             uint32_t event, uint32_t status)
+{
+    json_object *info = json_object_new_object();
+    char num[16];
+
+    g_snprintf(num, sizeof(num), "%u", slot);
+    if (d && d->id)
+        json_object_object_add(info, "device",
+                               json_object_new_string(d->id));
+    json_object_object_add(info, "slot", json_object_new_string(num));
+    json_object_object_add(info, "slot-type", json_object_new_string("DIMM"));
+    json_object_object_add(info, "source", json_object_new_int64(event));
+    json_object_object_add(info, "status", json_object_new_int64(status));
+    return info;
+}
+
+static json_object *device_event_data(const struct machine_dimm *d)
+{
+    json_object *data = json_object_new_object();
+
+    if (d->id)
+        json_object_object_add(data, "device",
+                               json_object_new_string(d->id));
+    json_object_object_add(data, "path", json_object_new_string(d->path));
+    return data;
+}
+
+static bool is_eject_failure(uint32_t event, uint32_t status)
+{
+    return (event == OST_EVENT_EJECT_REQUEST ||
+            event == OST_EVENT_OSPM_EJECT) &&
+           status != OST_STATUS_SUCCESS &&
+           status != OST_STATUS_EJECT_IN_PROGRESS;
+}
+
+/* vCPU thread: the guest completed an _OST for slot. */
+void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
+                         uint32_t status)
+{
+    struct machine *m = opaque;
+    struct machine_dimm *d;
+    json_object *refused = NULL, *data = json_object_new_object();
+
+    g_mutex_lock(&m->dimm_lock);
+    d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
+    json_object_object_add(data, "info", ost_info(d, slot, event, status));
+    if (d && d->unplug_pending && is_eject_failure(event, status)) {
+        /* The guest keeps the DIMM; it stays fully usable. */
+        d->unplug_pending = false;
+        memhp_cancel_unplug(m->memhp, slot);
+        memmap_set_removing(m->memmap, d->addr, false);
+        refused = device_event_data(d);
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    machine_emit(m, "ACPI_DEVICE_OST", data);
+    if (refused)
+        machine_emit(m, "DEVICE_UNPLUG_GUEST_ERROR", refused);
+}
+
+/* vCPU thread: the guest ejected slot after device_del asked it to. */
+void machine_dimm_on_eject(void *opaque, unsigned slot)
+{
+    struct machine *m = opaque;
+    struct machine_dimm *d;
+    g_autoptr(GError) err = NULL;
+    json_object *deleted = NULL;
+
+    g_mutex_lock(&m->dimm_lock);
+    d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
+    if (d && d->unplug_pending) {
+        if (!machine_dirty_memmap_remove(m, d->addr, &err))
+            g_printerr("hotmem: eject of slot %u: %s\n", slot, err->message);
+        memhp_clear(m->memhp, slot);
+        backend_set_in_use(d->backend, false);
+        m->plugged_size -= d->size;
+        m->dimm_slots[slot] = NULL;
+        deleted = device_event_data(d);
+        dimm_free(d);
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    if (deleted)
+        machine_emit(m, "DEVICE_DELETED", deleted);
+}
+
+/* MemoryDeviceInfo (QEMU qapi/machine.json), type "dimm". */
+static json_object *dimm_info(const struct machine_dimm *d)
+{
+    json_object *data = json_object_new_object();
+    json_object *info = json_object_new_object();
+    g_autofree char *memdev = g_strdup_printf("/objects/%s",
+                                              backend_id(d->backend));
+
+    if (d->id)
+        json_object_object_add(data, "id", json_object_new_string(d->id));
+    json_object_object_add(data, "addr", json_object_new_uint64(d->addr));
+    json_object_object_add(data, "size", json_object_new_uint64(d->size));
+    json_object_object_add(data, "slot", json_object_new_int64(d->slot));
+    json_object_object_add(data, "node", json_object_new_int64(d->node));
+    json_object_object_add(data, "memdev", json_object_new_string(memdev));
+    json_object_object_add(data, "hotplugged",
+                           json_object_new_boolean(d->hotplugged));
+    json_object_object_add(data, "hotpluggable", json_object_new_boolean(1));
+    json_object_object_add(info, "type", json_object_new_string("dimm"));
+    json_object_object_add(info, "data", data);
+    return info;
+}
+
+json_object *machine_query_memory_devices(struct machine *m)
+{
+    json_object *list = json_object_new_array();
+
+    g_mutex_lock(&m->dimm_lock);
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        if (m->dimm_slots[i])
+            json_object_array_add(list, dimm_info(m->dimm_slots[i]));
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    return list;
+}
+
+json_object *machine_query_memory_size_summary(struct machine *m)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "base-memory",
+                           json_object_new_uint64(m->cfg.ram_size));
+    g_mutex_lock(&m->dimm_lock);
+    if (m->cfg.slots)
+        json_object_object_add(o, "plugged-memory",
+                               json_object_new_uint64(m->plugged_size));
+    g_mutex_unlock(&m->dimm_lock);
+    return o;
+}
+
+/* One ACPIOSTInfo per occupied slot, with the last _OST the guest sent. */
+json_object *machine_query_acpi_ospm_status(struct machine *m)
+{
+    json_object *list = json_object_new_array();
+    struct memhp_slot_state st;
+
+    g_mutex_lock(&m->dimm_lock);
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        if (m->dimm_slots[i] && memhp_slot_state(m->memhp, i, &st))
+            json_object_array_add(list, ost_info(m->dimm_slots[i], i,
+                                                 st.ost_event,
+                                                 st.ost_status));
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    return list;
+}

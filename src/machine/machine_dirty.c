@@ -1,0 +1,105 @@
+/*
+ * The machine's dirty log (mmu/dirty.h): created right after the memslot
+ * table and before the vCPUs (the dirty ring must be enabled on the VM
+ * before KVM_CREATE_VCPU), fed the vCPUs' rings once they exist, and told
+ * about every DIMM memslot that comes and goes.
+ */
+#include "machine/machine.h"
+#include "machine/machine_internal.h"
+
+#include "errors.h"
+#include "mmu/dirty.h"
+#include "mmu/dirtyrate.h"
+
+bool machine_dirty_init(struct machine *m, GError **err)
+{
+    struct dirty_log_config cfg = { .vm_fd = m->kvm->vm_fd,
+                                    .memmap = m->memmap,
+                                    .mode = DIRTY_LOG_AUTO };
+
+    if (m->cfg.dirty_ring_size &&
+        !kvm_enable_dirty_ring(m->kvm, m->cfg.dirty_ring_size, err)) {
+        g_prefix_error(err, "-accel kvm,dirty-ring-size=%u: ",
+                       m->cfg.dirty_ring_size);
+        return false;
+    }
+    cfg.ring_entries = m->kvm->dirty_ring_entries;
+    m->dirty = dirty_log_new(&cfg, err);
+    return m->dirty != NULL;
+}
+
+bool machine_dirty_attach_vcpus(struct machine *m, GError **err)
+{
+    unsigned n = vcpus_count(m->vcpus);
+    g_autofree struct kvm_dirty_gfn **rings = g_new0(struct kvm_dirty_gfn *,
+                                                     n);
+
+    if (dirty_log_mode(m->dirty) != DIRTY_LOG_RING)
+        return true;
+    for (unsigned i = 0; i < n; i++)
+        rings[i] = vcpus_dirty_ring(m->vcpus, i);
+    dirty_log_set_rings(m->dirty, n, rings);
+    return true;
+}
+
+/* After vcpus_destroy(): the rings are unmapped, so forget them first. */
+void machine_dirty_free(struct machine *m)
+{
+    if (m->dirty)
+        dirty_log_set_rings(m->dirty, 0, NULL);
+    g_clear_pointer(&m->dirtyrate, dirtyrate_free);
+    g_clear_pointer(&m->dirty, dirty_log_free);
+}
+
+/* vcpu_hooks.dirty_ring_full: vCPU thread. */
+void machine_dirty_ring_full(void *opaque, unsigned index)
+{
+    struct machine *m = opaque;
+
+    dirty_log_ring_full(m->dirty, index);
+}
+
+struct dirty_log *machine_dirty_log(struct machine *m)
+{
+    return m->dirty;
+}
+
+struct dirtyrate *machine_dirtyrate(struct machine *m)
+{
+    if (!m->dirtyrate)
+        m->dirtyrate = dirtyrate_new(m->dirty, m->memmap);
+    return m->dirtyrate;
+}
+
+/*
+ * Installs a DIMM's memslot without the log flag, then lets the dirty log
+ * turn logging on (and drop the initially-set bits) before the guest hears
+ * of the DIMM: the first guest write is then logged.
+ */
+bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
+                              void *hva, const char *owner, GError **err)
+{
+    if (!memmap_add(m->memmap, gpa, size, hva, 0, owner, NULL, err))
+        return false;
+    if (m->dirty)
+        dirty_log_slot_added(m->dirty);
+    return true;
+}
+
+/*
+ * Removes a DIMM's memslot: its pending dirty bits are taken from KVM first
+ * (reported as a removed slot by the next harvest), and ring entries still
+ * in flight are collected after, before the slot id can be reused.
+ */
+bool machine_dirty_memmap_remove(struct machine *m, uint64_t gpa,
+                                 GError **err)
+{
+    bool ok;
+
+    if (m->dirty)
+        dirty_log_slot_removing(m->dirty, gpa);
+    ok = memmap_remove(m->memmap, gpa, err);
+    if (m->dirty)
+        dirty_log_slot_removed(m->dirty);
+    return ok;
+}

@@ -1,0 +1,100 @@
+/*
+ * The machine's state, shared by machine.c and the machine_*.c files that
+ * implement parts of it (ACPI, DIMMs, objects). Not for use outside them.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "backend/backend.h"
+#include "bus.h"
+#include "devices/ged.h"
+#include "devices/memhp.h"
+#include "devices/pm_regs.h"
+#include "devices/power_port.h"
+#include "devices/serial.h"
+#include "kvm.h"
+#include "boot/loader.h"
+#include "acpi/tables.h"
+#include "machine/machine.h"
+#include "mmu/layout.h"
+#include "mmu/memmap.h"
+#include "devices/serial_backend.h"
+#include "boot/vcpu.h"
+
+/* A plugged pc-dimm. */
+struct machine_dimm {
+    char *id;               /* NULL for an anonymous device */
+    char *path;             /* QOM path: /machine/peripheral/<id> */
+    struct backend *backend;
+    unsigned slot;
+    uint64_t addr, size;
+    uint32_t node;
+    bool hotplugged;
+    bool unplug_pending;    /* device_del sent, guest has not ejected */
+};
+
+struct machine {
+    struct machine_config cfg;
+    struct kvm *kvm;
+    struct layout layout;
+    void *ram;                  /* anonymous boot RAM (NULL: node memdevs) */
+    struct acpi_numa_node *nodes;   /* cfg.nodes with memdev sizes filled */
+    struct memmap *memmap;
+    struct dirty_log *dirty;        /* machine_dirty.c */
+    struct dirtyrate *dirtyrate;    /* created on first use */
+    struct bus *bus;
+    struct serial_backend *serial_backend;
+    struct serial *com1;
+    struct power_port *power;
+    struct ged *ged;
+    struct pm_regs *pm;
+    struct memhp *memhp;
+    uint64_t rsdp_addr;
+    struct boot_entry entry;
+    struct vcpus *vcpus;
+    GMutex exit_lock;
+    int exit_status;            /* -1 until someone asks to end */
+    GMutex state_lock;          /* run state */
+    enum machine_run_state run_state;
+    /* Objects: main thread only. id -> struct backend * (NULL: pending) */
+    GHashTable *objects;
+    /*
+     * DIMMs. dimm_lock guards everything below; taken on the main thread
+     * (device_add/del, queries) and on vCPU threads (guest _OST, eject).
+     * Lock order: dimm_lock, then device locks (memhp, GED).
+     */
+    GMutex dimm_lock;
+    struct machine_dimm **dimm_slots;   /* cfg.slots entries */
+    uint64_t plugged_size;
+    unsigned anon_devices;
+};
+
+/* machine_dimm.c */
+bool machine_dimms_init(struct machine *m, GError **err);
+void machine_dimms_free(struct machine *m);
+void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
+                         uint32_t status);
+void machine_dimm_on_eject(void *opaque, unsigned slot);
+
+/* machine_ram.c: boot RAM memslots (after the objects exist). */
+bool machine_ram_init(struct machine *m, GError **err);
+
+/* machine_dirty.c: the dirty log and the DIMM memslot hooks it needs. */
+bool machine_dirty_init(struct machine *m, GError **err);
+bool machine_dirty_attach_vcpus(struct machine *m, GError **err);
+void machine_dirty_free(struct machine *m);
+void machine_dirty_ring_full(void *opaque, unsigned index);
+bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
+                              void *hva, const char *owner, GError **err);
+bool machine_dirty_memmap_remove(struct machine *m, uint64_t gpa,
+                                 GError **err);
+
+/* machine_objects.c */
+bool machine_objects_init(struct machine *m, GError **err);
+void machine_objects_free(struct machine *m);
+/* The object with id, or NULL (also while it is being created). */
+struct backend *machine_object_find(struct machine *m, const char *id);
+
+/* Sends an event to the monitor (any thread); takes data. */
+void machine_emit(struct machine *m, const char *event, json_object *data);

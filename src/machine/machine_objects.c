@@ -1,0 +1,208 @@
+/*
+ * The machine's objects (memory backends): object-add, object-del,
+ * query-memdev, and -object at startup. Objects are created and deleted on
+ * the main thread; a preallocating object is in the table with a NULL value
+ * until it is ready, so its id is taken but nobody can use it yet.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/pc_dimm.h"
+#include "errors.h"
+#include "props.h"
+#include "machine/machine_internal.h"
+
+struct object_add_ctx {
+    struct machine *m;
+    char *id;
+    machine_done_fn done;
+    void *opaque;
+};
+
+struct backend *machine_object_find(struct machine *m, const char *id)
+{
+    return g_hash_table_lookup(m->objects, id);
+}
+
+/* The backend's own properties: args without qom-type and id. */
+static json_object *backend_props(json_object *args)
+{
+    json_object *props = json_object_new_object();
+
+    json_object_object_foreach(args, key, v) {
+        if (strcmp(key, "qom-type") && strcmp(key, "id"))
+            json_object_object_add(props, key, json_object_get(v));
+    }
+    return props;
+}
+
+static const char *string_arg(json_object *args, const char *name,
+                              GError **err)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(args, name, &v)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Parameter '%s' is missing", name);
+        return NULL;
+    }
+    if (!json_object_is_type(v, json_type_string)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Invalid parameter type for '%s', expected: string",
+                    name);
+        return NULL;
+    }
+    return json_object_get_string(v);
+}
+
+/* Checks and creates (without preallocating) the backend args describe. */
+static struct backend *new_backend(struct machine *m, json_object *args,
+                                   GError **err)
+{
+    const char *type = string_arg(args, "qom-type", err);
+    const char *id = type ? string_arg(args, "id", err) : NULL;
+    json_object *props;
+    struct backend *b;
+
+    if (!id)
+        return NULL;
+    if (!props_check_id(id, err))
+        return NULL;
+    if (g_hash_table_contains(m->objects, id)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "an object with id '%s' already exists", id);
+        return NULL;
+    }
+    props = backend_props(args);
+    b = backend_new(type, id, props, err);
+    json_object_put(props);
+    return b;
+}
+
+static void on_prealloc_done(void *opaque, struct backend *b, GError *err)
+{
+    struct object_add_ctx *ctx = opaque;
+
+    if (err) {
+        g_hash_table_remove(ctx->m->objects, ctx->id);
+        backend_free(b);
+    } else {
+        g_hash_table_replace(ctx->m->objects, g_strdup(ctx->id), b);
+    }
+    ctx->done(ctx->opaque, err);
+    g_free(ctx->id);
+    g_free(ctx);
+}
+
+void machine_object_add(struct machine *m, json_object *args,
+                        machine_done_fn done, void *opaque)
+{
+    GError *err = NULL;
+    struct backend *b = new_backend(m, args, &err);
+    struct object_add_ctx *ctx;
+
+    if (!b) {
+        done(opaque, err);
+        return;
+    }
+    if (!backend_prealloc_requested(b)) {
+        g_hash_table_insert(m->objects, g_strdup(backend_id(b)), b);
+        done(opaque, NULL);
+        return;
+    }
+    ctx = g_new0(struct object_add_ctx, 1);
+    *ctx = (struct object_add_ctx){ m, g_strdup(backend_id(b)), done,
+                                    opaque };
+    g_hash_table_insert(m->objects, g_strdup(ctx->id), NULL);
+    backend_prealloc_async(b, on_prealloc_done, ctx);
+}
+
+bool machine_object_del(struct machine *m, const char *id, GError **err)
+{
+    struct backend *b;
+    bool in_use;
+
+    if (!g_hash_table_lookup_extended(m->objects, id, NULL, (gpointer *)&b)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "object '%s' not found", id);
+        return false;
+    }
+    if (!b) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "object '%s' is still being created (preallocating)",
+                    id);
+        return false;
+    }
+    g_mutex_lock(&m->dimm_lock);
+    in_use = backend_in_use(b);
+    g_mutex_unlock(&m->dimm_lock);
+    if (in_use) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "object '%s' is in use, can not be deleted", id);
+        return false;
+    }
+    g_hash_table_remove(m->objects, id);
+    backend_free(b);
+    return true;
+}
+
+json_object *machine_query_memdev(struct machine *m)
+{
+    json_object *list = json_object_new_array();
+    GHashTableIter it;
+    gpointer key, value;
+
+    g_hash_table_iter_init(&it, m->objects);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        if (value)
+            json_object_array_add(list, backend_describe(value));
+    }
+    return list;
+}
+
+/* Startup preallocation prints progress when someone watches stderr. */
+static void print_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    const char *id = opaque;
+
+    if (isatty(STDERR_FILENO))
+        g_printerr("\rhotmem: preallocating %s: %3u%%%s", id,
+                   (unsigned)(done * 100 / (total ? total : 1)),
+                   done == total ? "\n" : "");
+}
+
+/* -object, in command-line order, before any device needs them. */
+bool machine_objects_init(struct machine *m, GError **err)
+{
+    m->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                       NULL);
+    for (unsigned i = 0; i < m->cfg.nr_objects; i++) {
+        struct backend *b = new_backend(m, m->cfg.objects[i], err);
+
+        if (!b) {
+            g_prefix_error(err, "-object: ");
+            return false;
+        }
+        g_hash_table_insert(m->objects, g_strdup(backend_id(b)), b);
+        if (backend_prealloc_requested(b) &&
+            !backend_prealloc(b, print_progress, (void *)backend_id(b),
+                              err))
+            return false;
+    }
+    return true;
+}
+
+void machine_objects_free(struct machine *m)
+{
+    GHashTableIter it;
+    gpointer value;
+
+    if (!m->objects)
+        return;
+    /* Objects still preallocating are left to their threads (exit). */
+    g_hash_table_iter_init(&it, m->objects);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        backend_free(value);
+    g_hash_table_destroy(m->objects);
+    m->objects = NULL;
+}

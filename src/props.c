@@ -1,0 +1,209 @@
+/* Property values (props.h). */
+#include "props.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+
+static bool fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static bool fail(GError **err, const char *fmt, ...)
+{
+    va_list ap;
+    GError *e;
+
+    va_start(ap, fmt);
+    e = g_error_new_valist(HM_ERROR, HM_ERROR_INVALID, fmt, ap);
+    va_end(ap);
+    g_propagate_error(err, e);
+    return false;
+}
+
+const char *props_parse_digits(const char *s, uint64_t *v, bool *overflow)
+{
+    *v = 0;
+    *overflow = false;
+    for (; g_ascii_isdigit(*s); s++) {
+        unsigned d = (unsigned)(*s - '0');
+
+        if (*v > (UINT64_MAX - d) / 10)
+            *overflow = true;
+        else
+            *v = *v * 10 + d;
+    }
+    return s;
+}
+
+/* Binary units, as QEMU's qemu_strtosz(); case does not matter. */
+static int suffix_shift(char c)
+{
+    switch (g_ascii_toupper(c)) {
+    case 'B': return 0;
+    case 'K': return 10;
+    case 'M': return 20;
+    case 'G': return 30;
+    case 'T': return 40;
+    case 'P': return 50;
+    case 'E': return 60;
+    default: return -1;
+    }
+}
+
+bool props_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
+                      GError **err)
+{
+    uint64_t v, unit = default_unit ? default_unit : 1;
+    bool overflow;
+    const char *end;
+    int shift;
+
+    if (!s || !*s)
+        return fail(err, "size '' is empty: expected a number with an "
+                    "optional K, M, G or T suffix");
+    if (*s == '-')
+        return fail(err, "size '%s' is negative", s);
+    if (!g_ascii_isdigit(*s))
+        return fail(err, "size '%s' does not start with a decimal digit", s);
+    end = props_parse_digits(s, &v, &overflow);
+    if (end == s + 1 && *s == '0' && (*end == 'x' || *end == 'X'))
+        return fail(err, "size '%s' is hexadecimal: only decimal numbers "
+                    "are accepted", s);
+    if (*end == '.' || *end == ',')
+        return fail(err, "size '%s' has a fractional part: only whole "
+                    "numbers are accepted (write 1536M, not 1.5G)", s);
+    if (*end) {
+        shift = suffix_shift(*end);
+        if (shift < 0)
+            return fail(err, "size '%s' has unknown suffix '%s' (expected "
+                        "K, M, G or T, binary units)", s, end);
+        if (end[1])
+            return fail(err, "size '%s' has trailing characters '%s' after "
+                        "the suffix '%c'", s, end + 1, *end);
+        unit = 1ULL << shift;
+    }
+    if (overflow || (v && unit > UINT64_MAX / v))
+        return fail(err, "size '%s' does not fit in 64 bits", s);
+    *out = v * unit;
+    return true;
+}
+
+static bool wrong_type(GError **err, const char *name, const char *expected)
+{
+    return fail(err, "Invalid parameter type for '%s', expected: %s", name,
+                expected);
+}
+
+/* A non-negative JSON integer (json-c keeps values above INT64_MAX too). */
+static bool json_uint(const char *name, json_object *v, uint64_t *out,
+                      GError **err)
+{
+    if (json_object_get_int64(v) < 0)
+        return fail(err, "Parameter '%s' expects a non-negative number, got "
+                    "%" PRId64, name, json_object_get_int64(v));
+    *out = json_object_get_uint64(v);
+    return true;
+}
+
+bool props_size(json_object *v, const char *name, uint64_t *out,
+                GError **err)
+{
+    GError *local = NULL;
+
+    if (json_object_is_type(v, json_type_int))
+        return json_uint(name, v, out, err);
+    if (!json_object_is_type(v, json_type_string))
+        return wrong_type(err, name, "integer");
+    if (!props_parse_size(json_object_get_string(v), 1, out, &local)) {
+        fail(err, "Parameter '%s' expects a size: %s", name, local->message);
+        g_error_free(local);
+        return false;
+    }
+    return true;
+}
+
+bool props_uint(json_object *v, const char *name, uint64_t max,
+                uint64_t *out, GError **err)
+{
+    const char *s;
+    char *end;
+    uint64_t n = 0;
+
+    if (json_object_is_type(v, json_type_int)) {
+        if (json_object_get_int64(v) < 0)
+            goto range;
+        n = json_object_get_uint64(v);
+    } else if (json_object_is_type(v, json_type_string)) {
+        s = json_object_get_string(v);
+        errno = 0;
+        n = strtoull(s, &end, 0);
+        if (!g_ascii_isdigit(s[0]) || *end || errno)
+            return fail(err, "Parameter '%s' expects a number (decimal or "
+                        "0x hexadecimal), got '%s'", name, s);
+    } else {
+        return wrong_type(err, name, "integer");
+    }
+    if (n > max)
+        goto range;
+    *out = n;
+    return true;
+range:
+    return fail(err, "Parameter '%s' is out of range (0..%" PRIu64 ")", name,
+                max);
+}
+
+bool props_bool(json_object *v, const char *name, bool *out, GError **err)
+{
+    static const char *const yes[] = { "on", "yes", "true", "y" };
+    static const char *const no[] = { "off", "no", "false", "n" };
+    const char *s;
+
+    if (json_object_is_type(v, json_type_boolean)) {
+        *out = json_object_get_boolean(v);
+        return true;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return wrong_type(err, name, "boolean");
+    s = json_object_get_string(v);
+    for (unsigned i = 0; i < G_N_ELEMENTS(yes); i++) {
+        if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+            *out = !strcmp(s, yes[i]);
+            return true;
+        }
+    }
+    return fail(err, "Parameter '%s' expects 'on' or 'off', got '%s'", name, s);
+}
+
+bool props_string(json_object *v, const char *name, char **out,
+                  GError **err)
+{
+    if (!json_object_is_type(v, json_type_string))
+        return wrong_type(err, name, "string");
+    g_free(*out);
+    *out = g_strdup(json_object_get_string(v));
+    return true;
+}
+
+bool props_id_valid(const char *id)
+{
+    if (!id || !g_ascii_isalpha(id[0]))
+        return false;
+    for (const char *p = id + 1; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p))
+            return false;
+    }
+    return true;
+}
+
+bool props_check_id(const char *id, GError **err)
+{
+    if (!id)
+        return fail(err, "Parameter 'id' is missing");
+    if (!props_id_valid(id))
+        return fail(err, "Parameter 'id' expects an identifier (a letter, "
+                    "then letters, digits, '-', '.' or '_'), got '%s'", id);
+    return true;
+}
