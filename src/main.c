@@ -339,7 +339,7 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
         fprintf(stderr, "hotmem: vCPUs paused (-S); the monitor's 'cont' "
                 "starts them\n");
     g_main_loop_run(app->loop);
-    machine_stop(m);
+    machine_stop_vcpus(m);
     status = machine_exit_status(m);
     if (app->signal)
         fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);

@@ -268,7 +268,7 @@ static void add_hot(struct fixture *f, uint64_t gpa, uint32_t *id)
     g_autoptr(GError) err = NULL;
 
     g_assert_true(dguest_add_slot(f->g, gpa, HOT_SIZE, "hot", NULL, &err));
-    dirty_log_slot_added(f->dl);
+    g_assert_true(dirty_log_slot_added(f->dl, &err));
     *id = memmap_find(f->g->mm, gpa)->slot;
 }
 

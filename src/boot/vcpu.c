@@ -374,7 +374,8 @@ static bool handle_exit(struct vcpu *c)
         fatal(c, "guest triple fault (KVM_EXIT_SHUTDOWN)");
         return false;
     case KVM_EXIT_SYSTEM_EVENT:
-        c->group->hooks.poweroff(c->group->hooks.opaque, c->index);
+        c->group->hooks.system_event(c->group->hooks.opaque, c->index,
+                                     run->system_event.type);
         return false;
     case KVM_EXIT_FAIL_ENTRY:
         what = g_strdup_printf("KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx",

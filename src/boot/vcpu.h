@@ -21,8 +21,11 @@ struct vcpu_hooks {
      */
     void (*fatal)(void *opaque, unsigned index, const char *what,
                   const char *regs);
-    /* KVM_EXIT_SYSTEM_EVENT shutdown or reset requested by the guest. */
-    void (*poweroff)(void *opaque, unsigned index);
+    /*
+     * KVM_EXIT_SYSTEM_EVENT: the guest asked for a shutdown, a reset or
+     * reported a crash (type: KVM_SYSTEM_EVENT_*). The thread stops after.
+     */
+    void (*system_event)(void *opaque, unsigned index, uint32_t type);
     /*
      * KVM_EXIT_DIRTY_RING_FULL: harvest and reset the dirty rings (may be
      * NULL when the dirty ring is off). KVM_RUN resumes when it returns.

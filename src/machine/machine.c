@@ -239,7 +239,12 @@ static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
     machine_request_exit(m, 1, true, "guest-panic", why);
 }
 
-static void on_vcpu_poweroff(void *opaque, unsigned index)
+/*
+ * The guest's shutdown, reset or crash report. hotmem has no reset: the
+ * machine ends for all three, as a shutdown the guest asked for (what the
+ * SHUTDOWN event and the exit status have always said).
+ */
+static void on_vcpu_system_event(void *opaque, unsigned index, uint32_t type)
 {
     machine_request_exit(opaque, 0, true, "guest-shutdown",
                          "guest requested shutdown");
@@ -249,7 +254,7 @@ static bool step_vcpus(struct machine *m, GError **err)
 {
     struct vcpu_hooks hooks = { .opaque = m, .bus = m->bus,
                                 .fatal = on_vcpu_fatal,
-                                .poweroff = on_vcpu_poweroff,
+                                .system_event = on_vcpu_system_event,
                                 .dirty_ring_full = machine_dirty_ring_full };
 
     m->vcpus = vcpus_create(m->kvm, m->cfg.smp, &hooks, err);
@@ -274,6 +279,8 @@ static const struct {
     { "acpi-tables", step_acpi_tables },
     { "kernel", step_kernel },
     { "vcpus", step_vcpus },
+    /* KVM_GET_STATS_FD blocks while a vCPU runs: before machine_start(). */
+    { "stats", machine_stats_init },
     { "dirty-rings", machine_dirty_attach_vcpus },
 };
 
@@ -298,6 +305,7 @@ void machine_destroy(struct machine *m)
 {
     if (!m)
         return;
+    machine_stats_free(m);      /* before the vCPU fds go */
     vcpus_destroy(m->vcpus);
     machine_dimms_free(m);
     memhp_destroy(m->memhp);
@@ -325,37 +333,12 @@ bool machine_start(struct machine *m, bool paused, GError **err)
     return vcpus_start(m->vcpus, paused, err);
 }
 
-void machine_pause(struct machine *m)
-{
-    vcpus_pause(m->vcpus);
-}
-
-void machine_resume(struct machine *m)
-{
-    vcpus_resume(m->vcpus);
-}
-
 void machine_emit(struct machine *m, const char *event, json_object *data)
 {
     if (m->cfg.emit)
         m->cfg.emit(m->cfg.opaque, event, data);
     else
         json_object_put(data);
-}
-
-int machine_vm_fd(struct machine *m)
-{
-    return m->kvm->vm_fd;
-}
-
-unsigned machine_vcpu_count(struct machine *m)
-{
-    return vcpus_count(m->vcpus);
-}
-
-int machine_vcpu_fd(struct machine *m, unsigned index)
-{
-    return vcpus_fd(m->vcpus, index);
 }
 
 enum machine_run_state machine_run_state(struct machine *m)
@@ -393,7 +376,7 @@ static bool change_run_state(struct machine *m, bool run)
     return changed;
 }
 
-void machine_monitor_stop(struct machine *m)
+void machine_pause(struct machine *m)
 {
     if (!change_run_state(m, false))
         return;
@@ -401,7 +384,7 @@ void machine_monitor_stop(struct machine *m)
     machine_emit(m, "STOP", NULL);
 }
 
-void machine_monitor_cont(struct machine *m)
+void machine_resume(struct machine *m)
 {
     if (!change_run_state(m, true))
         return;
@@ -418,11 +401,6 @@ void machine_powerdown(struct machine *m)
 void machine_quit(struct machine *m)
 {
     machine_request_exit(m, 0, false, "host-qmp-quit", NULL);
-}
-
-bool machine_is_paused(struct machine *m)
-{
-    return vcpus_paused(m->vcpus);
 }
 
 void machine_request_exit(struct machine *m, int status, bool guest,
@@ -465,14 +443,9 @@ int machine_exit_status(struct machine *m)
     return s;
 }
 
-void machine_stop(struct machine *m)
+void machine_stop_vcpus(struct machine *m)
 {
     vcpus_stop(m->vcpus);
-}
-
-const struct layout *machine_layout(struct machine *m)
-{
-    return &m->layout;
 }
 
 static void memslot_json(void *opaque, const struct memmap_slot *s)

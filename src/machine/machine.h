@@ -76,9 +76,6 @@ void machine_destroy(struct machine *m);
 
 /* Spawns the vCPU threads, parked when paused. */
 bool machine_start(struct machine *m, bool paused, GError **err);
-void machine_pause(struct machine *m);
-void machine_resume(struct machine *m);
-bool machine_is_paused(struct machine *m);
 
 /*
  * Records why the machine ends (the first reason wins), sends the SHUTDOWN
@@ -93,21 +90,14 @@ void machine_request_exit(struct machine *m, int status, bool guest,
 int machine_exit_status(struct machine *m);
 
 /* Stops every vCPU (call from the main thread). */
-void machine_stop(struct machine *m);
-
-const struct layout *machine_layout(struct machine *m);
-
-/* KVM file descriptors, for code that reads KVM's own state (stats). */
-int machine_vm_fd(struct machine *m);
-unsigned machine_vcpu_count(struct machine *m);
-int machine_vcpu_fd(struct machine *m, unsigned index);
+void machine_stop_vcpus(struct machine *m);
 
 enum machine_run_state machine_run_state(struct machine *m);
 /* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
 const char *machine_run_state_name(enum machine_run_state s);
 /* Monitor stop/cont: pause or run the vCPUs, emitting STOP / RESUME. */
-void machine_monitor_stop(struct machine *m);
-void machine_monitor_cont(struct machine *m);
+void machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
 /* system_powerdown: the GED power-button event, and POWERDOWN. */
 void machine_powerdown(struct machine *m);
 /* quit: SHUTDOWN (host-qmp-quit), then the machine ends with status 0. */
@@ -137,7 +127,22 @@ json_object *machine_query_memdev(struct machine *m);
 /* x-query-memslots: {"generation", "slots": [...]} (docs/mmu.md). */
 json_object *machine_query_memslots(struct machine *m);
 
-/* The dirty log (mmu/dirty.h, docs/mmu-dirty.md). */
-struct dirty_log *machine_dirty_log(struct machine *m);
-/* calc-dirty-rate's measurement state (mmu/dirtyrate.h); main thread. */
-struct dirtyrate *machine_dirtyrate(struct machine *m);
+/*
+ * query-stats for the kvm provider (QEMU's qapi/stats.json shapes):
+ * appends the VM's StatsResult, or with vcpu_target one per vCPU whose QOM
+ * path is in vcpus (NULL: every vCPU), keeping only the statistics named
+ * in names (NULL: all). A kernel without binary stats yields nothing.
+ */
+bool machine_query_stats(struct machine *m, bool vcpu_target,
+                         json_object *vcpus, json_object *names,
+                         json_object *results, GError **err);
+/* query-stats-schemas for the kvm provider: a new array, or NULL. */
+json_object *machine_query_stats_schemas(struct machine *m, GError **err);
+
+struct dirtyrate_request;
+struct dirtyrate_info;
+/* calc-dirty-rate: starts a measurement (mmu/dirtyrate.h); main thread. */
+bool machine_calc_dirty_rate(struct machine *m,
+                             const struct dirtyrate_request *r, GError **err);
+/* query-dirty-rate: the last measurement's state and results. */
+void machine_query_dirty_rate(struct machine *m, struct dirtyrate_info *out);

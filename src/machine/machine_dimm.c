@@ -13,7 +13,8 @@
 #include "errors.h"
 #include "machine/machine_internal.h"
 
-/* ACPI 6.5 table 6.xx (_OST): source events and status codes. */
+/* ACPI 6.5 section 6.3.5, _OST (OSPM Status Indication): its tables of
+ * source event codes and of status codes per event. */
 #define OST_EVENT_EJECT_REQUEST     0x03
 #define OST_EVENT_OSPM_EJECT        0x103
 #define OST_STATUS_SUCCESS          0x00
@@ -212,7 +213,7 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
                                 .slot = slot, .addr = addr,
                                 .size = backend_size(b), .node = p->node,
                                 .hotplugged = hotplug };
-    if (!machine_dirty_memmap_add(m, addr, d->size, backend_host_addr(b),
+    if (!machine_dimm_memslot_add(m, addr, d->size, backend_host_addr(b),
                                   d->id ? d->id : d->path, err)) {
         dimm_free(d);
         return false;
@@ -351,9 +352,21 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
 
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
+    if (d && d->unplug_pending &&
+        !machine_dimm_memslot_remove(m, d->addr, &err)) {
+        /*
+         * KVM still maps the DIMM: freeing its memory now would pull it
+         * from under the guest. Like QEMU when a memslot cannot be
+         * unregistered, the machine ends, saying why.
+         */
+        g_autofree char *why = g_strdup_printf("eject of DIMM slot %u: %s",
+                                               slot, err->message);
+
+        g_mutex_unlock(&m->dimm_lock);
+        machine_request_exit(m, 1, false, "host-error", why);
+        return;
+    }
     if (d && d->unplug_pending) {
-        if (!machine_dirty_memmap_remove(m, d->addr, &err))
-            g_printerr("hotmem: eject of slot %u: %s\n", slot, err->message);
         memhp_clear(m->memhp, slot);
         backend_set_in_use(d->backend, false);
         m->plugged_size -= d->size;

@@ -59,16 +59,22 @@ void machine_dirty_ring_full(void *opaque, unsigned index)
     dirty_log_ring_full(m->dirty, index);
 }
 
-struct dirty_log *machine_dirty_log(struct machine *m)
-{
-    return m->dirty;
-}
-
-struct dirtyrate *machine_dirtyrate(struct machine *m)
+static struct dirtyrate *dirtyrate(struct machine *m)
 {
     if (!m->dirtyrate)
         m->dirtyrate = dirtyrate_new(m->dirty, m->memmap);
     return m->dirtyrate;
+}
+
+bool machine_calc_dirty_rate(struct machine *m,
+                             const struct dirtyrate_request *r, GError **err)
+{
+    return dirtyrate_start(dirtyrate(m), r, err);
+}
+
+void machine_query_dirty_rate(struct machine *m, struct dirtyrate_info *out)
+{
+    dirtyrate_get(dirtyrate(m), out);
 }
 
 /*
@@ -76,14 +82,16 @@ struct dirtyrate *machine_dirtyrate(struct machine *m)
  * turn logging on (and drop the initially-set bits) before the guest hears
  * of the DIMM: the first guest write is then logged.
  */
-bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
+bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
                               void *hva, const char *owner, GError **err)
 {
     if (!memmap_add(m->memmap, gpa, size, hva, 0, owner, NULL, err))
         return false;
-    if (m->dirty)
-        dirty_log_slot_added(m->dirty);
-    return true;
+    if (!m->dirty || dirty_log_slot_added(m->dirty, err))
+        return true;
+    /* device_add fails and leaves nothing behind: the slot goes again. */
+    machine_dimm_memslot_remove(m, gpa, NULL);
+    return false;
 }
 
 /*
@@ -91,7 +99,7 @@ bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
  * (reported as a removed slot by the next harvest), and ring entries still
  * in flight are collected after, before the slot id can be reused.
  */
-bool machine_dirty_memmap_remove(struct machine *m, uint64_t gpa,
+bool machine_dimm_memslot_remove(struct machine *m, uint64_t gpa,
                                  GError **err)
 {
     bool ok;

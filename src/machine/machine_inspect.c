@@ -41,10 +41,10 @@ bool machine_vcpu_paging_regs(struct machine *m, unsigned cpu,
     struct kvm_sregs sr;
     bool pause, ok;
 
-    if (cpu >= machine_vcpu_count(m)) {
+    if (cpu >= vcpus_count(m->vcpus)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "CPU %u is not present (the machine has %u)", cpu,
-                    machine_vcpu_count(m));
+                    vcpus_count(m->vcpus));
         return false;
     }
     /*
@@ -56,7 +56,7 @@ bool machine_vcpu_paging_regs(struct machine *m, unsigned cpu,
             !vcpus_paused(m->vcpus);
     if (pause)
         vcpus_pause(m->vcpus);
-    ok = kvm_ioctl(machine_vcpu_fd(m, cpu), KVM_GET_SREGS, &sr, err);
+    ok = kvm_ioctl(vcpus_fd(m->vcpus, cpu), KVM_GET_SREGS, &sr, err);
     if (pause)
         vcpus_resume(m->vcpus);
     if (!ok)

@@ -43,6 +43,7 @@ struct machine {
     struct memmap *memmap;
     struct dirty_log *dirty;        /* machine_dirty.c */
     struct dirtyrate *dirtyrate;    /* created on first use */
+    struct machine_stats *stats;    /* machine_stats.c */
     struct bus *bus;
     struct serial_backend *serial_backend;
     struct serial *com1;
@@ -77,6 +78,10 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
 
+/* machine_stats.c: KVM's binary stats fds, opened before the vCPUs run. */
+bool machine_stats_init(struct machine *m, GError **err);
+void machine_stats_free(struct machine *m);
+
 /* machine_ram.c: boot RAM memslots (after the objects exist). */
 bool machine_ram_init(struct machine *m, GError **err);
 
@@ -85,9 +90,9 @@ bool machine_dirty_init(struct machine *m, GError **err);
 bool machine_dirty_attach_vcpus(struct machine *m, GError **err);
 void machine_dirty_free(struct machine *m);
 void machine_dirty_ring_full(void *opaque, unsigned index);
-bool machine_dirty_memmap_add(struct machine *m, uint64_t gpa, uint64_t size,
+bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
                               void *hva, const char *owner, GError **err);
-bool machine_dirty_memmap_remove(struct machine *m, uint64_t gpa,
+bool machine_dimm_memslot_remove(struct machine *m, uint64_t gpa,
                                  GError **err);
 
 /* machine_objects.c */

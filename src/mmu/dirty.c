@@ -517,15 +517,16 @@ void dirty_harvest_clear(struct dirty_harvest *h)
     memset(h, 0, sizeof(*h));
 }
 
-void dirty_log_slot_added(struct dirty_log *dl)
+bool dirty_log_slot_added(struct dirty_log *dl, GError **err)
 {
-    g_autoptr(GError) e = NULL;
+    bool ok;
 
     g_mutex_lock(&dl->ctl);
-    if (!reconcile(dl, &e))
-        g_printerr("hotmem: dirty logging of a new memslot: %s\n",
-                   e->message);
+    ok = reconcile(dl, err);
     g_mutex_unlock(&dl->ctl);
+    if (!ok)
+        g_prefix_error(err, "dirty logging of the new memslot: ");
+    return ok;
 }
 
 /* Takes the slot's last bits from KVM, then retires its record. */

@@ -15,7 +15,7 @@
  * harvest (or since logging started): by the guest (KVM's log) and by
  * hotmem itself (memmap_write()/memmap_mark_dirty(), through the memmap
  * write hook). Hot-plug: see dirty_log_slot_added() and friends, and
- * docs/mmu-dirty.md.
+ * docs/mmu.md, "Dirty logging".
  *
  * Threads: any thread may call any function; dirty_log_ring_full() is meant
  * for vCPU threads (KVM_EXIT_DIRTY_RING_FULL).
@@ -118,12 +118,12 @@ void dirty_harvest_clear(struct dirty_harvest *h);
  * Hot-plug. A slot must be installed with memmap_add() WITHOUT
  * KVM_MEM_LOG_DIRTY_PAGES and announced right after with slot_added(),
  * which turns logging on for it when logging is active (before the guest
- * can know about it). Before memmap_remove(), slot_removing() takes the
+ * can know about it); when that fails the caller removes the slot again. Before memmap_remove(), slot_removing() takes the
  * slot's pending bits from KVM into the next harvest (marked removed);
  * after it, slot_removed() collects ring entries that were still in flight,
  * so none is ever credited to a later slot that reuses the id.
  */
-void dirty_log_slot_added(struct dirty_log *dl);
+bool dirty_log_slot_added(struct dirty_log *dl, GError **err);
 void dirty_log_slot_removing(struct dirty_log *dl, uint64_t gpa);
 void dirty_log_slot_removed(struct dirty_log *dl);
 

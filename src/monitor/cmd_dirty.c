@@ -1,7 +1,7 @@
 /*
  * calc-dirty-rate and query-dirty-rate with QEMU's arguments and its
  * DirtyRateInfo shape (qapi/migration.json); the measurement itself is
- * mmu/dirtyrate.c (docs/mmu-dirty.md). The state lives as long as the
+ * mmu/dirtyrate.c (docs/mmu.md, "Dirty logging"). The state lives as long as the
  * monitor: the QMP server has no unregister hook and holds the commands.
  */
 #include "monitor/commands.h"
@@ -83,7 +83,7 @@ static void cmd_calc_dirty_rate(struct qmp_request *req, json_object *args,
 
     if (!parse_calc(req, args, &r))
         return;
-    if (dirtyrate_start(machine_dirtyrate(c->m), &r, &err))
+    if (machine_calc_dirty_rate(c->m, &r, &err))
         qmp_request_return(req, NULL);
     else
         qmp_request_error(req, err);
@@ -134,7 +134,7 @@ static void cmd_query_dirty_rate(struct qmp_request *req, json_object *args,
 
     if (!time_unit_arg(req, args, &ms))
         return;
-    dirtyrate_get(machine_dirtyrate(c->m), &info);
+    machine_query_dirty_rate(c->m, &info);
     qmp_request_return(req, info_json(&info, ms));
     dirtyrate_info_clear(&info);
 }

@@ -92,14 +92,14 @@ static void cmd_query_kvm(struct qmp_request *req, json_object *args,
 static void cmd_stop(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
-    machine_monitor_stop(MON(opaque)->m);
+    machine_pause(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }
 
 static void cmd_cont(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
-    machine_monitor_cont(MON(opaque)->m);
+    machine_resume(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }
 
