@@ -1,6 +1,7 @@
 /* The project-wide GError domain for VMM errors below main(). */
 #pragma once
 
+#include <stdbool.h>
 #include <glib.h>
 
 #define HM_ERROR (hm_error_quark())
@@ -14,3 +15,7 @@ enum hm_error_code {
     HM_ERROR_IO,            /* file or socket I/O */
     HM_ERROR_DEVICE_NOT_FOUND, /* no device with that id */
 };
+
+/* Sets *err (HM_ERROR, code) from a format, if err is not NULL; returns
+ * false, for "return hm_fail(err, ...);". */
+bool hm_fail(GError **err, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);

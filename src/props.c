@@ -9,19 +9,7 @@
 
 #include "errors.h"
 
-static bool fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-
-static bool fail(GError **err, const char *fmt, ...)
-{
-    va_list ap;
-    GError *e;
-
-    va_start(ap, fmt);
-    e = g_error_new_valist(HM_ERROR, HM_ERROR_INVALID, fmt, ap);
-    va_end(ap);
-    g_propagate_error(err, e);
-    return false;
-}
+#define fail(err, ...) hm_fail((err), HM_ERROR_INVALID, __VA_ARGS__)
 
 const char *props_parse_digits(const char *s, uint64_t *v, bool *overflow)
 {

@@ -33,20 +33,7 @@
  */
 #define BACKEND_DEFAULT_ALIGN (2ULL << 20)
 
-static bool fail(GError **err, int code, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-
-static bool fail(GError **err, int code, const char *fmt, ...)
-{
-    va_list ap;
-    GError *e;
-
-    va_start(ap, fmt);
-    e = g_error_new_valist(HM_ERROR, code, fmt, ap);
-    va_end(ap);
-    g_propagate_error(err, e);
-    return false;
-}
+#define fail hm_fail
 
 /* "Hugepagesize:" of /proc/meminfo: the default huge page size, or 0. */
 static uint64_t default_huge_page_size(void)

@@ -112,6 +112,22 @@ static void phdr_get(const uint8_t *image, unsigned i, struct elf_phdr *ph)
     ph->align = ld_le64(p + 48);
 }
 
+/*
+ * The next non-empty PT_LOAD header from *i on (start with *i = 0); false
+ * after the last.
+ */
+static bool next_load(const uint8_t *image, unsigned *i, struct elf_phdr *ph)
+{
+    unsigned phnum = ld_le16(image + E_PHNUM);
+
+    while (*i < phnum) {
+        phdr_get(image, (*i)++, ph);
+        if (ph->type == PT_LOAD && ph->memsz != 0)
+            return true;
+    }
+    return false;
+}
+
 /* [off, off + len) lies inside a file of size bytes, without overflow. */
 static bool in_file(uint64_t off, uint64_t len, size_t size)
 {
@@ -353,15 +369,12 @@ bool loader_pvh_entry(const uint8_t *image, size_t size, uint32_t *entry,
 static bool check_segments(const uint8_t *image, const struct layout *l,
                            uint64_t *kstart, uint64_t *kend, GError **err)
 {
-    unsigned phnum = ld_le16(image + E_PHNUM);
     struct elf_phdr ph;
+    unsigned i = 0;
 
     *kstart = UINT64_MAX;
     *kend = 0;
-    for (unsigned i = 0; i < phnum; i++) {
-        phdr_get(image, i, &ph);
-        if (ph.type != PT_LOAD || ph.memsz == 0)
-            continue;
+    while (next_load(image, &i, &ph)) {
         if (!loader_check_ram(l, "segment", ph.paddr, ph.memsz, err))
             return false;
         *kstart = MIN(*kstart, ph.paddr);
@@ -378,13 +391,10 @@ static bool check_segments(const uint8_t *image, const struct layout *l,
 static bool write_segments(struct memmap *mm, const uint8_t *image,
                            GError **err)
 {
-    unsigned phnum = ld_le16(image + E_PHNUM);
     struct elf_phdr ph;
+    unsigned i = 0;
 
-    for (unsigned i = 0; i < phnum; i++) {
-        phdr_get(image, i, &ph);
-        if (ph.type != PT_LOAD || ph.memsz == 0)
-            continue;
+    while (next_load(image, &i, &ph)) {
         if (!loader_write(mm, ph.paddr, image + ph.offset, ph.filesz,
                           "kernel segment", err) ||
             !loader_zero(mm, ph.paddr + ph.filesz, ph.memsz - ph.filesz,

@@ -72,6 +72,27 @@ static struct aml *join64(const char *hi, const char *lo, struct aml *dst)
 }
 
 /*
+ * The minimum, maximum and length fields of a memory resource descriptor
+ * in buffer buf (ACPI 6.5 sections 6.4.3.5.1 and 6.4.3.5.2: QWord fields at
+ * byte 14, 22, 38; DWord fields at 10, 14, 22).
+ */
+static const unsigned qword_offsets[3] = { 14, 22, 38 };
+static const char *const qword_names[3] = { "MINL", "MAXL", "LENL" };
+static const unsigned dword_offsets[3] = { 10, 14, 22 };
+static const char *const dword_names[3] = { "MIN3", "MAX3", "LEN3" };
+
+static void create_fields(struct aml *scope,
+                          struct aml *(*field)(struct aml *, struct aml *,
+                                               const char *),
+                          const char *buf, const unsigned offsets[3],
+                          const char *const names[3])
+{
+    for (unsigned i = 0; i < 3; i++)
+        aml_append(scope, field(aml_name("%s", buf), aml_int(offsets[i]),
+                                 names[i]));
+}
+
+/*
  * MCRS(slot): the DIMM's range as a QWordMemory descriptor, or as a
  * DWordMemory one when it lies below 4 GiB (section 6.4.3.5).
  */
@@ -86,12 +107,8 @@ static struct aml *build_mcrs(void)
     select_slot(m, aml_arg(0));
     aml_append(r64, aml_qword_memory(0, 0, 0, true, true));
     aml_append(m, aml_name_decl("MR64", r64));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(14),
-                                         "MINL"));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(22),
-                                         "MAXL"));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(38),
-                                         "LENL"));
+    create_fields(m, aml_create_qword_field, "MR64", qword_offsets,
+                  qword_names);
     aml_append(m, join64("MBAH", "MBAL", aml_name("MINL")));
     aml_append(m, join64("MSZH", "MSZL", aml_name("LENL")));
     aml_append(m, aml_add(aml_name("MINL"), aml_name("LENL"),
@@ -100,12 +117,8 @@ static struct aml *build_mcrs(void)
     aml_append(m, aml_release(aml_name("MLCK")));
     aml_append(r32, aml_dword_memory(0, 0, 0, true, true));
     aml_append(low, aml_name_decl("MR32", r32));
-    aml_append(low, aml_create_dword_field(aml_name("MR32"), aml_int(10),
-                                           "MIN3"));
-    aml_append(low, aml_create_dword_field(aml_name("MR32"), aml_int(14),
-                                           "MAX3"));
-    aml_append(low, aml_create_dword_field(aml_name("MR32"), aml_int(22),
-                                           "LEN3"));
+    create_fields(low, aml_create_dword_field, "MR32", dword_offsets,
+                  dword_names);
     aml_append(low, aml_store(aml_name("MINL"), aml_name("MIN3")));
     aml_append(low, aml_store(aml_name("MAXL"), aml_name("MAX3")));
     aml_append(low, aml_store(aml_name("LENL"), aml_name("LEN3")));
