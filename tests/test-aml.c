@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 
 #include "acpi/aml.h"
+#include "devices/memhp.h"
 
 /* "5b81 10" -> bytes; spaces are for the reader. */
 static GByteArray *hex_bytes(const char *hex)
@@ -879,156 +880,25 @@ static void test_name_invalid(gconstpointer data)
 
 /* --- A DSDT-like table through the reference disassembler --- */
 
-/* Registers of a memory hotplug controller, shaped like QEMU's MHPC. */
-static void add_registers(struct aml *dev)
-{
-    static const char *const regs[] = { "MRBL", "MRBH", "MRLL", "MRLH",
-                                        "MPX" };
-    struct aml *f = aml_field("HPMR", AML_DWORD_ACC, AML_NOLOCK,
-                              AML_PRESERVE);
-    struct aml *flags = aml_field("HPMR", AML_BYTE_ACC, AML_NOLOCK,
-                                  AML_WRITE_AS_ZEROS);
-    struct aml *sel = aml_field("HPMR", AML_DWORD_ACC, AML_NOLOCK,
-                                AML_PRESERVE);
-
-    aml_append(dev, aml_operation_region("HPMR", AML_SYSTEM_IO,
-                                         aml_int(0x0A00), aml_int(0x18)));
-    for (size_t i = 0; i < G_N_ELEMENTS(regs); i++)
-        aml_append(f, aml_named_field(regs[i], 32));
-    aml_append(dev, f);
-    aml_append(flags, aml_field_offset(20));
-    aml_append(flags, aml_named_field("MEN", 1));
-    aml_append(flags, aml_named_field("MINS", 1));
-    aml_append(flags, aml_named_field("MRMV", 1));
-    aml_append(flags, aml_named_field("MEJ", 1));
-    aml_append(flags, aml_reserved_field(4));
-    aml_append(dev, flags);
-    aml_append(sel, aml_named_field("MSEL", 32));
-    aml_append(sel, aml_named_field("MOEV", 32));
-    aml_append(sel, aml_named_field("MOSC", 32));
-    aml_append(dev, sel);
-    aml_append(dev, aml_mutex("MLCK", 0));
-}
-
-/* Method (MSCN): walk the slots, notify inserted (1) and removing (3). */
-static struct aml *scan_method(unsigned slots)
-{
-    struct aml *m = aml_method("MSCN", 0, true);
-    struct aml *w = aml_while(aml_lless(aml_local(0), aml_int(slots)));
-    struct aml *ins = aml_if(aml_equal(aml_name("MINS"), aml_int(1)));
-    struct aml *els = aml_else();
-    struct aml *rmv = aml_if(aml_equal(aml_name("MRMV"), aml_int(1)));
-
-    aml_append(m, aml_acquire(aml_name("MLCK"), 0xFFFF));
-    aml_append(m, aml_store(aml_int(0), aml_local(0)));
-    aml_append(w, aml_store(aml_local(0), aml_name("MSEL")));
-    aml_append(ins, aml_call("MTFY", aml_local(0), aml_int(1), NULL));
-    aml_append(ins, aml_store(aml_int(1), aml_name("MINS")));
-    aml_append(rmv, aml_call("MTFY", aml_local(0), aml_int(3), NULL));
-    aml_append(rmv, aml_store(aml_int(1), aml_name("MRMV")));
-    aml_append(els, rmv);
-    aml_append(w, ins);
-    aml_append(w, els);
-    aml_append(w, aml_increment(aml_local(0)));
-    aml_append(m, w);
-    aml_append(m, aml_release(aml_name("MLCK")));
-    aml_append(m, aml_return(aml_int(1)));
-    return m;
-}
-
-/* Method (MTFY, 2): Notify (MPxx, Arg1) for slot Arg0. */
-static struct aml *notify_method(unsigned slots)
-{
-    struct aml *m = aml_method("MTFY", 2, false);
-
-    for (unsigned i = 0; i < slots; i++) {
-        struct aml *br = aml_if(aml_equal(aml_arg(0), aml_int(i)));
-
-        aml_append(br, aml_notify(aml_name("MP%02X", i), aml_arg(1)));
-        aml_append(m, br);
-    }
-    return m;
-}
-
-/* Method (_CRS): the slot's range patched into a QWordMemory template. */
-static struct aml *slot_crs(unsigned slot)
-{
-    struct aml *m = aml_method("_CRS", 0, true);
-    struct aml *rt = aml_resource_template();
-
-    aml_append(rt, aml_qword_memory(0, 0xFFFFFFFFFFFFFFFE, 0xFFFFFFFFFFFFFFFF,
-                                    true, true));
-    aml_append(m, aml_name_decl("MR64", rt));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(14),
-                                         "MINL"));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(38),
-                                         "LENL"));
-    aml_append(m, aml_create_qword_field(aml_name("MR64"), aml_int(22),
-                                         "MAXL"));
-    aml_append(m, aml_acquire(aml_name("MLCK"), 0xFFFF));
-    aml_append(m, aml_store(aml_int(slot), aml_name("MSEL")));
-    aml_append(m, aml_or(aml_shiftleft(aml_to_integer(aml_name("MRBH"),
-                                                      NULL), aml_int(32)),
-                         aml_name("MRBL"), aml_name("MINL")));
-    aml_append(m, aml_store(aml_name("MRLL"), aml_name("LENL")));
-    aml_append(m, aml_subtract(aml_add(aml_name("MINL"), aml_name("LENL"),
-                                       NULL), aml_int(1), aml_name("MAXL")));
-    aml_append(m, aml_release(aml_name("MLCK")));
-    aml_append(m, aml_return(aml_name("MR64")));
-    return m;
-}
-
-static struct aml *slot_device(unsigned slot)
-{
-    struct aml *d = aml_device("MP%02X", slot);
-    struct aml *sta = aml_method("_STA", 0, false);
-    struct aml *ost = aml_method("_OST", 3, false);
-    struct aml *ej0 = aml_method("_EJ0", 1, false);
-
-    aml_append(d, aml_name_decl("_HID", aml_eisaid("PNP0C80")));
-    aml_append(d, aml_name_decl("_UID", aml_string("%u", slot)));
-    aml_append(sta, aml_store(aml_int(slot), aml_name("MSEL")));
-    aml_append(sta, aml_return(aml_multiply(aml_name("MEN"), aml_int(0x0F),
-                                            NULL)));
-    aml_append(d, sta);
-    aml_append(d, slot_crs(slot));
-    aml_append(ost, aml_store(aml_arg(0), aml_name("MOEV")));
-    aml_append(ost, aml_store(aml_arg(1), aml_name("MOSC")));
-    aml_append(d, ost);
-    aml_append(ej0, aml_store(aml_int(1), aml_name("MEJ")));
-    aml_append(ej0, aml_sleep(10));
-    aml_append(d, ej0);
-    return d;
-}
-
-/* Scope (\_SB) { Device (MHPC) {...} Device (GED) {...} } Name (_S5, ...) */
+/*
+ * Scope (\_SB) { Device (MHPC) {...} Device (GED) {...} } Name (_S5, ...):
+ * the memory hot-plug controller exactly as memhp_build_aml() builds it for
+ * the machine, with a GED that calls its scan method.
+ */
 static struct aml *dsdt_body(void)
 {
     static const uint32_t ged_irq = 9;
     struct aml *body = aml_sequence(), *sb = aml_scope("\\_SB");
-    struct aml *mhpc = aml_device("MHPC"), *ged = aml_device("GED");
+    struct aml *ged = aml_device("GED");
     struct aml *crs = aml_resource_template(), *evt;
     struct aml *s5 = aml_package(2);
 
-    aml_append(mhpc, aml_name_decl("_HID", aml_string("PNP0A06")));
-    aml_append(mhpc, aml_name_decl("_UID", aml_string("Memory hotplug")));
-    aml_append(crs, aml_io(0x0A00, 0x0A00, 1, 0x18));
-    aml_append(crs, aml_memory32_fixed(0xFED00000, 0x400, true));
-    aml_append(crs, aml_dword_memory(0xC0000000, 0xFEBFFFFF, 0x3EC00000,
-                                     true, false));
-    aml_append(mhpc, aml_name_decl("_CRS", crs));
-    add_registers(mhpc);
-    aml_append(mhpc, scan_method(2));
-    aml_append(mhpc, notify_method(2));
-    for (unsigned i = 0; i < 2; i++)
-        aml_append(mhpc, slot_device(i));
-    aml_append(sb, mhpc);
+    memhp_build_aml(sb, 2);
     aml_append(ged, aml_name_decl("_HID", aml_string("ACPI0013")));
-    crs = aml_resource_template();
     aml_append(crs, aml_interrupt(true, false, false, &ged_irq, 1));
     aml_append(ged, aml_name_decl("_CRS", crs));
     evt = aml_method("_EVT", 1, true);
-    aml_append(evt, aml_call("\\_SB.MHPC.MSCN", NULL));
+    aml_append(evt, aml_call(MEMHP_SCAN_METHOD, NULL));
     aml_append(ged, evt);
     aml_append(sb, ged);
     aml_append(body, sb);
@@ -1078,6 +948,44 @@ static char *run_tool(const char *dir, char **argv, int *status)
     return all;
 }
 
+/*
+ * What iasl read back from memhp_build_aml()'s bytes: the controller with
+ * its register block, lock and methods, and per slot a PNP0C80 device
+ * whose _CRS, _STA, _PXM, _OST and _EJ0 call the controller's methods.
+ */
+static void assert_memhp_asl(const char *dsl_path, unsigned slots)
+{
+    static const char *const want[] = {
+        "Device (MHPC)", "Name (_HID, EisaId (\"PNP0A06\")",
+        "IO (Decode16,", "0x0A00,", "0x18,",
+        "OperationRegion (HPMR, SystemIO, 0x0A00, 0x18)",
+        "Mutex (MLCK, 0x00)", "Method (MSCN, 0, Serialized)",
+        "Method (MCRS, 1, Serialized)", "Method (MEJ0, 2, Serialized)",
+        "Method (MOST, 3, Serialized)", "Method (MNTF, 2, NotSerialized)",
+        "\\_SB.MHPC.MSCN ()",
+    };
+    g_autofree char *asl = NULL;
+
+    g_assert_true(g_file_get_contents(dsl_path, &asl, NULL, NULL));
+    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+        if (!strstr(asl, want[i]))
+            g_error("the disassembly lacks '%s':\n%s", want[i], asl);
+    }
+    for (unsigned i = 0; i < slots; i++) {
+        /* iasl writes the integers 0 and 1 as Zero and One. */
+        g_autofree char *n = i < 2 ? g_strdup(i ? "One" : "Zero")
+                                   : g_strdup_printf("0x%02X", i);
+        g_autofree char *dev = g_strdup_printf("Device (MP%02X)", i);
+        g_autofree char *ej0 = g_strdup_printf("MEJ0 (%s, Arg0)", n);
+        g_autofree char *ost = g_strdup_printf("MOST (%s, Arg0, Arg1)", n);
+        const char *d = strstr(asl, dev);
+
+        if (!d || !strstr(d, "EisaId (\"PNP0C80\")") || !strstr(d, ej0) ||
+            !strstr(d, ost))
+            g_error("slot %u's device is not as expected:\n%s", i, asl);
+    }
+}
+
 static void test_iasl_disassemble(void)
 {
     char *iasl = g_find_program_in_path("iasl");
@@ -1110,6 +1018,7 @@ static void test_iasl_disassemble(void)
     g_unlink(file);
     g_free(file);
     file = g_build_filename(dir, "dsdt.dsl", NULL);
+    assert_memhp_asl(file, 2);
     g_unlink(file);
     g_rmdir(dir);
     g_free(file);
