@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "devices/ged.h"
 #include "devices/memhp.h"
+#include "devices/pc_dimm.h"
 #include "devices/pm_regs.h"
 
 struct log {
@@ -43,15 +44,18 @@ struct fixture {
     struct bus *bus;
     struct memhp *h;
     struct log log;
+    GMutex lock;                    /* the owner's DIMM lock */
+    struct pc_dimm *table[5];       /* the owner's slot table */
 };
 
 static void setup(struct fixture *f, gconstpointer data)
 {
     struct memhp_ops ops = { &f->log, on_notify, on_ost, on_eject };
 
-    memset(&f->log, 0, sizeof(f->log));
+    memset(f, 0, sizeof(*f));
+    g_mutex_init(&f->lock);
     f->bus = bus_new();
-    f->h = memhp_create(f->bus, 4, &ops, NULL);
+    f->h = memhp_create(f->bus, 4, f->table, &f->lock, &ops, NULL);
     g_assert_nonnull(f->h);
 }
 
@@ -59,6 +63,48 @@ static void teardown(struct fixture *f, gconstpointer data)
 {
     memhp_destroy(f->h);
     bus_free(f->bus);
+    for (unsigned i = 0; i < G_N_ELEMENTS(f->table); i++)
+        g_free(f->table[i]);
+    g_mutex_clear(&f->lock);
+}
+
+/* What the machine does: a record in the table, then the controller. */
+static void plug(struct fixture *f, unsigned slot, uint64_t addr,
+                 uint64_t size, uint32_t node, bool hotplug)
+{
+    struct pc_dimm *d = g_new0(struct pc_dimm, 1);
+
+    *d = (struct pc_dimm){ .slot = slot, .addr = addr, .size = size,
+                           .node = node, .hotplugged = hotplug };
+    g_mutex_lock(&f->lock);
+    f->table[slot] = d;
+    memhp_plugged(f->h, slot, hotplug);
+    g_mutex_unlock(&f->lock);
+}
+
+static bool request_unplug(struct fixture *f, unsigned slot)
+{
+    bool ok;
+
+    g_mutex_lock(&f->lock);
+    ok = memhp_request_unplug(f->h, slot, NULL);
+    g_mutex_unlock(&f->lock);
+    return ok;
+}
+
+static void cancel_unplug(struct fixture *f, unsigned slot)
+{
+    g_mutex_lock(&f->lock);
+    memhp_cancel_unplug(f->h, slot);
+    g_mutex_unlock(&f->lock);
+}
+
+/* The machine frees an ejected DIMM's record. */
+static void unplugged(struct fixture *f, unsigned slot)
+{
+    g_mutex_lock(&f->lock);
+    g_clear_pointer(&f->table[slot], g_free);
+    g_mutex_unlock(&f->lock);
 }
 
 static void wr(struct fixture *f, unsigned off, uint32_t v, unsigned len)
@@ -78,8 +124,7 @@ static uint32_t rd(struct fixture *f, unsigned off, unsigned len)
 
 static void test_cold_plug(struct fixture *f, gconstpointer data)
 {
-    g_assert_true(memhp_plug(f->h, 2, 0x140000000ULL, 0x40000000, 1, false,
-                             NULL));
+    plug(f, 2, 0x140000000ULL, 0x40000000, 1, false);
     g_assert_cmpuint(f->log.notifies, ==, 0);
     wr(f, 0x00, 2, 4);
     g_assert_cmphex(rd(f, 0x00, 4), ==, 0x40000000);
@@ -89,17 +134,21 @@ static void test_cold_plug(struct fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, 0x10, 4), ==, 1);
     /* Present at boot: enabled, not inserting. */
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    /* An empty slot reads as zeros, not enabled. */
+    wr(f, 0x00, 1, 4);
+    g_assert_cmphex(rd(f, 0x00, 4), ==, 0);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0);
 }
 
 static void test_hot_plug_and_ack(struct fixture *f, gconstpointer data)
 {
-    g_assert_true(memhp_plug(f->h, 0, 0x100000000ULL, 0x10000000, 0, true,
-                             NULL));
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
     g_assert_cmpuint(f->log.notifies, ==, 1);
     wr(f, 0x00, 0, 4);
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x3);       /* enabled|inserting */
     wr(f, 0x14, 0x2, 1);                            /* clear inserting */
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    g_assert_false(f->table[0]->hp.inserting);      /* in the one record */
     /* _OST: event, then status completes it. */
     wr(f, 0x04, 0x1, 4);
     g_assert_cmpuint(f->log.osts, ==, 0);
@@ -107,21 +156,17 @@ static void test_hot_plug_and_ack(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(f->log.osts, ==, 1);
     g_assert_cmpuint(f->log.last_event, ==, 1);
     g_assert_cmpuint(f->log.last_status, ==, 0);
-    /* A busy slot refuses another DIMM. */
-    g_assert_false(memhp_plug(f->h, 0, 0, 0x1000, 0, true, NULL));
+    g_assert_cmpuint(f->table[0]->hp.ost_event, ==, 1);
 }
 
 static void test_unplug_and_eject(struct fixture *f, gconstpointer data)
 {
-    struct memhp_slot_state st;
-
-    g_assert_true(memhp_plug(f->h, 1, 0x100000000ULL, 0x10000000, 0, false,
-                             NULL));
+    plug(f, 1, 0x100000000ULL, 0x10000000, 0, false);
     wr(f, 0x00, 1, 4);
     /* Eject before anyone asked: ignored. */
     wr(f, 0x14, 0x8, 1);
     g_assert_cmpuint(f->log.ejects, ==, 0);
-    g_assert_true(memhp_request_unplug(f->h, 1, NULL));
+    g_assert_true(request_unplug(f, 1));
     g_assert_cmpuint(f->log.notifies, ==, 1);
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x5);       /* enabled|removing */
     wr(f, 0x14, 0x4, 1);
@@ -129,21 +174,25 @@ static void test_unplug_and_eject(struct fixture *f, gconstpointer data)
     wr(f, 0x14, 0x8, 1);
     g_assert_cmpuint(f->log.ejects, ==, 1);
     g_assert_cmpuint(f->log.last_slot, ==, 1);
-    memhp_clear(f->h, 1);
-    g_assert_true(memhp_slot_state(f->h, 1, &st));
-    g_assert_false(st.enabled);
+    unplugged(f, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0);
+    /* The guest's _OST after the eject still reaches the machine. */
+    wr(f, 0x04, 0x103, 4);
+    wr(f, 0x08, 0x0, 4);
+    g_assert_cmpuint(f->log.osts, ==, 1);
+    g_assert_cmphex(f->log.last_event, ==, 0x103);
+    g_assert_cmpuint(f->log.last_slot, ==, 1);
     /* Eject of an empty slot: ignored. */
     wr(f, 0x14, 0x8, 1);
     g_assert_cmpuint(f->log.ejects, ==, 1);
-    g_assert_false(memhp_request_unplug(f->h, 1, NULL));
+    g_assert_false(request_unplug(f, 1));
 }
 
 static void test_refusal_keeps_dimm(struct fixture *f, gconstpointer data)
 {
-    g_assert_true(memhp_plug(f->h, 3, 0x100000000ULL, 0x10000000, 0, false,
-                             NULL));
-    g_assert_true(memhp_request_unplug(f->h, 3, NULL));
-    memhp_cancel_unplug(f->h, 3);
+    plug(f, 3, 0x100000000ULL, 0x10000000, 0, false);
+    g_assert_true(request_unplug(f, 3));
+    cancel_unplug(f, 3);
     wr(f, 0x00, 3, 4);
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
     wr(f, 0x14, 0x8, 1);                            /* no request now */
@@ -153,9 +202,8 @@ static void test_refusal_keeps_dimm(struct fixture *f, gconstpointer data)
 static void test_selector_out_of_range(struct fixture *f,
                                        gconstpointer data)
 {
-    g_assert_true(memhp_plug(f->h, 0, 0x100000000ULL, 0x10000000, 0, false,
-                             NULL));
-    g_assert_true(memhp_request_unplug(f->h, 0, NULL));
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, false);
+    g_assert_true(request_unplug(f, 0));
     wr(f, 0x00, 4, 4);
     g_assert_cmphex(rd(f, 0x00, 4), ==, 0xffffffff);
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0xff);
@@ -173,12 +221,9 @@ static void test_selector_out_of_range(struct fixture *f,
 static void test_random_writes(struct fixture *f, gconstpointer data)
 {
     GRand *r = g_rand_new_with_seed(1234);
-    struct memhp_slot_state st;
 
-    g_assert_true(memhp_plug(f->h, 0, 0x100000000ULL, 0x10000000, 0, true,
-                             NULL));
-    g_assert_true(memhp_plug(f->h, 2, 0x140000000ULL, 0x20000000, 1, false,
-                             NULL));
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
+    plug(f, 2, 0x140000000ULL, 0x20000000, 1, false);
     for (int i = 0; i < 200000; i++) {
         unsigned len = 1u << g_rand_int_range(r, 0, 3);
         unsigned off = (unsigned)g_rand_int_range(r, 0, MEMHP_LEN);
@@ -190,13 +235,10 @@ static void test_random_writes(struct fixture *f, gconstpointer data)
             rd(f, off, len);
     }
     g_assert_cmpuint(f->log.ejects, ==, 0);
-    g_assert_true(memhp_slot_state(f->h, 0, &st));
-    g_assert_true(st.enabled);
-    g_assert_cmphex(st.addr, ==, 0x100000000ULL);
-    g_assert_true(memhp_slot_state(f->h, 2, &st));
-    g_assert_true(st.enabled && st.size == 0x20000000 && st.node == 1);
-    g_assert_true(memhp_slot_state(f->h, 1, &st));
-    g_assert_false(st.enabled);
+    g_assert_nonnull(f->table[0]);
+    g_assert_cmphex(f->table[0]->addr, ==, 0x100000000ULL);
+    g_assert_true(f->table[2]->size == 0x20000000 && f->table[2]->node == 1);
+    g_assert_null(f->table[1]);
     g_rand_free(r);
 }
 

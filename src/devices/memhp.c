@@ -7,13 +7,14 @@
  *                             bit 3 eject)
  * Unknown offsets read as all ones; writes that make no sense (selector out
  * of range, eject of an empty slot or one nobody asked to remove) are
- * ignored. All state changes happen under one lock; callbacks run after it
- * is dropped.
+ * ignored. The state is the owner's DIMM records, under the owner's lock;
+ * callbacks run after it is dropped.
  */
 #include "devices/memhp.h"
 
 #include <string.h>
 
+#include "devices/pc_dimm.h"
 #include "errors.h"
 
 #define STATUS_ENABLED      (1u << 0)
@@ -24,12 +25,17 @@
 #define CONTROL_EJECT       (1u << 3)
 
 struct memhp {
-    GMutex lock;
+    GMutex *lock;                   /* the owner's */
     struct bus *bus;
     struct memhp_ops ops;
     unsigned nr_slots;
-    struct memhp_slot_state *slots;
-    uint32_t selector;
+    struct pc_dimm *const *table;   /* the owner's; NULL: empty slot */
+    uint32_t selector;              /* under lock */
+    /*
+     * The _OST event written for a slot that holds no DIMM: the guest's
+     * last word on an ejected DIMM (0x103) arrives after its record is gone.
+     */
+    uint32_t empty_ost_event;
 };
 
 /* What a guest write asks the machine to do, once the lock is dropped. */
@@ -39,35 +45,42 @@ struct memhp_action {
     uint32_t event, status;
 };
 
+/* The selected slot's DIMM, or NULL (empty, or selector out of range). */
+static struct pc_dimm *selected(struct memhp *h)
+{
+    return h->selector < h->nr_slots ? h->table[h->selector] : NULL;
+}
+
 static uint32_t read_reg(struct memhp *h, uint64_t offset)
 {
-    struct memhp_slot_state *s;
+    const struct pc_dimm *d = selected(h);
 
     if (h->selector >= h->nr_slots)
         return UINT32_MAX;
-    s = &h->slots[h->selector];
+    if (!d)                 /* an empty slot: all zeros, not enabled */
+        return offset <= 0x14 && offset % 4 == 0 ? 0 : UINT32_MAX;
     switch (offset) {
-    case 0x00: return (uint32_t)s->addr;
-    case 0x04: return (uint32_t)(s->addr >> 32);
-    case 0x08: return (uint32_t)s->size;
-    case 0x0c: return (uint32_t)(s->size >> 32);
-    case 0x10: return s->node;
+    case 0x00: return (uint32_t)d->addr;
+    case 0x04: return (uint32_t)(d->addr >> 32);
+    case 0x08: return (uint32_t)d->size;
+    case 0x0c: return (uint32_t)(d->size >> 32);
+    case 0x10: return d->node;
     case 0x14:
-        return (s->enabled ? STATUS_ENABLED : 0) |
-               (s->inserting ? STATUS_INSERTING : 0) |
-               (s->removing ? STATUS_REMOVING : 0);
+        return STATUS_ENABLED |
+               (d->hp.inserting ? STATUS_INSERTING : 0) |
+               (d->hp.removing ? STATUS_REMOVING : 0);
     default: return UINT32_MAX;
     }
 }
 
-static void write_control(struct memhp *h, struct memhp_slot_state *s,
-                          uint32_t v, struct memhp_action *act)
+static void write_control(struct memhp *h, struct pc_dimm *d, uint32_t v,
+                          struct memhp_action *act)
 {
     if (v & CONTROL_CLEAR_INSERT)
-        s->inserting = false;
+        d->hp.inserting = false;
     if (v & CONTROL_CLEAR_REMOVE)
-        s->removing = false;
-    if ((v & CONTROL_EJECT) && s->enabled && s->unplug_requested) {
+        d->hp.removing = false;
+    if ((v & CONTROL_EJECT) && d->hp.unplug_requested) {
         act->eject = true;
         act->slot = h->selector;
     }
@@ -76,7 +89,7 @@ static void write_control(struct memhp *h, struct memhp_slot_state *s,
 static void write_reg(struct memhp *h, uint64_t offset, uint32_t v,
                       struct memhp_action *act)
 {
-    struct memhp_slot_state *s;
+    struct pc_dimm *d;
 
     if (offset == 0x00) {
         h->selector = v;
@@ -84,19 +97,22 @@ static void write_reg(struct memhp *h, uint64_t offset, uint32_t v,
     }
     if (h->selector >= h->nr_slots)
         return;
-    s = &h->slots[h->selector];
+    d = selected(h);
     switch (offset) {
     case 0x04:
-        s->ost_event = v;
+        *(d ? &d->hp.ost_event : &h->empty_ost_event) = v;
         break;
     case 0x08:
         /* The status write completes an _OST call (ACPI 6.5 6.3.5). */
-        s->ost_status = v;
-        *act = (struct memhp_action){ .ost = true, .slot = h->selector,
-                                      .event = s->ost_event, .status = v };
+        if (d)
+            d->hp.ost_status = v;
+        *act = (struct memhp_action){
+            .ost = true, .slot = h->selector, .status = v,
+            .event = d ? d->hp.ost_event : h->empty_ost_event };
         break;
     case 0x14:
-        write_control(h, s, v, act);
+        if (d)
+            write_control(h, d, v, act);
         break;
     default:
         break;
@@ -110,14 +126,14 @@ static void memhp_access(void *opaque, uint64_t offset, uint8_t *data,
     struct memhp_action act = { 0 };
     uint32_t v = 0;
 
-    g_mutex_lock(&h->lock);
+    g_mutex_lock(h->lock);
     if (is_write) {
         memcpy(&v, data, MIN(len, sizeof(v)));
         write_reg(h, offset, v, &act);
     } else {
         v = read_reg(h, offset);
     }
-    g_mutex_unlock(&h->lock);
+    g_mutex_unlock(h->lock);
     if (!is_write) {
         memset(data, 0, len);
         memcpy(data, &v, MIN(len, sizeof(v)));
@@ -129,15 +145,16 @@ static void memhp_access(void *opaque, uint64_t offset, uint8_t *data,
 }
 
 struct memhp *memhp_create(struct bus *bus, unsigned slots,
+                           struct pc_dimm *const *table, GMutex *lock,
                            const struct memhp_ops *ops, GError **err)
 {
     struct memhp *h = g_new0(struct memhp, 1);
 
-    g_mutex_init(&h->lock);
+    h->lock = lock;
     h->bus = bus;
     h->ops = *ops;
     h->nr_slots = slots;
-    h->slots = g_new0(struct memhp_slot_state, slots);
+    h->table = table;
     if (!bus_register(bus, BUS_PIO, MEMHP_PORT, MEMHP_LEN, memhp_access, h,
                       err)) {
         memhp_destroy(h);
@@ -151,81 +168,42 @@ void memhp_destroy(struct memhp *h)
     if (!h)
         return;
     bus_unregister(h->bus, BUS_PIO, MEMHP_PORT);
-    g_mutex_clear(&h->lock);
-    g_free(h->slots);
     g_free(h);
 }
 
-bool memhp_plug(struct memhp *h, unsigned slot, uint64_t addr, uint64_t size,
-                uint32_t node, bool hotplug, GError **err)
+void memhp_plugged(struct memhp *h, unsigned slot, bool hotplug)
 {
-    bool ok = false;
+    struct pc_dimm *d = slot < h->nr_slots ? h->table[slot] : NULL;
 
-    g_mutex_lock(&h->lock);
-    if (slot >= h->nr_slots) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "slot %u is out of range (0..%u)", slot, h->nr_slots - 1);
-    } else if (h->slots[slot].enabled) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "slot %u is busy",
-                    slot);
-    } else {
-        h->slots[slot] = (struct memhp_slot_state){
-            .enabled = true, .inserting = hotplug, .addr = addr,
-            .size = size, .node = node };
-        ok = true;
-    }
-    g_mutex_unlock(&h->lock);
-    if (ok && hotplug && h->ops.notify)
+    if (!d)
+        return;
+    d->hp = (struct pc_dimm_slot_state){ .inserting = hotplug };
+    if (hotplug && h->ops.notify)
         h->ops.notify(h->ops.opaque);
-    return ok;
 }
 
 bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err)
 {
-    bool ok = false;
+    struct pc_dimm *d = slot < h->nr_slots ? h->table[slot] : NULL;
 
-    g_mutex_lock(&h->lock);
-    if (slot >= h->nr_slots || !h->slots[slot].enabled) {
+    if (!d) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "slot %u holds no DIMM", slot);
-    } else {
-        h->slots[slot].removing = true;
-        h->slots[slot].unplug_requested = true;
-        ok = true;
+        return false;
     }
-    g_mutex_unlock(&h->lock);
-    if (ok && h->ops.notify)
+    d->hp.removing = true;
+    d->hp.unplug_requested = true;
+    if (h->ops.notify)
         h->ops.notify(h->ops.opaque);
-    return ok;
+    return true;
 }
 
 void memhp_cancel_unplug(struct memhp *h, unsigned slot)
 {
-    g_mutex_lock(&h->lock);
-    if (slot < h->nr_slots) {
-        h->slots[slot].removing = false;
-        h->slots[slot].unplug_requested = false;
+    struct pc_dimm *d = slot < h->nr_slots ? h->table[slot] : NULL;
+
+    if (d) {
+        d->hp.removing = false;
+        d->hp.unplug_requested = false;
     }
-    g_mutex_unlock(&h->lock);
-}
-
-void memhp_clear(struct memhp *h, unsigned slot)
-{
-    g_mutex_lock(&h->lock);
-    if (slot < h->nr_slots)
-        memset(&h->slots[slot], 0, sizeof(h->slots[slot]));
-    g_mutex_unlock(&h->lock);
-}
-
-bool memhp_slot_state(struct memhp *h, unsigned slot,
-                      struct memhp_slot_state *out)
-{
-    bool ok;
-
-    g_mutex_lock(&h->lock);
-    ok = slot < h->nr_slots;
-    if (ok)
-        *out = h->slots[slot];
-    g_mutex_unlock(&h->lock);
-    return ok;
 }

@@ -1,9 +1,10 @@
 /*
  * Memory hot-plug controller: the 24-byte register block at I/O 0x0a00 that
  * the DSDT's memory devices drive (docs/acpi.md, "Memory hot-plug register
- * block"). It holds one status record per DIMM slot; the machine plugs and
- * unplugs, the guest selects a slot, reads where the DIMM is, acknowledges
- * insert and remove events, reports _OST status and ejects.
+ * block"). It keeps no copy of a DIMM: it reads and updates the owner's
+ * DIMM records (devices/pc_dimm.h). The machine plugs and unplugs; the
+ * guest selects a slot, reads where the DIMM is, acknowledges insert and
+ * remove events, reports _OST status and ejects.
  */
 #pragma once
 
@@ -28,40 +29,34 @@ struct memhp_ops {
     void (*eject)(void *opaque, unsigned slot);
 };
 
-struct memhp_slot_state {
-    bool enabled;           /* a DIMM is there and usable */
-    bool inserting;         /* insert event not yet acknowledged */
-    bool removing;          /* remove event not yet acknowledged */
-    bool unplug_requested;  /* device_del pending until the guest ejects */
-    uint64_t addr, size;
-    uint32_t node;
-    uint32_t ost_event, ost_status;
-};
-
 struct memhp;
+struct pc_dimm;
 
+/*
+ * The controller for slots table[0..slots): the owner's slot table of
+ * DIMM records (NULL: empty slot), guarded by the owner's lock, which the
+ * guest's register accesses take. The owner keeps both alive longer than
+ * the controller; the callbacks run with the lock dropped.
+ */
 struct memhp *memhp_create(struct bus *bus, unsigned slots,
+                           struct pc_dimm *const *table, GMutex *lock,
                            const struct memhp_ops *ops, GError **err);
 void memhp_destroy(struct memhp *h);
 
 /*
- * Fills slot. hotplug: mark it inserting and notify the guest; otherwise
- * (cold plug) the DIMM is simply present at boot.
+ * The rest is called by the owner with its lock held.
+ *
+ * table[slot] was just filled. hotplug: the slot starts inserting and the
+ * guest is asked to scan; otherwise (cold plug) the DIMM is there at boot.
  */
-bool memhp_plug(struct memhp *h, unsigned slot, uint64_t addr, uint64_t size,
-                uint32_t node, bool hotplug, GError **err);
-/* Marks an occupied slot removing and notifies the guest. */
+void memhp_plugged(struct memhp *h, unsigned slot, bool hotplug);
+/* Marks an occupied slot removing and asks the guest to scan. */
 bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err);
 /*
  * The guest refused the removal: the DIMM stays, fully usable, and a later
  * memhp_request_unplug() may ask again.
  */
 void memhp_cancel_unplug(struct memhp *h, unsigned slot);
-/* Empties slot (after the eject callback, once the memory is gone). */
-void memhp_clear(struct memhp *h, unsigned slot);
-/* A copy of slot's state; false when slot is out of range. */
-bool memhp_slot_state(struct memhp *h, unsigned slot,
-                      struct memhp_slot_state *out);
 
 struct aml;
 /* Appends Device(MHPC) and one PNP0C80 device per slot to scope (\_SB). */

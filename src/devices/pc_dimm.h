@@ -14,6 +14,38 @@
 /* DIMMs are aligned to at least 2 MiB (large pages in guest and host). */
 #define PC_DIMM_MIN_ALIGN   0x200000ULL
 
+struct backend;
+
+/*
+ * What the guest sees of a plugged DIMM's slot through the memory hot-plug
+ * register block (docs/acpi.md); devices/memhp.c changes it.
+ */
+struct pc_dimm_slot_state {
+    bool inserting;         /* insert event not yet acknowledged */
+    bool removing;          /* remove event not yet acknowledged */
+    bool unplug_requested;  /* device_del asked; until the guest ejects */
+    uint32_t ost_event;     /* the guest's last _OST */
+    uint32_t ost_status;
+};
+
+/*
+ * A plugged pc-dimm: the one record of it. The machine creates it, keeps
+ * it in its slot table under its DIMM lock (machine/machine_dimm.c) and
+ * frees it after the guest ejected it; the register block reads it and
+ * updates its slot state through the same table, under the same lock. The
+ * memslot is the one at addr in the memory map.
+ */
+struct pc_dimm {
+    char *id;               /* NULL for an anonymous device */
+    char *path;             /* QOM path: /machine/peripheral/<id> */
+    struct backend *backend;
+    unsigned slot;
+    uint64_t addr, size;
+    uint32_t node;
+    bool hotplugged;
+    struct pc_dimm_slot_state hp;
+};
+
 /* device_add / -device properties of a pc-dimm, as given. */
 struct pc_dimm_props {
     char *id;               /* NULL: anonymous */

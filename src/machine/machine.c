@@ -154,9 +154,11 @@ static bool step_acpi_devices(struct machine *m, GError **err)
     m->pm = pm_regs_create(m->bus, on_pm_request, m, err);
     if (!m->pm)
         return false;
+    machine_dimm_table_init(m);
     if (m->cfg.slots == 0)
         return true;
-    m->memhp = memhp_create(m->bus, m->cfg.slots, &ops, err);
+    m->memhp = memhp_create(m->bus, m->cfg.slots, m->dimm_slots,
+                            &m->dimm_lock, &ops, err);
     return m->memhp != NULL;
 }
 

@@ -20,7 +20,7 @@
 #define OST_STATUS_SUCCESS          0x00
 #define OST_STATUS_EJECT_IN_PROGRESS 0x84
 
-static void dimm_free(struct machine_dimm *d)
+static void dimm_free(struct pc_dimm *d)
 {
     if (!d)
         return;
@@ -29,10 +29,14 @@ static void dimm_free(struct machine_dimm *d)
     g_free(d);
 }
 
-bool machine_dimms_init(struct machine *m, GError **err)
+void machine_dimm_table_init(struct machine *m)
 {
     g_mutex_init(&m->dimm_lock);
-    m->dimm_slots = g_new0(struct machine_dimm *, m->cfg.slots + 1);
+    m->dimm_slots = g_new0(struct pc_dimm *, m->cfg.slots + 1);
+}
+
+bool machine_dimms_init(struct machine *m, GError **err)
+{
     for (unsigned i = 0; i < m->cfg.nr_devices; i++) {
         if (!machine_device_add(m, m->cfg.devices[i], err)) {
             g_prefix_error(err, "-device: ");
@@ -52,10 +56,10 @@ void machine_dimms_free(struct machine *m)
     g_mutex_clear(&m->dimm_lock);
 }
 
-static struct machine_dimm *find_by_id(struct machine *m, const char *id)
+static struct pc_dimm *find_by_id(struct machine *m, const char *id)
 {
     for (unsigned i = 0; i < m->cfg.slots; i++) {
-        struct machine_dimm *d = m->dimm_slots[i];
+        struct pc_dimm *d = m->dimm_slots[i];
 
         if (d && d->id && !strcmp(d->id, id))
             return d;
@@ -164,7 +168,7 @@ static bool place(struct machine *m, const struct pc_dimm_props *p,
                                    .used = used };
 
     for (unsigned i = 0; i < m->cfg.slots; i++) {
-        struct machine_dimm *d = m->dimm_slots[i];
+        struct pc_dimm *d = m->dimm_slots[i];
 
         if (d)
             used[space.nr_used++] = (struct pc_dimm_range){
@@ -192,7 +196,7 @@ static bool check_id(struct machine *m, const struct pc_dimm_props *p,
 static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
                         bool hotplug, GError **err)
 {
-    struct machine_dimm *d;
+    struct pc_dimm *d;
     struct backend *b;
     uint64_t align, addr;
     unsigned slot;
@@ -204,12 +208,12 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
         !check_node(m, p, err) ||
         !place(m, p, backend_size(b), align, &addr, err))
         return false;
-    d = g_new0(struct machine_dimm, 1);
+    d = g_new0(struct pc_dimm, 1);
     d->id = g_strdup(p->id);
     d->path = p->id ? g_strdup_printf("/machine/peripheral/%s", p->id)
                     : g_strdup_printf("/machine/peripheral-anon/device[%u]",
                                       m->anon_devices++);
-    *d = (struct machine_dimm){ .id = d->id, .path = d->path, .backend = b,
+    *d = (struct pc_dimm){ .id = d->id, .path = d->path, .backend = b,
                                 .slot = slot, .addr = addr,
                                 .size = backend_size(b), .node = p->node,
                                 .hotplugged = hotplug };
@@ -221,7 +225,7 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
     m->dimm_slots[slot] = d;
     m->plugged_size += d->size;
     backend_set_in_use(b, true);
-    memhp_plug(m->memhp, slot, addr, d->size, d->node, hotplug, NULL);
+    memhp_plugged(m->memhp, slot, hotplug);
     return true;
 }
 
@@ -260,7 +264,7 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
 
 bool machine_device_del(struct machine *m, const char *id, GError **err)
 {
-    struct machine_dimm *d;
+    struct pc_dimm *d;
     bool ok = false;
 
     g_mutex_lock(&m->dimm_lock);
@@ -268,13 +272,12 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
     if (!d) {
         g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,
                     "Device '%s' not found", id);
-    } else if (d->unplug_pending) {
+    } else if (d->hp.unplug_requested) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "Device '%s' is already in the process of unplug", id);
     } else if (memhp_request_unplug(m->memhp, d->slot, err)) {
         /* From now on hotmem itself stops touching the DIMM's memory. */
         memmap_set_removing(m->memmap, d->addr, true);
-        d->unplug_pending = true;
         ok = true;
     }
     g_mutex_unlock(&m->dimm_lock);
@@ -282,7 +285,7 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
 }
 
 /* ACPIOSTInfo (QEMU qapi/acpi.json). */
-static json_object *ost_info(const struct machine_dimm *d, unsigned slot,
+static json_object *ost_info(const struct pc_dimm *d, unsigned slot,
                              uint32_t event, uint32_t status)
 {
     json_object *info = json_object_new_object();
@@ -299,7 +302,7 @@ static json_object *ost_info(const struct machine_dimm *d, unsigned slot,
     return info;
 }
 
-static json_object *device_event_data(const struct machine_dimm *d)
+static json_object *device_event_data(const struct pc_dimm *d)
 {
     json_object *data = json_object_new_object();
 
@@ -323,15 +326,14 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status)
 {
     struct machine *m = opaque;
-    struct machine_dimm *d;
+    struct pc_dimm *d;
     json_object *refused = NULL, *data = json_object_new_object();
 
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
     json_object_object_add(data, "info", ost_info(d, slot, event, status));
-    if (d && d->unplug_pending && is_eject_failure(event, status)) {
+    if (d && d->hp.unplug_requested && is_eject_failure(event, status)) {
         /* The guest keeps the DIMM; it stays fully usable. */
-        d->unplug_pending = false;
         memhp_cancel_unplug(m->memhp, slot);
         memmap_set_removing(m->memmap, d->addr, false);
         refused = device_event_data(d);
@@ -346,13 +348,13 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
 void machine_dimm_on_eject(void *opaque, unsigned slot)
 {
     struct machine *m = opaque;
-    struct machine_dimm *d;
+    struct pc_dimm *d;
     g_autoptr(GError) err = NULL;
     json_object *deleted = NULL;
 
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
-    if (d && d->unplug_pending &&
+    if (d && d->hp.unplug_requested &&
         !machine_dimm_memslot_remove(m, d->addr, &err)) {
         /*
          * KVM still maps the DIMM: freeing its memory now would pull it
@@ -366,8 +368,7 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
         machine_request_exit(m, 1, false, "host-error", why);
         return;
     }
-    if (d && d->unplug_pending) {
-        memhp_clear(m->memhp, slot);
+    if (d && d->hp.unplug_requested) {
         backend_set_in_use(d->backend, false);
         m->plugged_size -= d->size;
         m->dimm_slots[slot] = NULL;
@@ -380,7 +381,7 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
 }
 
 /* MemoryDeviceInfo (QEMU qapi/machine.json), type "dimm". */
-static json_object *dimm_info(const struct machine_dimm *d)
+static json_object *dimm_info(const struct pc_dimm *d)
 {
     json_object *data = json_object_new_object();
     json_object *info = json_object_new_object();
@@ -433,14 +434,14 @@ json_object *machine_query_memory_size_summary(struct machine *m)
 json_object *machine_query_acpi_ospm_status(struct machine *m)
 {
     json_object *list = json_object_new_array();
-    struct memhp_slot_state st;
 
     g_mutex_lock(&m->dimm_lock);
     for (unsigned i = 0; i < m->cfg.slots; i++) {
-        if (m->dimm_slots[i] && memhp_slot_state(m->memhp, i, &st))
-            json_object_array_add(list, ost_info(m->dimm_slots[i], i,
-                                                 st.ost_event,
-                                                 st.ost_status));
+        const struct pc_dimm *d = m->dimm_slots[i];
+
+        if (d)
+            json_object_array_add(list, ost_info(d, i, d->hp.ost_event,
+                                                 d->hp.ost_status));
     }
     g_mutex_unlock(&m->dimm_lock);
     return list;

@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "devices/ged.h"
 #include "devices/memhp.h"
+#include "devices/pc_dimm.h"
 #include "devices/pm_regs.h"
 #include "devices/power_port.h"
 #include "devices/serial.h"
@@ -21,18 +22,6 @@
 #include "mmu/memmap.h"
 #include "devices/serial_backend.h"
 #include "boot/vcpu.h"
-
-/* A plugged pc-dimm. */
-struct machine_dimm {
-    char *id;               /* NULL for an anonymous device */
-    char *path;             /* QOM path: /machine/peripheral/<id> */
-    struct backend *backend;
-    unsigned slot;
-    uint64_t addr, size;
-    uint32_t node;
-    bool hotplugged;
-    bool unplug_pending;    /* device_del sent, guest has not ejected */
-};
 
 struct machine {
     struct machine_config cfg;
@@ -66,12 +55,14 @@ struct machine {
      * Lock order: dimm_lock, then device locks (memhp, GED).
      */
     GMutex dimm_lock;
-    struct machine_dimm **dimm_slots;   /* cfg.slots entries */
+    struct pc_dimm **dimm_slots;        /* cfg.slots entries (+1) */
     uint64_t plugged_size;
     unsigned anon_devices;
 };
 
-/* machine_dimm.c */
+/* machine_dimm.c: the slot table first (the controller reads it), then
+ * the -device DIMMs. */
+void machine_dimm_table_init(struct machine *m);
 bool machine_dimms_init(struct machine *m, GError **err);
 void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
