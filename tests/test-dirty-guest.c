@@ -51,6 +51,16 @@ static bool create_vcpu(struct dguest *g, GError **err)
     return kvm_ioctl(fd, KVM_SET_CPUID2, g->kvm->cpuid, err);
 }
 
+/* KVM_SET_USER_MEMORY_REGION, counted. */
+static int set_region(void *opaque, uint32_t slot, uint32_t flags,
+                      uint64_t gpa, uint64_t size, void *hva)
+{
+    struct dguest *g = opaque;
+
+    g->region_calls++;
+    return kvm_set_memory_region(g->kvm, slot, flags, gpa, size, hva);
+}
+
 struct dguest *dguest_new(uint32_t ring_entries, GError **err)
 {
     struct dguest *g = g_new0(struct dguest, 1);
@@ -61,7 +71,7 @@ struct dguest *dguest_new(uint32_t ring_entries, GError **err)
     if (!g->kvm || (ring_entries &&
                     !kvm_enable_dirty_ring(g->kvm, ring_entries, err)))
         goto fail;
-    g->mm = memmap_new(g->kvm->max_memslots, kvm_set_memory_region, g->kvm);
+    g->mm = memmap_new(g->kvm->max_memslots, set_region, g);
     if (!dguest_add_slot(g, 0, DGUEST_CODE_SLOT_SIZE, "code", &g->code_mem,
                          err) || !create_vcpu(g, err))
         goto fail;
@@ -92,8 +102,9 @@ void dguest_free(struct dguest *g)
     g_free(g);
 }
 
-bool dguest_add_slot(struct dguest *g, uint64_t gpa, uint64_t size,
-                     const char *owner, void **hva, GError **err)
+bool dguest_add_slot_flags(struct dguest *g, uint64_t gpa, uint64_t size,
+                           uint32_t flags, const char *owner, void **hva,
+                           GError **err)
 {
     void *p = anon(size);
 
@@ -105,7 +116,13 @@ bool dguest_add_slot(struct dguest *g, uint64_t gpa, uint64_t size,
     if (hva)
         *hva = p;
     g_array_append_val(g->maps, ((struct dguest_map){ p, size }));
-    return memmap_add(g->mm, gpa, size, p, 0, owner, NULL, err);
+    return memmap_add(g->mm, gpa, size, p, flags, owner, NULL, err);
+}
+
+bool dguest_add_slot(struct dguest *g, uint64_t gpa, uint64_t size,
+                     const char *owner, void **hva, GError **err)
+{
+    return dguest_add_slot_flags(g, gpa, size, 0, owner, hva, err);
 }
 
 static void flat_segment(struct kvm_segment *s, uint16_t sel, uint8_t type)

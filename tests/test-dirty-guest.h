@@ -28,6 +28,7 @@ struct dguest {
     void (*ring_full)(void *opaque);
     void *opaque;
     GArray *maps;                   /* struct dguest_map, unmapped at free */
+    unsigned region_calls;          /* KVM_SET_USER_MEMORY_REGION so far */
 };
 
 struct dguest_map {
@@ -40,6 +41,10 @@ struct dguest *dguest_new(uint32_t ring_entries, GError **err);
 void dguest_free(struct dguest *g);
 
 /* Anonymous memory at gpa, installed without logging (hva may be NULL). */
+/* The same with memslot flags (KVM_MEM_LOG_DIRTY_PAGES). */
+bool dguest_add_slot_flags(struct dguest *g, uint64_t gpa, uint64_t size,
+                           uint32_t flags, const char *owner, void **hva,
+                           GError **err);
 bool dguest_add_slot(struct dguest *g, uint64_t gpa, uint64_t size,
                      const char *owner, void **hva, GError **err);
 

@@ -322,6 +322,38 @@ static void test_hotplug_reuse(gconstpointer data)
     teardown(&f);
 }
 
+/*
+ * A DIMM added while logging is on, as the machine installs it: one
+ * KVM_SET_USER_MEMORY_REGION with the log flag already set, and from the
+ * first guest write on its pages are logged exactly (clear mode: KVM's
+ * initially-set bits are not reported).
+ */
+static void test_hotplug_once(gconstpointer data)
+{
+    struct fixture f;
+    struct dirty_harvest h;
+    g_autoptr(GError) err = NULL;
+    const uint64_t want[] = { SLOT_A_GPA, SLOT_A_GPA + 2 * PAGE };
+    unsigned calls;
+
+    if (!setup(&f, data))
+        return;
+    g_assert_true(dirty_log_start(f.dl, &err));
+    g_assert_true(dirty_log_active(f.dl));
+    calls = f.g->region_calls;
+    g_assert_true(dguest_add_slot_flags(f.g, SLOT_A_GPA, HOT_SIZE,
+                                        KVM_MEM_LOG_DIRTY_PAGES, "hot", NULL,
+                                        &err));
+    g_assert_true(dirty_log_slot_added(f.dl, &err));
+    g_assert_cmpuint(f.g->region_calls, ==, calls + 1);
+    g_assert_true(dguest_write_pages(f.g, SLOT_A_GPA, 2, 2, &err));
+    harvest(&f, &h);
+    assert_pages(&h, false, want, G_N_ELEMENTS(want));
+    dirty_harvest_clear(&h);
+    dirty_log_stop(f.dl);
+    teardown(&f);
+}
+
 static void test_stop_start(gconstpointer data)
 {
     struct fixture f;
@@ -358,6 +390,7 @@ int main(int argc, char **argv)
         { "vmm-writes", test_vmm_writes, false },
         { "guest-writes", test_guest_writes, false },
         { "hotplug-reuse", test_hotplug_reuse, false },
+        { "hotplug-once", test_hotplug_once, false },
         { "stop-start", test_stop_start, false },
         { "ring-full", test_ring_full, true },
     };

@@ -78,14 +78,19 @@ void machine_query_dirty_rate(struct machine *m, struct dirtyrate_info *out)
 }
 
 /*
- * Installs a DIMM's memslot without the log flag, then lets the dirty log
- * turn logging on (and drop the initially-set bits) before the guest hears
- * of the DIMM: the first guest write is then logged.
+ * Installs a DIMM's memslot once, with the log flag already on when dirty
+ * logging is active; the dirty log then records the slot (and in clear mode
+ * drops KVM's initially-set bits) before the guest hears of the DIMM, so
+ * its first guest write is logged. Main thread, like dirty_log_start() and
+ * _stop(), so logging cannot change state in between.
  */
 bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
                               void *hva, const char *owner, GError **err)
 {
-    if (!memmap_add(m->memmap, gpa, size, hva, 0, owner, NULL, err))
+    uint32_t flags = m->dirty && dirty_log_active(m->dirty)
+                     ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+
+    if (!memmap_add(m->memmap, gpa, size, hva, flags, owner, NULL, err))
         return false;
     if (!m->dirty || dirty_log_slot_added(m->dirty, err))
         return true;

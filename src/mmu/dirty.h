@@ -115,10 +115,11 @@ bool dirty_log_harvest(struct dirty_log *dl, struct dirty_harvest *out,
 void dirty_harvest_clear(struct dirty_harvest *h);
 
 /*
- * Hot-plug. A slot must be installed with memmap_add() WITHOUT
- * KVM_MEM_LOG_DIRTY_PAGES and announced right after with slot_added(),
- * which turns logging on for it when logging is active (before the guest
- * can know about it); when that fails the caller removes the slot again. Before memmap_remove(), slot_removing() takes the
+ * Hot-plug. A slot is installed with memmap_add(), with
+ * KVM_MEM_LOG_DIRTY_PAGES when dirty_log_active() (then it is installed
+ * once) or without (slot_added() then turns the flag on if logging is
+ * active), and announced right after with slot_added(), before the guest
+ * can know about it; when that fails the caller removes the slot again. Before memmap_remove(), slot_removing() takes the
  * slot's pending bits from KVM into the next harvest (marked removed);
  * after it, slot_removed() collects ring entries that were still in flight,
  * so none is ever credited to a later slot that reuses the id.
