@@ -61,12 +61,8 @@ bool pc_dimm_props_parse(json_object *props, struct pc_dimm_props *out,
         if (!parse_one(out, key, v, err))
             goto fail;
     }
-    if (out->id && !props_id_valid(out->id)) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "Parameter 'id' expects an identifier (a letter, then "
-                    "letters, digits, '-', '.', '_'), got '%s'", out->id);
+    if (out->id && !props_check_id(out->id, err))
         goto fail;
-    }
     if (!out->memdev) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "'memdev' property is not set: a pc-dimm needs a memory "

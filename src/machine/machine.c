@@ -39,9 +39,21 @@ static enum serial_backend_kind serial_backend_kind(enum machine_serial s)
 
 static bool step_kvm(struct machine *m, GError **err)
 {
+    if (m->cfg.kvm_stub)
+        return true;
     m->kvm = kvm_open(m->cfg.kvm_device ? m->cfg.kvm_device : "/dev/kvm",
                       err);
     return m->kvm != NULL;
+}
+
+void machine_irq_line(struct machine *m, uint32_t gsi, bool level)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (m->cfg.kvm_stub)
+        m->cfg.kvm_stub->irq_line(m->cfg.kvm_stub->opaque, gsi, level);
+    else if (!kvm_irq_line(m->kvm, gsi, level, &err))
+        g_printerr("hotmem: interrupt line %u: %s\n", gsi, err->message);
 }
 
 static bool step_objects(struct machine *m, GError **err)
@@ -56,8 +68,11 @@ static bool step_dimms(struct machine *m, GError **err)
 
 static bool step_layout(struct machine *m, GError **err)
 {
+    unsigned bits = m->cfg.kvm_stub ? m->cfg.kvm_stub->phys_bits
+                                    : m->kvm->phys_bits;
+
     return layout_compute(&m->layout, m->cfg.ram_size, m->cfg.slots,
-                          m->cfg.maxmem, m->kvm->phys_bits, err);
+                          m->cfg.maxmem, bits, err);
 }
 
 static bool step_ram(struct machine *m, GError **err)
@@ -73,11 +88,7 @@ static bool step_bus(struct machine *m, GError **err)
 
 static void com1_set_irq(void *opaque, bool level)
 {
-    struct machine *m = opaque;
-    g_autoptr(GError) err = NULL;
-
-    if (!kvm_irq_line(m->kvm, HOTMEM_COM1_IRQ, level, &err))
-        g_printerr("hotmem: COM1 interrupt: %s\n", err->message);
+    machine_irq_line(opaque, HOTMEM_COM1_IRQ, level);
 }
 
 static bool step_serial(struct machine *m, GError **err)
@@ -116,11 +127,7 @@ static bool step_power_port(struct machine *m, GError **err)
 
 static void ged_set_irq(void *opaque, bool level)
 {
-    struct machine *m = opaque;
-    g_autoptr(GError) err = NULL;
-
-    if (!kvm_irq_line(m->kvm, GED_GSI, level, &err))
-        g_printerr("hotmem: GED interrupt: %s\n", err->message);
+    machine_irq_line(opaque, GED_GSI, level);
 }
 
 static void on_pm_request(void *opaque, enum pm_request req)
@@ -263,27 +270,31 @@ static bool step_vcpus(struct machine *m, GError **err)
     return m->vcpus && vcpus_set_boot_state(m->vcpus, &m->entry, err);
 }
 
-/* The order machines are built in; later steps use what earlier ones made. */
+/*
+ * The order machines are built in; later steps use what earlier ones made.
+ * Steps marked kvm only run on a real KVM (not with cfg.kvm_stub).
+ */
 static const struct {
     const char *name;
     bool (*run)(struct machine *m, GError **err);
+    bool kvm;
 } machine_steps[] = {
-    { "kvm", step_kvm },
-    { "objects", step_objects },
-    { "layout", step_layout },
-    { "ram", step_ram },
-    { "dirty-log", machine_dirty_init },    /* the ring needs no vCPU yet */
-    { "bus", step_bus },
-    { "serial", step_serial },
-    { "power-port", step_power_port },
-    { "acpi-devices", step_acpi_devices },
-    { "dimms", step_dimms },
-    { "acpi-tables", step_acpi_tables },
-    { "kernel", step_kernel },
-    { "vcpus", step_vcpus },
+    { "kvm", step_kvm, false },
+    { "objects", step_objects, false },
+    { "layout", step_layout, false },
+    { "ram", step_ram, false },
+    { "dirty-log", machine_dirty_init, true },  /* the ring needs no vCPU */
+    { "bus", step_bus, false },
+    { "serial", step_serial, false },
+    { "power-port", step_power_port, false },
+    { "acpi-devices", step_acpi_devices, false },
+    { "dimms", step_dimms, false },
+    { "acpi-tables", step_acpi_tables, false },
+    { "kernel", step_kernel, false },
+    { "vcpus", step_vcpus, true },
     /* KVM_GET_STATS_FD blocks while a vCPU runs: before machine_start(). */
-    { "stats", machine_stats_init },
-    { "dirty-rings", machine_dirty_attach_vcpus },
+    { "stats", machine_stats_init, true },
+    { "dirty-rings", machine_dirty_attach_vcpus, true },
 };
 
 struct machine *machine_create(const struct machine_config *cfg, GError **err)
@@ -295,11 +306,14 @@ struct machine *machine_create(const struct machine_config *cfg, GError **err)
     g_mutex_init(&m->exit_lock);
     g_mutex_init(&m->state_lock);
     for (size_t i = 0; i < G_N_ELEMENTS(machine_steps); i++) {
+        if (machine_steps[i].kvm && cfg->kvm_stub)
+            continue;
         if (!machine_steps[i].run(m, err)) {
             machine_destroy(m);
             return NULL;
         }
     }
+    m->built = true;
     return m;
 }
 

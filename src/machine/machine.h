@@ -18,6 +18,21 @@ enum machine_serial {
     MACHINE_SERIAL_NONE,
 };
 
+/*
+ * A machine without /dev/kvm, for unit tests of what the machine decides
+ * (DIMM rules, objects, events): memslots go to set_region, interrupt lines
+ * to irq_line, and the guest physical width is phys_bits. Such a machine
+ * has no vCPUs, no dirty log and no KVM statistics; it never runs.
+ */
+struct machine_kvm_stub {
+    int (*set_region)(void *opaque, uint32_t slot, uint32_t flags,
+                      uint64_t gpa, uint64_t size, void *hva);
+    void (*irq_line)(void *opaque, uint32_t gsi, bool level);
+    void *opaque;
+    unsigned phys_bits;
+    uint32_t max_memslots;
+};
+
 struct machine_config {
     uint64_t ram_size;
     uint32_t slots;
@@ -35,6 +50,7 @@ struct machine_config {
     enum machine_serial serial;
     const char *serial_path;
     const char *kvm_device;         /* NULL: /dev/kvm */
+    const struct machine_kvm_stub *kvm_stub;    /* NULL: real KVM */
     uint32_t dirty_ring_size;       /* -accel kvm,dirty-ring-size= (0: off) */
     unsigned nr_nodes;              /* -numa nodes (0: none given) */
     const struct acpi_numa_node *nodes;

@@ -233,7 +233,7 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
 {
     struct pc_dimm_props p;
     json_object *drv;
-    bool hotplug = m->vcpus != NULL, ok;
+    bool hotplug = m->built, ok;
 
     if (!json_object_object_get_ex(args, "driver", &drv) ||
         !json_object_is_type(drv, json_type_string)) {

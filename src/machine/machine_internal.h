@@ -43,6 +43,7 @@ struct machine {
     uint64_t rsdp_addr;
     struct boot_entry entry;
     struct vcpus *vcpus;
+    bool built;                 /* machine_create() done: plugs are hot */
     GMutex exit_lock;
     int exit_status;            /* -1 until someone asks to end */
     GMutex state_lock;          /* run state */
@@ -91,6 +92,9 @@ bool machine_objects_init(struct machine *m, GError **err);
 void machine_objects_free(struct machine *m);
 /* The object with id, or NULL (also while it is being created). */
 struct backend *machine_object_find(struct machine *m, const char *id);
+
+/* An interrupt line of the in-kernel IOAPIC (or of the KVM stub). */
+void machine_irq_line(struct machine *m, uint32_t gsi, bool level);
 
 /* Sends an event to the monitor (any thread); takes data. */
 void machine_emit(struct machine *m, const char *event, json_object *data);

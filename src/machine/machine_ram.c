@@ -112,9 +112,12 @@ static bool backend_ram(struct machine *m, GError **err)
 bool machine_ram_init(struct machine *m, GError **err)
 {
     bool memdev = false;
+    const struct machine_kvm_stub *stub = m->cfg.kvm_stub;
 
-    m->memmap = memmap_new(m->kvm->max_memslots, kvm_set_memory_region,
-                           m->kvm);
+    m->memmap = stub ? memmap_new(stub->max_memslots, stub->set_region,
+                                  stub->opaque)
+                     : memmap_new(m->kvm->max_memslots, kvm_set_memory_region,
+                                  m->kvm);
     /* Nodes as the machine uses them; memdev nodes learn their size here. */
     m->nodes = g_memdup2(m->cfg.nodes, sizeof(*m->nodes) *
                          (m->cfg.nr_nodes + 1));

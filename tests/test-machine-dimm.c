@@ -1,0 +1,421 @@
+/*
+ * Every DIMM rule of the machine, without /dev/kvm: the machine is built
+ * with its KVM calls injected (machine_config.kvm_stub), so device_add,
+ * device_del and object-del run their real code, memslots are counted
+ * instead of installed, the GED's interrupt is recorded, and the guest's
+ * side (acknowledge, _OST, eject) is written to the hot-plug register block
+ * through the machine's bus, as the DSDT's methods do. Refused requests are
+ * checked by message text and must leave the machine as it was.
+ */
+#include <string.h>
+
+#include "devices/ged.h"
+#include "devices/memhp.h"
+#include "errors.h"
+#include "machine/machine.h"
+#include "machine/machine_internal.h"
+
+#define MIB (1ULL << 20)
+
+struct kvm_log {
+    unsigned regions;           /* set_region calls */
+    uint64_t last_gpa, last_size;
+    uint32_t last_flags;
+    unsigned ged_raises;        /* GED line driven high */
+};
+
+struct fixture {
+    struct kvm_log kvm;
+    struct machine_kvm_stub stub;
+    struct machine *m;
+    GPtrArray *events;          /* "NAME {data}" strings */
+};
+
+static int stub_set_region(void *opaque, uint32_t slot, uint32_t flags,
+                           uint64_t gpa, uint64_t size, void *hva)
+{
+    struct kvm_log *l = opaque;
+
+    l->regions++;
+    l->last_gpa = gpa;
+    l->last_size = size;
+    l->last_flags = flags;
+    return 0;
+}
+
+static void stub_irq_line(void *opaque, uint32_t gsi, bool level)
+{
+    struct kvm_log *l = opaque;
+
+    if (gsi == GED_GSI && level)
+        l->ged_raises++;
+}
+
+static void record_event(void *opaque, const char *event, json_object *data)
+{
+    struct fixture *f = opaque;
+
+    g_ptr_array_add(f->events, g_strdup_printf("%s %s", event,
+                    data ? json_object_to_json_string_ext(
+                               data, JSON_C_TO_STRING_PLAIN |
+                                      JSON_C_TO_STRING_NOSLASHESCAPE) : "{}"));
+    json_object_put(data);
+}
+
+static json_object *parse(const char *s)
+{
+    json_object *o = json_tokener_parse(s);
+
+    g_assert_nonnull(o);
+    return o;
+}
+
+/* A machine of 256 MiB, 4 slots, maxmem 1 GiB, and -device args if any. */
+static void build(struct fixture *f, const char *device)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *obj = parse("{\"qom-type\": \"memory-backend-ram\", "
+                             "\"id\": \"boot-dimm-mem\", \"size\": "
+                             "268435456}");
+    json_object *dev = device ? parse(device) : NULL;
+    struct machine_config cfg = {
+        .ram_size = 256 * MIB, .slots = 4, .maxmem = 1024 * MIB, .smp = 1,
+        .serial = MACHINE_SERIAL_NONE, .kvm_stub = &f->stub,
+        .emit = record_event, .opaque = f,
+        .objects = &obj, .nr_objects = 1,
+        .devices = &dev, .nr_devices = dev ? 1 : 0,
+    };
+
+    memset(f, 0, sizeof(*f));
+    f->stub = (struct machine_kvm_stub){ stub_set_region, stub_irq_line,
+                                         &f->kvm, 40, 509 };
+    f->events = g_ptr_array_new_with_free_func(g_free);
+    f->m = machine_create(&cfg, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(f->m);
+    json_object_put(obj);
+    json_object_put(dev);
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+    build(f, data);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+    machine_destroy(f->m);
+    g_ptr_array_free(f->events, TRUE);
+}
+
+static void object_done(void *opaque, GError *err)
+{
+    g_assert_no_error(err);
+    *(bool *)opaque = true;
+}
+
+static void object_add(struct fixture *f, const char *id, uint64_t size)
+{
+    g_autofree char *s = g_strdup_printf(
+        "{\"qom-type\": \"memory-backend-ram\", \"id\": \"%s\", "
+        "\"size\": %" G_GUINT64_FORMAT "}", id, size);
+    json_object *args = parse(s);
+    bool done = false;
+
+    machine_object_add(f->m, args, object_done, &done);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    json_object_put(args);
+}
+
+static bool device_add(struct fixture *f, const char *json, GError **err)
+{
+    json_object *args = parse(json);
+    bool ok = machine_device_add(f->m, args, err);
+
+    json_object_put(args);
+    return ok;
+}
+
+/* The guest's side: registers of the hot-plug block (docs/acpi.md). */
+static void guest_write(struct fixture *f, unsigned off, uint32_t v)
+{
+    bus_dispatch(f->m->bus, BUS_PIO, MEMHP_PORT + off, (uint8_t *)&v,
+                 off == 0x14 ? 1 : 4, true);
+}
+
+static uint32_t guest_status(struct fixture *f, unsigned slot)
+{
+    uint8_t v = 0;
+
+    guest_write(f, 0x00, slot);
+    bus_dispatch(f->m->bus, BUS_PIO, MEMHP_PORT + 0x14, &v, 1, false);
+    return v;
+}
+
+static void guest_ost(struct fixture *f, unsigned slot, uint32_t event,
+                      uint32_t status)
+{
+    guest_write(f, 0x00, slot);
+    guest_write(f, 0x04, event);
+    guest_write(f, 0x08, status);
+}
+
+static void guest_eject(struct fixture *f, unsigned slot)
+{
+    guest_write(f, 0x00, slot);
+    guest_write(f, 0x14, 0x4);          /* acknowledge the remove event */
+    guest_write(f, 0x14, 0x8);          /* _EJ0 */
+}
+
+static char *memory_devices(struct fixture *f)
+{
+    json_object *o = machine_query_memory_devices(f->m);
+    char *s = g_strdup(json_object_to_json_string_ext(o,
+                                                      JSON_C_TO_STRING_PLAIN |
+                                      JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return s;
+}
+
+static void assert_event(struct fixture *f, unsigned i, const char *want)
+{
+    g_assert_cmpuint(f->events->len, >, i);
+    g_assert_cmpstr(g_ptr_array_index(f->events, i), ==, want);
+}
+
+static void test_hot_add(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *devs = NULL;
+    unsigned regions = f->kvm.regions;
+
+    object_add(f, "m0", 256 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", &err));
+    /* One memslot, at the window's start (4 GiB), installed once. */
+    g_assert_cmpuint(f->kvm.regions, ==, regions + 1);
+    g_assert_cmphex(f->kvm.last_gpa, ==, 0x100000000ULL);
+    g_assert_cmphex(f->kvm.last_size, ==, 256 * MIB);
+    g_assert_cmpuint(f->kvm.ged_raises, ==, 1);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x3);   /* enabled|inserting */
+    devs = memory_devices(f);
+    g_assert_cmpstr(devs, ==, "[{\"type\":\"dimm\",\"data\":{\"id\":\"d0\","
+                    "\"addr\":4294967296,\"size\":268435456,\"slot\":0,"
+                    "\"node\":0,\"memdev\":\"/objects/m0\",\"hotplugged\":"
+                    "true,\"hotpluggable\":true}}]");
+    /* The guest acknowledges and reports success. */
+    guest_write(f, 0x14, 0x2);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);
+    guest_ost(f, 0, 0x1, 0x0);
+    assert_event(f, 0, "ACPI_DEVICE_OST {\"info\":{\"device\":\"d0\","
+                 "\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":1,"
+                 "\"status\":0}}");
+}
+
+static void test_cold_plug(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *devs = memory_devices(f);
+
+    g_assert_nonnull(strstr(devs, "\"id\":\"boot-dimm\""));
+    g_assert_nonnull(strstr(devs, "\"hotplugged\":false"));
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);   /* no insert event */
+    g_assert_cmpuint(f->kvm.ged_raises, ==, 0);
+}
+
+/* A request the machine must refuse, with this message, changing nothing. */
+struct refusal {
+    const char *args;
+    const char *message;
+};
+
+static const struct refusal add_refusals[] = {
+    { "{\"id\": \"x\", \"memdev\": \"m1\"}", "Parameter 'driver' is missing" },
+    { "{\"driver\": \"virtio-mem\", \"memdev\": \"m1\"}",
+      "'virtio-mem' is not a valid device model name (hotmem has pc-dimm)" },
+    { "{\"driver\": \"pc-dimm\", \"id\": \"x\"}",
+      "'memdev' property is not set: a pc-dimm needs a memory backend "
+      "(object-add memory-backend-*)" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"nope\"}",
+      "memdev 'nope' not found (object-add it first)" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m0\"}",
+      "can't use already busy memdev: m0" },
+    { "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m1\"}",
+      "Duplicate device ID 'd0'" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"slot\": 4}",
+      "slot 4 is out of range: the machine has 4 slots (0..3)" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"slot\": 0}",
+      "slot 0 is busy with DIMM 'd0'" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"node\": 1}",
+      "DIMM node 1 does not exist (the machine has 1 NUMA node)" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"addr\": 4295032832}",
+      "address 0x100010000 is not aligned to 0x200000" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"addr\": 4294967296}",
+      "address range [0x100000000, 0x110000000) overlaps DIMM 'd0' at "
+      "[0x100000000, 0x110000000)" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"addr\": 2097152}",
+      "DIMM [0x200000, +0x10000000) is outside the device-memory window" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"odd\"}",
+      "memdev 'odd' size 0x100000 is not a multiple of the DIMM alignment "
+      "0x200000" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"big\"}",
+      "not enough space for 0x40000000 bytes: 0x10000000 of the 0x30000000 "
+      "bytes maxmem allows beyond RAM are in use" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"size\": 1}",
+      "Property 'pc-dimm.size' not found" },
+    { "{\"driver\": \"pc-dimm\", \"memdev\": \"m1\", \"id\": \"9x\"}",
+      "Parameter 'id' expects an identifier" },
+};
+
+static void test_add_refused(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = NULL;
+    unsigned regions, raises;
+
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    object_add(f, "odd", 1 * MIB);
+    object_add(f, "big", 1024 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", &err));
+    before = memory_devices(f);
+    regions = f->kvm.regions;
+    raises = f->kvm.ged_raises;
+    for (size_t i = 0; i < G_N_ELEMENTS(add_refusals); i++) {
+        g_autoptr(GError) e = NULL;
+        g_autofree char *after = NULL;
+        g_autofree char *args = NULL;
+        json_object *o = parse(add_refusals[i].args);
+
+        if (!json_object_object_get_ex(o, "driver", NULL) &&
+            strstr(add_refusals[i].message, "driver") == NULL)
+            json_object_object_add(o, "driver",
+                                   json_object_new_string("pc-dimm"));
+        args = g_strdup(json_object_to_json_string(o));
+        json_object_put(o);
+        g_assert_false(device_add(f, args, &e));
+        g_assert_error(e, HM_ERROR, HM_ERROR_INVALID);
+        if (!strstr(e->message, add_refusals[i].message))
+            g_error("device_add %s: '%s' lacks '%s'", args, e->message,
+                    add_refusals[i].message);
+        after = memory_devices(f);
+        g_assert_cmpstr(after, ==, before);
+        g_assert_cmpuint(f->kvm.regions, ==, regions);
+        g_assert_cmpuint(f->kvm.ged_raises, ==, raises);
+    }
+    g_assert_cmpuint(f->events->len, ==, 0);
+}
+
+static void test_slots_full(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    for (unsigned i = 0; i < 5; i++) {
+        g_autofree char *id = g_strdup_printf("m%u", i);
+
+        object_add(f, id, 128 * MIB);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        g_autofree char *a = g_strdup_printf("{\"driver\": \"pc-dimm\", "
+                                             "\"memdev\": \"m%u\"}", i);
+
+        g_assert_true(device_add(f, a, &err));
+    }
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                              "\"m4\"}", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "no free slot: all 4 DIMM slots are in use");
+}
+
+/* device_del, the guest's refusal, a retry, the eject, and object-del. */
+static void test_remove(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    unsigned regions;
+
+    object_add(f, "m0", 256 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", &err));
+    guest_write(f, 0x14, 0x2);
+    g_assert_false(machine_device_del(f->m, "nope", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==, "Device 'nope' not found");
+    g_clear_error(&err);
+    g_assert_false(machine_object_del(f->m, "m0", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "object 'm0' is in use, can not be deleted");
+    g_clear_error(&err);
+
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    g_assert_cmpuint(f->kvm.ged_raises, ==, 2);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x5);   /* enabled|removing */
+    g_assert_false(machine_device_del(f->m, "d0", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "Device 'd0' is already in the process of unplug");
+    g_clear_error(&err);
+
+    /* The guest refuses (eject: 0x103, status 0x84 in progress then 0x82
+     * unsuccessful): the DIMM stays and a new device_del may ask again. */
+    guest_write(f, 0x14, 0x4);
+    guest_ost(f, 0, 0x103, 0x82);
+    assert_event(f, 0, "ACPI_DEVICE_OST {\"info\":{\"device\":\"d0\","
+                 "\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":259,"
+                 "\"status\":130}}");
+    assert_event(f, 1, "DEVICE_UNPLUG_GUEST_ERROR {\"device\":\"d0\","
+                 "\"path\":\"/machine/peripheral/d0\"}");
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);
+    guest_write(f, 0x14, 0x8);                      /* eject: not asked */
+    g_assert_cmpuint(f->events->len, ==, 2);
+
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    regions = f->kvm.regions;
+    guest_eject(f, 0);
+    g_assert_cmpuint(f->kvm.regions, ==, regions + 1);
+    g_assert_cmpuint(f->kvm.last_size, ==, 0);      /* memslot deleted */
+    assert_event(f, 2, "DEVICE_DELETED {\"device\":\"d0\",\"path\":"
+                 "\"/machine/peripheral/d0\"}");
+    g_assert_cmphex(guest_status(f, 0), ==, 0);
+    g_assert_cmpstr(memory_devices(f), ==, "[]");
+    /* The guest's last word on the ejected DIMM is still reported. */
+    guest_ost(f, 0, 0x103, 0x0);
+    assert_event(f, 3, "ACPI_DEVICE_OST {\"info\":{\"slot\":\"0\","
+                 "\"slot-type\":\"DIMM\",\"source\":259,\"status\":0}}");
+    g_assert_true(machine_object_del(f->m, "m0", &err));
+    g_assert_false(machine_object_del(f->m, "m0", &err));
+    g_assert_cmpstr(err->message, ==, "object 'm0' not found");
+}
+
+/* A DIMM without id: QEMU's anonymous path names it in events. */
+static void test_anonymous(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    object_add(f, "m0", 256 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                             "\"m0\", \"slot\": 2}", &err));
+    guest_write(f, 0x00, 2);
+    guest_write(f, 0x14, 0x2);
+    g_assert_true(f->m->dimm_slots[2] != NULL);
+    g_assert_cmpstr(f->m->dimm_slots[2]->path, ==,
+                    "/machine/peripheral-anon/device[0]");
+}
+
+int main(int argc, char **argv)
+{
+    static const char cold[] = "{\"driver\": \"pc-dimm\", \"id\": "
+                               "\"boot-dimm\", \"memdev\": \"boot-dimm-mem\"}";
+
+    g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn, data) \
+    g_test_add("/machine-dimm/" path, struct fixture, data, setup, fn, \
+               teardown)
+    ADD("hot-add", test_hot_add, NULL);
+    ADD("cold-plug", test_cold_plug, cold);
+    ADD("add-refused", test_add_refused, NULL);
+    ADD("slots-full", test_slots_full, NULL);
+    ADD("remove", test_remove, NULL);
+    ADD("anonymous", test_anonymous, NULL);
+    return g_test_run();
+}
