@@ -4,9 +4,9 @@
 #include <stdio.h>
 
 #include "errors.h"
-#include "hotmem-config.h"
 
 struct monitor {
+    struct qmp_server *server;
     struct machine *m;
     char *name;
     struct qmp_command *table;
@@ -33,25 +33,10 @@ static void fail_with(struct qmp_request *req, const GError *err)
         qmp_request_error(req, err);
 }
 
-static json_object *version_json(void)
-{
-    json_object *v = json_object_new_object(), *q = json_object_new_object();
-    int major = 0, minor = 0, micro = 0;
-
-    sscanf(HOTMEM_VERSION, "%d.%d.%d", &major, &minor, &micro);
-    json_object_object_add(q, "major", json_object_new_int(major));
-    json_object_object_add(q, "minor", json_object_new_int(minor));
-    json_object_object_add(q, "micro", json_object_new_int(micro));
-    json_object_object_add(v, "qemu", q);
-    json_object_object_add(v, "package",
-                           json_object_new_string("hotmem " HOTMEM_VERSION));
-    return v;
-}
-
 static void cmd_query_version(struct qmp_request *req, json_object *args,
                               void *opaque)
 {
-    qmp_request_return(req, version_json());
+    qmp_request_return(req, qmp_server_version(MON(opaque)->server));
 }
 
 static void cmd_query_name(struct qmp_request *req, json_object *args,
@@ -220,6 +205,7 @@ struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
 {
     struct monitor *mon = g_new0(struct monitor, 1);
 
+    mon->server = server;
     mon->m = m;
     mon->name = g_strdup(name);
     mon->table = g_memdup2(commands, sizeof(commands));

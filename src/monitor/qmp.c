@@ -340,13 +340,10 @@ void qmp_client_schedule_resume(struct qmp_client *c)
     g_source_unref(c->resume);          /* the context keeps it alive */
 }
 
-static void client_send_greeting(struct qmp_client *c)
+json_object *qmp_server_version(struct qmp_server *s)
 {
-    struct qmp_server *s = c->server;
     json_object *qemu = json_object_new_object();
     json_object *version = json_object_new_object();
-    json_object *qmp = json_object_new_object();
-    json_object *msg = json_object_new_object();
 
     json_object_object_add(qemu, "micro", json_object_new_int(s->micro));
     json_object_object_add(qemu, "minor", json_object_new_int(s->minor));
@@ -354,7 +351,15 @@ static void client_send_greeting(struct qmp_client *c)
     json_object_object_add(version, "qemu", qemu);
     json_object_object_add(version, "package",
                            json_object_new_string(s->package));
-    json_object_object_add(qmp, "version", version);
+    return version;
+}
+
+static void client_send_greeting(struct qmp_client *c)
+{
+    json_object *qmp = json_object_new_object();
+    json_object *msg = json_object_new_object();
+
+    json_object_object_add(qmp, "version", qmp_server_version(c->server));
     json_object_object_add(qmp, "capabilities", json_object_new_array());
     json_object_object_add(msg, "QMP", qmp);
     qmp_client_send(c, msg);

@@ -74,6 +74,9 @@ struct qmp_server_info {
 };
 
 struct qmp_server *qmp_server_new(const struct qmp_server_info *info);
+/* QEMU's VersionInfo from the server's info: the greeting's "version" and
+ * query-version's answer (a new object). */
+json_object *qmp_server_version(struct qmp_server *s);
 void qmp_server_free(struct qmp_server *s);     /* closes every client */
 
 /*
