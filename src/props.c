@@ -143,10 +143,22 @@ range:
                 max);
 }
 
-bool props_bool(json_object *v, const char *name, bool *out, GError **err)
+bool props_parse_bool(const char *s, bool *out)
 {
     static const char *const yes[] = { "on", "yes", "true", "y" };
     static const char *const no[] = { "off", "no", "false", "n" };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(yes); i++) {
+        if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
+            *out = !strcmp(s, yes[i]);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool props_bool(json_object *v, const char *name, bool *out, GError **err)
+{
     const char *s;
 
     if (json_object_is_type(v, json_type_boolean)) {
@@ -156,12 +168,8 @@ bool props_bool(json_object *v, const char *name, bool *out, GError **err)
     if (!json_object_is_type(v, json_type_string))
         return wrong_type(err, name, "boolean");
     s = json_object_get_string(v);
-    for (unsigned i = 0; i < G_N_ELEMENTS(yes); i++) {
-        if (!strcmp(s, yes[i]) || !strcmp(s, no[i])) {
-            *out = !strcmp(s, yes[i]);
-            return true;
-        }
-    }
+    if (props_parse_bool(s, out))
+        return true;
     return fail(err, "Parameter '%s' expects 'on' or 'off', got '%s'", name, s);
 }
 

@@ -36,7 +36,9 @@ bool props_size(json_object *v, const char *name, uint64_t *out,
  */
 bool props_uint(json_object *v, const char *name, uint64_t max,
                 uint64_t *out, GError **err);
-/* A JSON boolean, or on/off, yes/no, true/false, y/n (qapi_bool_parse()). */
+/* on/off, yes/no, true/false, y/n as text (QEMU's qapi_bool_parse()). */
+bool props_parse_bool(const char *s, bool *out);
+/* A JSON boolean, or a string as props_parse_bool() reads it. */
 bool props_bool(json_object *v, const char *name, bool *out, GError **err);
 /* A JSON string; *out is replaced by a copy. */
 bool props_string(json_object *v, const char *name, char **out,

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 
 #include "errors.h"
+#include "props.h"
 #include "monitor/qmp_internal.h"
 
 #define QMP_LISTEN_BACKLOG 16
@@ -71,20 +72,6 @@ static GPtrArray *split_options(const char *spec)
     return parts;
 }
 
-static int parse_bool(const char *v)
-{
-    static const char *const on[] = { "on", "yes", "true", "y" };
-    static const char *const off[] = { "off", "no", "false", "n" };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(on); i++) {
-        if (!strcmp(v, on[i]))
-            return 1;
-        if (!strcmp(v, off[i]))
-            return 0;
-    }
-    return -1;
-}
-
 /* One "key=value", or a legacy bare flag ("server", "nowait"). */
 static bool parse_option(struct listen_spec *ls, const char *opt,
                          const char *spec, GError **err)
@@ -92,7 +79,7 @@ static bool parse_option(struct listen_spec *ls, const char *opt,
     g_autofree char *key = g_strdup(opt);
     char *eq = strchr(key, '=');
     const char *value = "on";
-    int b;
+    bool b;
 
     if (eq) {
         *eq = '\0';
@@ -108,8 +95,7 @@ static bool parse_option(struct listen_spec *ls, const char *opt,
                     "server, wait)", key, spec);
         return false;
     }
-    b = parse_bool(value);
-    if (b < 0) {
+    if (!props_parse_bool(value, &b)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "option '%s' in monitor address '%s' must be on or off, "
                     "not '%s'", key, spec, value);
