@@ -56,8 +56,12 @@ static int set_region(void *opaque, uint32_t slot, uint32_t flags,
                       uint64_t gpa, uint64_t size, void *hva)
 {
     struct dguest *g = opaque;
+    int fail = g->region_fail;
 
     g->region_calls++;
+    g->region_fail = 0;
+    if (fail)
+        return fail;
     return kvm_set_memory_region(g->kvm, slot, flags, gpa, size, hva);
 }
 

@@ -29,6 +29,7 @@ struct dguest {
     void *opaque;
     GArray *maps;                   /* struct dguest_map, unmapped at free */
     unsigned region_calls;          /* KVM_SET_USER_MEMORY_REGION so far */
+    int region_fail;                /* -errno: the next call fails so */
 };
 
 struct dguest_map {

@@ -5,6 +5,7 @@
  * and removed while logging keep their own bits even when ids are reused.
  * Skips without /dev/kvm, and a mode KVM does not offer.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "errors.h"
@@ -354,6 +355,39 @@ static void test_hotplug_once(gconstpointer data)
     teardown(&f);
 }
 
+/*
+ * Turning logging on for a new slot fails (KVM refuses the flag): the
+ * caller hears of it, with the reason, instead of a line on stderr, and can
+ * take the slot away again; the log goes on working for the others.
+ */
+static void test_hotplug_log_fails(gconstpointer data)
+{
+    struct fixture f;
+    struct dirty_harvest h;
+    g_autoptr(GError) err = NULL;
+    const uint64_t want[] = { DATA_GPA };
+
+    if (!setup(&f, data))
+        return;
+    g_assert_true(dirty_log_start(f.dl, &err));
+    g_assert_true(dguest_add_slot(f.g, SLOT_A_GPA, HOT_SIZE, "hot", NULL,
+                                  &err));
+    f.g->region_fail = -ENOMEM;
+    g_assert_false(dirty_log_slot_added(f.dl, &err));
+    g_assert_nonnull(strstr(err->message, "dirty logging of the new "
+                            "memslot: "));
+    g_assert_nonnull(strstr(err->message, g_strerror(ENOMEM)));
+    g_clear_error(&err);
+    remove_hot(&f, SLOT_A_GPA);
+    g_assert_null(memmap_find(f.g->mm, SLOT_A_GPA));
+    g_assert_true(dguest_write_pages(f.g, DATA_GPA, 1, 1, &err));
+    harvest(&f, &h);
+    assert_pages(&h, false, want, G_N_ELEMENTS(want));
+    dirty_harvest_clear(&h);
+    dirty_log_stop(f.dl);
+    teardown(&f);
+}
+
 static void test_stop_start(gconstpointer data)
 {
     struct fixture f;
@@ -391,6 +425,7 @@ int main(int argc, char **argv)
         { "guest-writes", test_guest_writes, false },
         { "hotplug-reuse", test_hotplug_reuse, false },
         { "hotplug-once", test_hotplug_once, false },
+        { "hotplug-log-fails", test_hotplug_log_fails, false },
         { "stop-start", test_stop_start, false },
         { "ring-full", test_ring_full, true },
     };
