@@ -587,6 +587,9 @@ static void test_check_scenarios(void)
 
     g_ptr_array_add(argv, (char *)g_getenv("HARNESS_BIN"));
     g_ptr_array_add(argv, "--check");
+    /* Variables the scenario suite defines (harness/meson.build). */
+    g_ptr_array_add(argv, "-D");
+    g_ptr_array_add(argv, "ROIMG=readonly-dimm.img");
     for (guint i = 0; i < files->len; i++)
         g_ptr_array_add(argv, files->pdata[i]);
     g_ptr_array_add(argv, NULL);

@@ -8,6 +8,9 @@
  * checked by message text and must leave the machine as it was.
  */
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <linux/kvm.h>
 
 #include "devices/ged.h"
 #include "devices/memhp.h"
@@ -387,6 +390,46 @@ static void test_remove(struct fixture *f, gconstpointer data)
     g_assert_cmpstr(err->message, ==, "object 'm0' not found");
 }
 
+/*
+ * A read-only backend's DIMM gets a read-only memslot: the guest's writes
+ * then become MMIO exits nobody claims (dropped, as in QEMU) instead of a
+ * KVM_RUN failure that ended the VM ("vCPU 0: Bad address").
+ */
+static void test_readonly(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("test-machine-dimm-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "ro.img", NULL);
+    g_autofree char *obj = NULL;
+    json_object *args;
+    bool done = false;
+    FILE *fp = fopen(path, "w");
+
+    g_assert_nonnull(fp);
+    g_assert_cmpint(ftruncate(fileno(fp), 2 * MIB), ==, 0);
+    fclose(fp);
+    obj = g_strdup_printf("{\"qom-type\": \"memory-backend-file\", \"id\": "
+                          "\"ro\", \"size\": 2097152, \"mem-path\": "
+                          "\"%s\", \"readonly\": true}", path);
+    args = parse(obj);
+    machine_object_add(f->m, args, object_done, &done);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    json_object_put(args);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"ro\"}", &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(f->kvm.last_flags, ==, KVM_MEM_READONLY);
+    g_assert_cmphex(f->kvm.last_size, ==, 2 * MIB);
+    /* A writable DIMM beside it is not read-only. */
+    object_add(f, "rw", 2 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                             "\"memdev\": \"rw\"}", &err));
+    g_assert_cmphex(f->kvm.last_flags, ==, 0);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 /* A DIMM without id: QEMU's anonymous path names it in events. */
 static void test_anonymous(struct fixture *f, gconstpointer data)
 {
@@ -417,5 +460,6 @@ int main(int argc, char **argv)
     ADD("slots-full", test_slots_full, NULL);
     ADD("remove", test_remove, NULL);
     ADD("anonymous", test_anonymous, NULL);
+    ADD("readonly", test_readonly, NULL);
     return g_test_run();
 }

@@ -474,6 +474,11 @@ unsigned backend_prealloc_threads(const struct backend *b)
     return b->cfg.prealloc_threads;
 }
 
+bool backend_readonly(const struct backend *b)
+{
+    return b->cfg.readonly;
+}
+
 bool backend_in_use(const struct backend *b)
 {
     return b->in_use;

@@ -47,6 +47,8 @@ bool backend_prealloc_requested(const struct backend *b);
 unsigned backend_prealloc_threads(const struct backend *b);
 
 /* Used by a DIMM (or NUMA node); in-use backends cannot be deleted. */
+/* readonly=on (memory-backend-file): the guest may read, never write. */
+bool backend_readonly(const struct backend *b);
 bool backend_in_use(const struct backend *b);
 void backend_set_in_use(struct backend *b, bool in_use);
 

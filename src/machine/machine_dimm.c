@@ -218,6 +218,7 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
                                 .size = backend_size(b), .node = p->node,
                                 .hotplugged = hotplug };
     if (!machine_dimm_memslot_add(m, addr, d->size, backend_host_addr(b),
+                                  backend_readonly(b),
                                   d->id ? d->id : d->path, err)) {
         dimm_free(d);
         return false;

@@ -85,10 +85,18 @@ void machine_query_dirty_rate(struct machine *m, struct dirtyrate_info *out)
  * _stop(), so logging cannot change state in between.
  */
 bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
-                              void *hva, const char *owner, GError **err)
+                              void *hva, bool readonly, const char *owner,
+                              GError **err)
 {
-    uint32_t flags = m->dirty && dirty_log_active(m->dirty)
-                     ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+    /*
+     * A read-only backend is mapped without PROT_WRITE: KVM must not map it
+     * writable either. With KVM_MEM_READONLY the guest's writes become MMIO
+     * exits that nothing claims, so they are dropped, as in QEMU, instead
+     * of failing KVM_RUN with EFAULT and ending the VM.
+     */
+    uint32_t flags = (m->dirty && dirty_log_active(m->dirty)
+                      ? KVM_MEM_LOG_DIRTY_PAGES : 0) |
+                     (readonly ? KVM_MEM_READONLY : 0);
 
     if (!memmap_add(m->memmap, gpa, size, hva, flags, owner, NULL, err))
         return false;

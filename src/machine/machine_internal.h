@@ -83,7 +83,8 @@ bool machine_dirty_attach_vcpus(struct machine *m, GError **err);
 void machine_dirty_free(struct machine *m);
 void machine_dirty_ring_full(void *opaque, unsigned index);
 bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
-                              void *hva, const char *owner, GError **err);
+                              void *hva, bool readonly, const char *owner,
+                              GError **err);
 bool machine_dimm_memslot_remove(struct machine *m, uint64_t gpa,
                                  GError **err);
 
