@@ -64,3 +64,12 @@ resolve_depends() {
     apt-cache depends "$1" 2>/dev/null |
         sed -n 's/^ *|\{0,1\}Depends: \(linux-image-[^ <>]*\).*/\1/p' | head -n 1
 }
+
+# Packs directory $2 as a gzip-compressed newc cpio at $3 with busybox $1's
+# own cpio applet (no host cpio needed): files in sorted order, owned by
+# root, so the same inputs give the same archive.
+pack_initramfs() {  # busybox tree out
+    (cd "$2" && find . | LC_ALL=C sort | "$1" cpio -o -H newc -R 0:0 2>/dev/null) |
+        gzip -9n >"$3.tmp" || return 1
+    mv "$3.tmp" "$3"
+}

@@ -69,9 +69,7 @@ if [ ! -f "$out" ]; then
     cp "$bb" "$tree/bin/busybox"
     cp "$init" "$tree/init"
     chmod 0755 "$tree/init" "$tree/bin/busybox"
-    (cd "$tree" && find . | LC_ALL=C sort | "$bb" cpio -o -H newc -R 0:0 2>/dev/null) |
-        gzip -9n >"$out.tmp" || die "packing the initramfs failed"
-    mv "$out.tmp" "$out"
+    pack_initramfs "$bb" "$tree" "$out" || die "packing the initramfs failed"
     say "built $out"
 fi
 printf 'BUSYBOX=%s\nINITRAMFS=%s\n' "$bb" "$out"

@@ -125,9 +125,8 @@ if [ ! -f "$out" ]; then
     cp "$dir"/modules/*.ko "$tree/modules/"
     cp "$dir/modules.load" "$tree/modules.load"
     chmod 0755 "$tree/init" "$tree/bin/busybox"
-    (cd "$tree" && find . | LC_ALL=C sort | "$BB" cpio -o -H newc -R 0:0 2>/dev/null) |
-        gzip -1n >"$out.tmp" || die "packing the nested host's initramfs failed"
-    mv "$out.tmp" "$out"
+    pack_initramfs "$BB" "$tree" "$out" ||
+        die "packing the nested host's initramfs failed"
     say "built $out"
 fi
 printf 'RIG_KERNEL=%s\nRIG_INITRD=%s\nRIG_KPACKAGE=%s\n' "$dir/vmlinuz" "$out" \
