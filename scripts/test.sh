@@ -15,6 +15,12 @@
 # own test) runs here wherever the nested host is used. HOTMEM_TEST_WHERE=
 # here|rig forces one place for everything.
 #
+# Then the unit and end-to-end suites run again from a second build,
+# build-san, made with AddressSanitizer (leak detection on) and
+# UndefinedBehaviorSanitizer, in the same places; every process of those
+# runs, hotmem's included, writes its reports to build-san/sanitizer-logs,
+# and a single report fails the run (--no-sanitize leaves this out).
+#
 # With CI set (or --bench) it then runs bench/linux-hotplug where the Linux
 # tests ran. It prints one closing line, "tests: N passed, N failed,
 # N skipped"; under CI, or with --no-skips, a skipped test fails the run.
@@ -23,10 +29,12 @@ cd "$(dirname "$0")/.."
 
 bench=${CI:+1}
 noskips=${CI:+1}
+sanitize=1
 args=()
 for a in "$@"; do
     case $a in
         --bench) bench=1 ;;
+        --no-sanitize) sanitize=0 ;;
         --no-skips) noskips=1 ;;
         *) args+=("$a") ;;
     esac
@@ -37,11 +45,12 @@ rig_tries=${HOTMEM_RIG_TRIES:-3}
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 failed_runs=0
+build=build     # the build the meson runs use (build-san for the sanitizers)
 
 # meson test, here or in the nested host; its output also kept for the tally.
 run_tests() {  # here|rig name meson-test-args...
     local where=$1 name=$2; shift 2
-    local cmd=(meson test -C build --print-errorlogs "$@")
+    local cmd=(meson test -C "$build" --print-errorlogs "$@")
     echo "== $name: ${cmd[*]}$([ "$where" = rig ] && echo ' (in the nested KVM host)')"
     if [ "$where" = rig ]; then
         cmd=(tests/rig/run --tries "$rig_tries" -- "${cmd[@]}" --no-rebuild
@@ -74,7 +83,7 @@ rerun_in_rig() {  # name
     n=$(echo "$tests" | wc -l)
     echo "== $n test(s) failed inside the nested host; once more in a fresh boot: $(echo $tests)"
     # shellcheck disable=SC2086
-    tests/rig/run --tries "$rig_tries" -- meson test -C build --no-rebuild \
+    tests/rig/run --tries "$rig_tries" -- meson test -C "$build" --no-rebuild \
         --print-errorlogs --logbase "rig-$name-rerun" $tests 2>&1 |
         tee "$logs/$name.rerun"
     [ "${PIPESTATUS[0]}" = 0 ] || return 1
@@ -109,6 +118,40 @@ else
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux ;;
     esac
+fi
+
+# The same suites under ASan+UBSan, where they ran above (suite rig is the
+# nested host itself, ring0 only where Linux runs at hardware speed).
+if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
+    echo "== build-san: AddressSanitizer (leaks too) + UndefinedBehaviorSanitizer"
+    if { [ -d build-san ] || meson setup build-san -Db_sanitize=address,undefined \
+             -Db_lundef=false >/dev/null; } && ninja -C build-san >/dev/null; then
+        san_logs=$PWD/build-san/sanitizer-logs
+        rm -rf "$san_logs" && mkdir -p "$san_logs"
+        export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:log_path=$san_logs/asan"
+        export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
+        build=build-san
+        case $kind in
+            0|3) run_tests here san --no-suite rig ;;
+            1)  run_tests here san --no-suite ring0 --no-suite rig ;;
+            *)  run_tests here san --suite unit --suite acpi
+                run_tests rig san-rig --suite kvm --suite scenario --suite linux ;;
+        esac
+        build=build
+        unset ASAN_OPTIONS UBSAN_OPTIONS
+        reports=$(find "$san_logs" -type f | wc -l)
+        if [ "$reports" -gt 0 ]; then
+            echo "== sanitizer reports: $reports (build-san/sanitizer-logs):"
+            find "$san_logs" -type f | head -n 20 | while read -r f; do
+                echo "--- $f"; head -n 40 "$f"
+            done
+            failed_runs=$((failed_runs + 1))
+        fi
+        echo "== sanitizer reports: $reports"
+    else
+        echo "== build-san: the sanitizer build failed"
+        failed_runs=$((failed_runs + 1))
+    fi
 fi
 
 if [ -n "$bench" ]; then

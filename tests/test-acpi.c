@@ -119,13 +119,14 @@ static void test_disassemble(gconstpointer data)
      * The RSDP has no standard header, and this iasl cannot disassemble it
      * from a file; test-acpi-tables checks its fields and checksums.
      */
-    g_assert_true(g_file_test(g_strdup_printf("%s/rsdp.dat", dir),
-                              G_FILE_TEST_EXISTS));
+    g_autofree char *rsdp = g_strdup_printf("%s/rsdp.dat", dir);
+    g_autofree char *srat = g_strdup_printf("%s/srat.dat", dir);
+
+    g_assert_true(g_file_test(rsdp, G_FILE_TEST_EXISTS));
     if (c->srat)
         check_disassembly(dir, "srat");
     else
-        g_assert_false(g_file_test(g_strdup_printf("%s/srat.dat", dir),
-                                   G_FILE_TEST_EXISTS));
+        g_assert_false(g_file_test(srat, G_FILE_TEST_EXISTS));
     remove_dir(dir);
 }
 

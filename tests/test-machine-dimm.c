@@ -380,7 +380,8 @@ static void test_remove(struct fixture *f, gconstpointer data)
     assert_event(f, 2, "DEVICE_DELETED {\"device\":\"d0\",\"path\":"
                  "\"/machine/peripheral/d0\"}");
     g_assert_cmphex(guest_status(f, 0), ==, 0);
-    g_assert_cmpstr(memory_devices(f), ==, "[]");
+    g_autofree char *devs = memory_devices(f);
+    g_assert_cmpstr(devs, ==, "[]");
     /* The guest's last word on the ejected DIMM is still reported. */
     guest_ost(f, 0, 0x103, 0x0);
     assert_event(f, 3, "ACPI_DEVICE_OST {\"info\":{\"slot\":\"0\","

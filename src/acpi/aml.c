@@ -280,6 +280,8 @@ struct aml *aml_buffer(size_t len, const uint8_t *data)
     struct aml *a = aml_node_new(AML_KIND_BUFFER, &op, 1, true);
 
     g_byte_array_set_size(a->body, len);
+    if (len == 0)
+        return a;                       /* no storage to fill */
     if (data)
         memcpy(a->body->data, data, len);
     else
