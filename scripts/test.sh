@@ -116,12 +116,14 @@ else
             run_tests rig rig --suite kvm --suite scenario --suite linux ;;
         *)  run_tests here here --suite unit --suite acpi --suite rig
             linux_where=rig
-            run_tests rig rig --suite kvm --suite scenario --suite linux ;;
+            run_tests rig rig --suite kvm --suite scenario --suite linux \
+                --suite slow ;;
     esac
 fi
 
 # The same suites under ASan+UBSan, where they ran above (suite rig is the
-# nested host itself, ring0 only where Linux runs at hardware speed).
+# nested host itself, ring0 only where Linux runs at hardware speed), but
+# the soak (suite slow).
 if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
     echo "== build-san: AddressSanitizer (leaks too) + UndefinedBehaviorSanitizer"
     if { [ -d build-san ] || meson setup build-san -Db_sanitize=address,undefined \
@@ -132,10 +134,12 @@ if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
         export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
         build=build-san
         case $kind in
-            0|3) run_tests here san --no-suite rig ;;
-            1)  run_tests here san --no-suite ring0 --no-suite rig ;;
+            0|3) run_tests here san --no-suite rig --no-suite slow ;;
+            1)  run_tests here san --no-suite ring0 --no-suite rig \
+                    --no-suite slow ;;
             *)  run_tests here san --suite unit --suite acpi
-                run_tests rig san-rig --suite kvm --suite scenario --suite linux ;;
+                run_tests rig san-rig --suite kvm --suite scenario --suite linux \
+                    --no-suite slow ;;
         esac
         build=build
         unset ASAN_OPTIONS UBSAN_OPTIONS
