@@ -20,8 +20,7 @@
 #define ACPI_SLEEP_CONTROL_PORT 0x0b04
 #define ACPI_SLP_EN             (1 << 5)
 #define ACPI_SLEEP_S5           ((5 << 2) | ACPI_SLP_EN)
-/* FADT SLEEP_STATUS_REG, and RESET_REG with its RESET_VALUE. */
-#define ACPI_SLEEP_STATUS_PORT  0x0b05
+/* FADT RESET_REG and RESET_VALUE: hotmem exits on it (no reboot). */
 #define ACPI_RESET_PORT         0x0b06
 #define ACPI_RESET_VALUE        0x0f
 
