@@ -18,7 +18,11 @@
  * 4.8.3, "Sleep Control and Status Registers").
  */
 #define ACPI_SLEEP_CONTROL_PORT 0x0b04
-#define ACPI_SLEEP_S5           ((5 << 2) | (1 << 5))
+#define ACPI_SLP_EN             (1 << 5)
+#define ACPI_SLEEP_S5           ((5 << 2) | ACPI_SLP_EN)
+/* FADT RESET_REG and RESET_VALUE: hotmem exits on it (no reboot). */
+#define ACPI_RESET_PORT         0x0b06
+#define ACPI_RESET_VALUE        0x0f
 
 /*
  * Memory hot-plug register block (docs/acpi.md "Memory hot-plug register

@@ -7,7 +7,9 @@
 #include "acpi.h"
 #include "acpi_hw.h"
 #include "bench_ring0.h"
+#include "command.h"
 #include "dirty.h"
+#include "hostile.h"
 #include "lib.h"
 #include "ospm.h"
 #include "paging.h"
@@ -15,26 +17,13 @@
 #include "print.h"
 #include "syscall.h"
 
-struct command {
-    const char *name;
-    const char *usage;      /* argument synopsis, "" when none */
-    const char *help;
-    /* args: the text after "name ", unparsed ("" when none). */
-    void (*run)(const struct boot_info *info, const struct command *cmd,
-                char *args);
-};
-
-static void usage_error(const struct command *cmd)
+void command_usage_error(const struct command *cmd)
 {
     print_line("error usage: %s%s%s", cmd->name, cmd->usage[0] ? " " : "",
                cmd->usage);
 }
 
-/*
- * Splits args at spaces into at most max words (NUL-terminating them in
- * place). Returns the word count, or max + 1 when there are more words.
- */
-static unsigned split_words(char *args, char **words, unsigned max)
+unsigned command_split_words(char *args, char **words, unsigned max)
 {
     unsigned n = 0;
 
@@ -53,11 +42,21 @@ static unsigned split_words(char *args, char **words, unsigned max)
     }
 }
 
-static bool parse_hex_arg(const char *what, const char *word, uint64_t *out)
+bool command_parse_hex(const char *what, const char *word, uint64_t *out)
 {
     if (parse_hex_u64(word, out))
         return true;
     print_line("error %s \"%s\" is not a 64-bit hex number", what, word);
+    return false;
+}
+
+bool command_parse_dec(const char *what, const char *word, uint32_t max,
+                       uint32_t *out)
+{
+    if (parse_dec_u32(word, max, out))
+        return true;
+    print_line("error %s \"%s\" is not a decimal number from 0 to %u", what,
+               word, max);
     return false;
 }
 
@@ -106,11 +105,11 @@ static void cmd_peek(const struct boot_info *info, const struct command *cmd,
     char *w[1];
     uint64_t addr;
 
-    if (split_words(args, w, 1) != 1) {
-        usage_error(cmd);
+    if (command_split_words(args, w, 1) != 1) {
+        command_usage_error(cmd);
         return;
     }
-    if (!parse_hex_arg("address", w[0], &addr))
+    if (!command_parse_hex("address", w[0], &addr))
         return;
     print_line("peek addr=0x%lx value=0x%lx", addr,
                *(volatile uint64_t *)addr);
@@ -122,12 +121,12 @@ static bool parse_addr_value(const struct command *cmd, char *args,
 {
     char *w[2];
 
-    if (split_words(args, w, 2) != 2) {
-        usage_error(cmd);
+    if (command_split_words(args, w, 2) != 2) {
+        command_usage_error(cmd);
         return false;
     }
-    return parse_hex_arg("address", w[0], addr) &&
-           parse_hex_arg("value", w[1], value);
+    return command_parse_hex("address", w[0], addr) &&
+           command_parse_hex("value", w[1], value);
 }
 
 static void cmd_poke(const struct boot_info *info, const struct command *cmd,
@@ -162,14 +161,14 @@ static void cmd_acpi(const struct boot_info *info, const struct command *cmd,
 {
     static struct acpi_summary summary;
     char *w[1];
-    unsigned n = split_words(args, w, 1);
+    unsigned n = command_split_words(args, w, 1);
 
     if (n == 0)
         acpi_check(info, &summary);
     else if (n == 1 && !strcmp(w[0], "tables"))
         acpi_list_tables(info);
     else
-        usage_error(cmd);
+        command_usage_error(cmd);
 }
 
 static void cmd_poweroff(const struct boot_info *info,
@@ -184,7 +183,7 @@ static void cmd_crash(const struct boot_info *info, const struct command *cmd,
                       char *args)
 {
     char *w[2];
-    unsigned n = split_words(args, w, 2);
+    unsigned n = command_split_words(args, w, 2);
     uint64_t addr, value;
 
     if (n == 1 && !strcmp(w[0], "ud")) {
@@ -192,13 +191,13 @@ static void cmd_crash(const struct boot_info *info, const struct command *cmd,
     } else if (n == 1 && !strcmp(w[0], "triple")) {
         sys_triple_fault();
     } else if (n == 2 && !strcmp(w[0], "pf")) {
-        if (!parse_hex_arg("address", w[1], &addr))
+        if (!command_parse_hex("address", w[1], &addr))
             return;
         value = *(volatile uint64_t *)addr;
         print_line("error crash pf: reading 0x%lx did not fault (value 0x%lx)",
                    addr, value);
     } else {
-        usage_error(cmd);
+        command_usage_error(cmd);
     }
 }
 
@@ -208,9 +207,9 @@ static void cmd_refuse_eject(const struct boot_info *info,
 {
     char *w[1];
 
-    if (split_words(args, w, 1) != 1 ||
+    if (command_split_words(args, w, 1) != 1 ||
         (strcmp(w[0], "on") && strcmp(w[0], "off"))) {
-        usage_error(cmd);
+        command_usage_error(cmd);
         return;
     }
     ospm_set_refuse_eject(!strcmp(w[0], "on"));
@@ -229,15 +228,12 @@ static void cmd_memtest(const struct boot_info *info,
     char *w[1];
     uint32_t slot;
 
-    if (split_words(args, w, 1) != 1) {
-        usage_error(cmd);
+    if (command_split_words(args, w, 1) != 1) {
+        command_usage_error(cmd);
         return;
     }
-    if (!parse_dec_u32(w[0], MEMHP_SLOTS_MAX - 1, &slot)) {
-        print_line("error slot \"%s\" is not a decimal number from 0 to %u",
-                   w[0], MEMHP_SLOTS_MAX - 1);
+    if (!command_parse_dec("slot", w[0], MEMHP_SLOTS_MAX - 1, &slot))
         return;
-    }
     ospm_memtest(slot);
 }
 
@@ -281,6 +277,28 @@ static const struct command commands[] = {
     { "ring0-mips", "", "measure guest ring-0 speed (MIPS)", cmd_ring0_mips },
     { "dirty", "PAGES_PER_SEC BASE SIZE SECONDS",
       "dirty pages at a paced rate from ring 3 (dirty.c)", cmd_dirty },
+    /* The hostile guest (hostile.c). */
+    { "inb", "PORT", "read a byte from PORT (hex)", cmd_port_in },
+    { "inw", "PORT", "read 16 bits from PORT (hex)", cmd_port_in },
+    { "inl", "PORT", "read 32 bits from PORT (hex)", cmd_port_in },
+    { "outb", "PORT VALUE", "write a byte to PORT (hex)", cmd_port_out },
+    { "outw", "PORT VALUE", "write 16 bits to PORT (hex)", cmd_port_out },
+    { "outl", "PORT VALUE", "write 32 bits to PORT (hex)", cmd_port_out },
+    { "mmior", "ADDR SIZE",
+      "read SIZE (1, 2, 4, 8) bytes at guest-physical ADDR", cmd_mmio_read },
+    { "mmiow", "ADDR SIZE VALUE",
+      "write SIZE (1, 2, 4, 8) bytes at guest-physical ADDR", cmd_mmio_write },
+    { "storm", "SEED COUNT [BLOCK...]",
+      "COUNT seeded random accesses to hotmem's register blocks "
+      "(memhp ged pm power com1)", cmd_storm },
+    { "hp-eject", "SLOT", "eject SLOT through the register block, asked or not",
+      cmd_hp_eject },
+    { "hp-ignore", "on|off", "drop GED memory events: never acknowledge "
+      "hot-plug", cmd_hp_ignore },
+    { "ost-flood", "COUNT [SLOT]", "write COUNT _OST calls, to SLOT or to every "
+      "slot in turn", cmd_ost_flood },
+    { "ged-flood", "COUNT", "write, then read and clear, the GED event register "
+      "COUNT times", cmd_ged_flood },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -313,8 +331,9 @@ void commands_execute(const struct boot_info *info, char *line)
 
         if (strcmp(cmd->name, line))
             continue;
-        if (!cmd->usage[0] && split_words(args, 0, 0))
-            usage_error(cmd);     /* a command without arguments got some */
+        /* A command without arguments got some? */
+        if (!cmd->usage[0] && command_split_words(args, 0, 0))
+            command_usage_error(cmd);
         else
             cmd->run(info, cmd, args);
         return;

@@ -32,6 +32,7 @@ extern volatile uint32_t ged_pending;
 
 static unsigned slot_count;
 static bool refuse_eject;
+static bool ignore_memory_events;
 static struct dimm dimms[MEMHP_SLOTS_MAX];
 
 /* The outcome of bringing a DIMM online. */
@@ -239,7 +240,9 @@ void ospm_service(void)
     /* All ones: no GED at the port (plain QEMU, where GSI 9 is the SCI). */
     if (events == UINT32_MAX)
         return;
-    if ((events & GED_EVENT_MEMORY) && slot_count)
+    if ((events & GED_EVENT_MEMORY) && ignore_memory_events)
+        print_line("hp-ignore dropped memory event");
+    else if ((events & GED_EVENT_MEMORY) && slot_count)
         ospm_scan();
     if (events & GED_EVENT_POWER) {
         print_line("power button");
@@ -255,6 +258,11 @@ unsigned ospm_slot_count(void)
 void ospm_set_refuse_eject(bool on)
 {
     refuse_eject = on;
+}
+
+void ospm_set_ignore_events(bool on)
+{
+    ignore_memory_events = on;
 }
 
 void ospm_print_dimms(void)

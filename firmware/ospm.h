@@ -37,6 +37,13 @@ void ospm_scan(void);
 /* When on, eject requests are answered with _OST 0x81 and not ejected. */
 void ospm_set_refuse_eject(bool on);
 
+/*
+ * When on, GED memory events are dropped (and said so on the console): no
+ * scan runs, so insertions and removals are never acknowledged. The power
+ * button still works, and the scan command still scans.
+ */
+void ospm_set_ignore_events(bool on);
+
 /* "dimm slot=.. addr=.. size=.. node=.." per DIMM in use, then the count. */
 void ospm_print_dimms(void);
 

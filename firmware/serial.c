@@ -83,3 +83,15 @@ int serial_getc(void)
         return -1;
     return uart_read(UART_RBR);
 }
+
+unsigned serial_reset(void)
+{
+    unsigned n = 0;
+
+    serial_init();
+    while (n < SERIAL_RESET_DRAIN_MAX && (uart_read(UART_LSR) & LSR_DR)) {
+        uart_read(UART_RBR);
+        n++;
+    }
+    return n;
+}

@@ -9,3 +9,12 @@ void serial_putc(char c);
 
 /* Returns the next received byte, or -1 when none is pending. */
 int serial_getc(void);
+
+/*
+ * Programs the UART again as serial_init() does, whatever was written to
+ * its registers meanwhile (a storm, hostile.c), then reads and drops the
+ * bytes waiting in the receive FIFO, at most SERIAL_RESET_DRAIN_MAX (a
+ * loopback storm may have put garbage there). Returns how many it dropped.
+ */
+#define SERIAL_RESET_DRAIN_MAX  4096
+unsigned serial_reset(void);

@@ -84,7 +84,7 @@ static const char *lookup(const char *name, void *opaque)
     const char *v = g_hash_table_lookup(r->vars, name);
 
     if (!v && r->dry) {
-        r->used_capture = true;     /* set by a console step at run time */
+        r->used_capture = true;     /* set by an "as VAR" at run time */
         return "0";
     }
     return v;
@@ -216,7 +216,7 @@ static bool exec_line(struct runner *r, guint idx, guint *next, GError **err)
     case STEP_REPEAT:
         if (r->used_capture) {
             ok = fail_line(r, l, text, err, "a repeat count cannot use a "
-                           "variable captured by console ... as");
+                           "variable captured by ... as at run time");
             break;
         }
         ok = exec_repeat(r, idx, &s, err);

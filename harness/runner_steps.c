@@ -1,6 +1,7 @@
 /*
  * The steps that talk to the VMM: start, qmp, qmp-raw, greeting, event,
- * console, send, sleep, expect-exit, kill, close (docs/harness.md).
+ * no-event, console, send, sleep, expect-exit, kill, close, vmm-fds
+ * (docs/harness.md).
  */
 #include "runner_internal.h"
 #include "harness.h"
@@ -8,7 +9,9 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 
 static void expectf(struct runner *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -183,6 +186,32 @@ static bool check_reply(struct runner *r, const struct step *s,
     }
 }
 
+/*
+ * qmp ... as VAR: VAR is the return value as compact JSON and, when it is
+ * an object, VAR.KEY each of its members (those of an earlier capture under
+ * the same name are forgotten first).
+ */
+static void capture_return(struct runner *r, const char *var,
+                           json_object *reply)
+{
+    g_autofree char *prefix = g_strconcat(var, ".", NULL);
+    GHashTableIter it;
+    gpointer key;
+    json_object *v = NULL;
+
+    json_object_object_get_ex(reply, "return", &v);
+    g_hash_table_iter_init(&it, r->vars);
+    while (g_hash_table_iter_next(&it, &key, NULL))
+        if (g_str_has_prefix(key, prefix))
+            g_hash_table_iter_remove(&it);
+    g_hash_table_insert(r->vars, g_strdup(var), g_strdup(json_text(v)));
+    if (!json_object_is_type(v, json_type_object))
+        return;
+    json_object_object_foreach(v, k, member)
+        g_hash_table_insert(r->vars, g_strconcat(prefix, k, NULL),
+                            g_strdup(json_text(member)));
+}
+
 static bool step_qmp(struct runner *r, const struct step *s)
 {
     struct qmpc *c = live_client(r, s->client);
@@ -205,6 +234,8 @@ static bool step_qmp(struct runner *r, const struct step *s)
         describe_expect(r, s);
         reply = next_reply(r, c, deadline, seconds_of(r, s));
         ok = reply && check_reply(r, s, command, reply);
+        if (ok && s->var)
+            capture_return(r, s->var, reply);
         if (reply)
             json_object_put(reply);
     }
@@ -279,6 +310,78 @@ static bool step_event(struct runner *r, const struct step *s)
         runner_pump(r, deadline);
     }
     json_object_put(ev);
+    return true;
+}
+
+/*
+ * Nothing waits: what the VMM has sent so far is read, then no queued event
+ * may match. Put it after a step that proves the VMM has done what could
+ * have sent the event (a reply, a console line), so it had its chance.
+ */
+static bool step_no_event(struct runner *r, const struct step *s)
+{
+    struct qmpc *c = live_client(r, s->client);
+    json_object *ev;
+
+    if (!c)
+        return false;
+    expectf(r, "no queued event %s on @%s with data matching %s", s->text,
+            s->client, s->has_pattern ? json_text(s->pattern) : "anything");
+    runner_pump(r, harness_now());
+    ev = take_event(c, s);
+    if (!ev)
+        return true;
+    runner_failf(r, "%s", json_text(ev));
+    json_object_put(ev);
+    return false;
+}
+
+/* The VMM's open file descriptors: /proc/PID/fd; -1 (why in r->got). */
+static int count_fds(struct runner *r, GString *list)
+{
+    g_autofree char *dir = g_strdup_printf("/proc/%d/fd", (int)r->vm->pid);
+    g_autoptr(GError) e = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &e);
+    const char *name;
+    int n = 0;
+
+    if (!d) {
+        runner_failf(r, "%s", e->message);
+        return -1;
+    }
+    while ((name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        g_autofree char *target = g_file_read_link(path, NULL);
+
+        g_string_append_printf(list, "\n  %s -> %s", name,
+                               target ? target : "?");
+        n++;
+    }
+    return n;
+}
+
+static bool step_vmm_fds(struct runner *r, const struct step *s)
+{
+    g_autoptr(GString) list = g_string_new(NULL);
+    int n;
+
+    if (s->var)
+        expectf(r, "to count the VMM's open file descriptors");
+    else
+        expectf(r, "the VMM to have %" G_GINT64_FORMAT " open file "
+                "descriptors", s->number);
+    if (!r->vm->running)
+        return runner_failf(r, "%s", vm_state(r));
+    n = count_fds(r, list);
+    if (n < 0)
+        return false;
+    if (s->var) {
+        g_hash_table_insert(r->vars, g_strdup(s->var),
+                            g_strdup_printf("%d", n));
+        return true;
+    }
+    if (n != s->number)
+        return runner_failf(r, "%d open file descriptors:%s", n, list->str);
     return true;
 }
 
@@ -377,6 +480,10 @@ bool runner_exec_step(struct runner *r, const struct step *s)
         return step_greeting(r, s);
     case STEP_EVENT:
         return step_event(r, s);
+    case STEP_NO_EVENT:
+        return step_no_event(r, s);
+    case STEP_VMM_FDS:
+        return step_vmm_fds(r, s);
     case STEP_CONSOLE:
         return step_console(r, s);
     case STEP_SEND:

@@ -19,12 +19,14 @@ static const struct {
     { "qmp-raw", STEP_QMP_RAW },
     { "greeting", STEP_GREETING },
     { "event", STEP_EVENT },
+    { "no-event", STEP_NO_EVENT },
     { "console", STEP_CONSOLE },
     { "send", STEP_SEND },
     { "sleep", STEP_SLEEP },
     { "expect-exit", STEP_EXPECT_EXIT },
     { "kill", STEP_KILL },
     { "close", STEP_CLOSE },
+    { "vmm-fds", STEP_VMM_FDS },
     { "repeat", STEP_REPEAT },
     { "end", STEP_END },
 };
@@ -73,7 +75,8 @@ static bool takes_timeout(enum step_kind k)
 static bool takes_client(enum step_kind k)
 {
     return k == STEP_QMP || k == STEP_QMP_RAW || k == STEP_GREETING ||
-           k == STEP_EVENT || k == STEP_CLOSE || k == STEP_CLIENT;
+           k == STEP_EVENT || k == STEP_NO_EVENT || k == STEP_CLOSE ||
+           k == STEP_CLIENT;
 }
 
 static bool fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -154,6 +157,19 @@ static char *dup_bytes(const char *p, gsize len)
 
 #define TOK(i) ((struct token *)toks->pdata[i])
 
+/* Steps that store a value with "as VAR". */
+static bool takes_as(enum step_kind k)
+{
+    return k == STEP_CONSOLE || k == STEP_REPEAT || k == STEP_QMP ||
+           k == STEP_QMP_RAW || k == STEP_VMM_FDS;
+}
+
+static bool is_as(GPtrArray *toks, guint i)
+{
+    return i < toks->len && TOK(i)->type == TOKEN_WORD &&
+           !strcmp(TOK(i)->text, "as");
+}
+
 /* A pattern operand: JSON, a "string", or a JSON scalar word. */
 static json_object *token_json(struct token *t, GError **err)
 {
@@ -197,7 +213,7 @@ static bool parse_expect(GPtrArray *toks, guint *i, struct step *s,
     what = TOK((*i)++)->text;
     if (!strcmp(what, "return")) {
         s->expect = EXPECT_RETURN;
-        return parse_pattern(toks, i, s, err);
+        return is_as(toks, *i) || parse_pattern(toks, i, s, err);
     }
     if (!strcmp(what, "reply")) {
         s->expect = EXPECT_REPLY;
@@ -289,9 +305,9 @@ static bool parse_operands(GPtrArray *toks, guint i, struct step *s,
         s->text_len = t->len;
         i++;
         s->expect = EXPECT_RETURN;
-        if (i < n) {
+        if (i < n && !is_as(toks, i)) {
             if (TOK(i)->type != TOKEN_WORD || strcmp(TOK(i)->text, "->"))
-                return fail(err, "expected -> after the command");
+                return fail(err, "expected -> or as after the command");
             i++;
             if (!parse_expect(toks, &i, s, err))
                 return false;
@@ -302,8 +318,10 @@ static bool parse_operands(GPtrArray *toks, guint i, struct step *s,
             return false;
         break;
     case STEP_EVENT:
+    case STEP_NO_EVENT:
         if (!t || t->type != TOKEN_WORD || !valid_name(t->text, true))
-            return fail(err, "usage: event [@CLIENT] NAME [PATTERN]");
+            return fail(err, "usage: %s [@CLIENT] NAME [PATTERN]",
+                        step_kind_name(s->kind));
         s->text = g_strdup(t->text);
         i++;
         if (!parse_pattern(toks, &i, s, err))
@@ -330,6 +348,15 @@ static bool parse_operands(GPtrArray *toks, guint i, struct step *s,
                                      &s->number, err))
             return err && *err ? false : fail(err, "usage: expect-exit STATUS");
         return true;
+    case STEP_VMM_FDS:
+        if (n - i == 1 && !parse_int("fd count", t->text, 0, 1000000,
+                                     &s->number, err))
+            return false;
+        if (n - i == 1)
+            return true;
+        if (!is_as(toks, i))
+            return fail(err, "usage: vmm-fds COUNT | vmm-fds as VAR");
+        break;
     case STEP_KILL:
         if (n - i != 1)
             return fail(err, "usage: kill SIGNAL");
@@ -344,10 +371,9 @@ static bool parse_operands(GPtrArray *toks, guint i, struct step *s,
         break;
     }
     /* "as VAR" */
-    if ((s->kind == STEP_CONSOLE || s->kind == STEP_REPEAT) && i + 1 < n &&
-        TOK(i)->type == TOKEN_WORD && !strcmp(TOK(i)->text, "as")) {
-        if (TOK(i + 1)->type != TOKEN_WORD || !valid_name(TOK(i + 1)->text,
-                                                          false) ||
+    if (takes_as(s->kind) && is_as(toks, i)) {
+        if (i + 1 == n || TOK(i + 1)->type != TOKEN_WORD ||
+            !valid_name(TOK(i + 1)->text, false) ||
             g_ascii_isdigit(TOK(i + 1)->text[0]))
             return fail(err, "as needs a variable name (letters, digits, _)");
         s->var = g_strdup(TOK(i + 1)->text);
@@ -355,6 +381,11 @@ static bool parse_operands(GPtrArray *toks, guint i, struct step *s,
     }
     if (s->kind == STEP_REPEAT && !s->var)
         s->var = g_strdup("i");
+    if (s->kind == STEP_VMM_FDS && !s->var)
+        return fail(err, "usage: vmm-fds COUNT | vmm-fds as VAR");
+    if ((s->kind == STEP_QMP || s->kind == STEP_QMP_RAW) && s->var &&
+        s->expect != EXPECT_RETURN)
+        return fail(err, "as captures a return value: it needs -> return");
     if (i < n)
         return fail(err, "unexpected \"%s\"", TOK(i)->text);
     return true;
@@ -413,10 +444,18 @@ struct load_state {
     GError *undefined;
 };
 
-/* At load time every variable reads as "0", but it must be known. */
+/*
+ * At load time every variable reads as "0", but it must be known. A
+ * member of a captured object (${VAR.KEY}) is known when VAR is: whether
+ * the object has that member is only known at run time.
+ */
 static const char *load_lookup(const char *name, void *opaque)
 {
     struct load_state *ls = opaque;
+    g_autofree char *base = g_strndup(name, strcspn(name, "."));
+
+    if (name[strlen(base)] && g_hash_table_contains(ls->captures, base))
+        return "0";
 
     if ((ls->defines && g_hash_table_contains(ls->defines, name)) ||
         g_hash_table_contains(ls->captures, name))
@@ -465,7 +504,7 @@ static bool load_check_line(struct load_state *ls, struct scenario_line *l,
             add_client(ls->scn, s.client);
         if (s.kind == STEP_CLIENT && s.client_raw)
             g_ptr_array_add(ls->scn->raw_clients, g_strdup(s.client));
-        if (s.kind == STEP_CONSOLE && s.var)
+        if (s.kind != STEP_REPEAT && s.var)
             g_hash_table_add(ls->captures, g_strdup(s.var));
         if (s.kind == STEP_REPEAT)
             g_ptr_array_add(ls->scope, g_strdup(s.var));

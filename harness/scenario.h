@@ -28,12 +28,14 @@ enum step_kind {
     STEP_QMP_RAW,       /* qmp-raw [@C] "TEXT" [-> EXPECT] */
     STEP_GREETING,      /* greeting [@C] [PATTERN] */
     STEP_EVENT,         /* event [@C] NAME [PATTERN] */
+    STEP_NO_EVENT,      /* no-event [@C] NAME [PATTERN] */
     STEP_CONSOLE,       /* console "PREFIX" [as VAR] */
     STEP_SEND,          /* send "TEXT" */
     STEP_SLEEP,         /* sleep MS */
     STEP_EXPECT_EXIT,   /* expect-exit STATUS */
     STEP_KILL,          /* kill SIGNAL */
     STEP_CLOSE,         /* close [@C] */
+    STEP_VMM_FDS,       /* vmm-fds N | vmm-fds as VAR */
     STEP_REPEAT,        /* repeat N [as VAR] */
     STEP_END,           /* end */
 };
@@ -51,7 +53,7 @@ struct step {
     char *text;             /* console prefix, send text, qmp-raw bytes,
                                qmp command as written, event name */
     gsize text_len;
-    char *var;              /* console ... as VAR, repeat ... as VAR */
+    char *var;              /* console/qmp/vmm-fds/repeat ... as VAR */
     bool has_pattern;       /* else anything matches */
     json_object *pattern;   /* NULL is JSON null */
     enum reply_expect expect;
@@ -60,7 +62,8 @@ struct step {
     bool client_raw;        /* client @C raw */
     char **argv;            /* start */
     double seconds;         /* timeout= (or set timeout); < 0: default */
-    gint64 number;          /* sleep ms, exit status, signal, repeat count */
+    gint64 number;          /* sleep ms, exit status, signal, repeat count,
+                               vmm-fds count */
 };
 
 void step_clear(struct step *s);

@@ -184,9 +184,11 @@ gsize lex_comment_start(const char *line, bool shell)
     return i;
 }
 
+/* Names are letters, digits and _; a '.' separates a member (${VAR.KEY}). */
 static bool is_name_char(char c, bool first)
 {
-    return c == '_' || g_ascii_isalpha(c) || (!first && g_ascii_isdigit(c));
+    return c == '_' || g_ascii_isalpha(c) ||
+           (!first && (g_ascii_isdigit(c) || c == '.'));
 }
 
 /* "123" or "0x7b" (at most 64 bits); *hex says which. */

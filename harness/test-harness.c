@@ -47,6 +47,13 @@ static const struct {
     { "qmp {\"execute\": ", false, 0 },
     { "qmp [1]", false, 0 },
     { "qmp \"text\"", false, 0 },
+    { "qmp {\"execute\": \"x\"} -> return as v", true, STEP_QMP },
+    { "qmp {\"execute\": \"x\"} -> return {} as v", true, STEP_QMP },
+    { "qmp {\"execute\": \"x\"} as v", true, STEP_QMP },
+    { "qmp {\"execute\": \"x\"} as", false, 0 },
+    { "qmp {\"execute\": \"x\"} as 1v", false, 0 },
+    { "qmp {\"execute\": \"x\"} -> reply {} as v", false, 0 },
+    { "qmp {\"execute\": \"x\"} -> error as v", false, 0 },
     { "qmp-raw @c \"garbage\\n\" -> error GenericError", true, STEP_QMP_RAW },
     { "qmp-raw \"{\\\"exec\" -> nothing", true, STEP_QMP_RAW },
     { "qmp-raw \"\\q\"", false, 0 },
@@ -56,6 +63,16 @@ static const struct {
     { "event @b STOP", true, STEP_EVENT },
     { "event", false, 0 },
     { "event X timeout=soon", false, 0 },
+    { "no-event DEVICE_DELETED {\"device\": \"d1\"}", true, STEP_NO_EVENT },
+    { "no-event @b STOP", true, STEP_NO_EVENT },
+    { "no-event", false, 0 },
+    { "no-event STOP timeout=1", false, 0 },
+    { "vmm-fds 12", true, STEP_VMM_FDS },
+    { "vmm-fds as fds", true, STEP_VMM_FDS },
+    { "vmm-fds", false, 0 },
+    { "vmm-fds many", false, 0 },
+    { "vmm-fds 3 as x", false, 0 },
+    { "vmm-fds as", false, 0 },
     { "console \"hotmem-guest: ready ram=0x\" as ready", true, STEP_CONSOLE },
     { "console \"a\" as 9x", false, 0 },
     { "console prefix", false, 0 },
@@ -141,6 +158,8 @@ static const char *test_lookup(const char *name, void *opaque)
         return "0x100000000";
     if (!strcmp(name, "word"))
         return "abc";
+    if (!strcmp(name, "obj.key"))
+        return "[1, 2]";
     return NULL;
 }
 
@@ -153,6 +172,9 @@ static void test_substitute(void)
         { "${i+1} ${i-7} ${i*3} ${i+0x10}", "8 0 21 23" },
         { "${addr+8} ${addr-0x1000} ${addr*2}",
           "0x100000008 0xfffff000 0x200000000" },
+        { "{\"k\": ${obj.key}}", "{\"k\": [1, 2]}" },
+        { "${obj.nope}", NULL },
+        { "${.key}", NULL },
         { "${i-8}", NULL },
         { "${word+1}", NULL },
         { "${nope}", NULL },
@@ -190,6 +212,10 @@ static void test_load(void)
         { "start\nsend \"${k}\"\n", ":2: undefined variable ${k}" },
         { "start\nrepeat 2\nend\nsend \"${i}\"\n", ":4: undefined variable" },
         { "start\nconsole \"x\" as v\nsend \"${v}\"\n", NULL },
+        { "start\nqmp {\"execute\": \"x\"} as r\n"
+          "qmp {\"execute\": \"x\"} -> return {\"a\": ${r.a}}\n", NULL },
+        { "start\nsend \"${r.a}\"\n", ":2: undefined variable ${r.a}" },
+        { "start\nvmm-fds as f\nvmm-fds ${f}\n", NULL },
         { "start\nsend \"${D}\" # ${nope} in a comment\n", NULL },
         { "repeat 1\nstart\nend\n", ":2: start cannot be inside" },
     };
@@ -495,6 +521,30 @@ static const struct {
       "start\nconsole \"hotmem-guest: ready ram=\" as r\n"
       "send \"echo ${r*2}\"\nsend \"echo ${r+1}\"\n",
       0, { "ok 4 - t.scn:4 send \"echo 0x10000001\"" }, 5 },
+    { "qmp ... as: the return value and its members",
+      "start\nqmp {\"execute\": \"query-status\"} -> return as st\n"
+      "qmp {\"execute\": \"query-status\"} -> return ${st}\n"
+      "qmp {\"execute\": \"query-status\"} -> return "
+      "{\"status\": ${st.status}}\n"
+      "qmp {\"execute\": \"stop\"}\n"
+      "qmp {\"execute\": \"query-status\"} -> return ${st}\n",
+      1, { "ok 4 - t.scn:4 qmp {\"execute\": \"query-status\"} -> return "
+           "{\"status\": \"running\"}", "not ok 6",
+           "at .status: expected \"running\", got \"paused\"" }, 5 },
+    { "qmp ... as: a member the value does not have",
+      "start\nqmp {\"execute\": \"query-status\"} as st\n"
+      "send \"echo ${st.nope}\"\n",
+      1, { "ok 2", "Bail out! t.scn:3: undefined variable ${st.nope}" }, 5 },
+    { "no-event: passes on other events, fails on a queued one",
+      "start\nsend \"emit E1 {\\\"x\\\": 1}\"\nsleep 200\n"
+      "no-event E2\nno-event E1 {\"x\": 2}\nno-event E1\n",
+      1, { "ok 5 - t.scn:5 no-event E1", "not ok 6",
+           "expected: no queued event E1 on @main with data matching anything",
+           "got: {\"event\":\"E1\",\"data\":{\"x\":1}" }, 5 },
+    { "vmm-fds: the count, and a wrong one listed",
+      "start\nvmm-fds as f\nvmm-fds ${f}\nvmm-fds ${f+1}\n",
+      1, { "ok 3 - t.scn:3 vmm-fds", "not ok 4",
+           "the VMM to have", "  0 -> " }, 5 },
     { "arithmetic on a non-number",
       "start\nconsole \"hotmem-guest: \" as w\nsend \"echo ${w+1}\"\n",
       1, { "not ok 3", "${w} is \"ready\", not a number" }, 5 },
