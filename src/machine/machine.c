@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "devices/ged.h"
@@ -484,6 +485,28 @@ static void memslot_json(void *opaque, const struct memmap_slot *s)
     json_object_object_add(o, "removing",
                            json_object_new_boolean(s->removing));
     json_object_array_add(list, o);
+}
+
+/* mincore() over one memslot's mapping: its resident bytes. */
+static void memslot_resident(void *opaque, const struct memmap_slot *s)
+{
+    uint64_t *total = opaque;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pages = (size_t)((s->size + (uint64_t)page - 1) / (uint64_t)page);
+    g_autofree unsigned char *vec = g_malloc(pages);
+
+    if (mincore(s->hva, (size_t)s->size, vec) < 0)
+        return;
+    for (size_t i = 0; i < pages; i++)
+        *total += (vec[i] & 1) ? (uint64_t)page : 0;
+}
+
+uint64_t machine_guest_resident(struct machine *m)
+{
+    uint64_t total = 0;
+
+    memmap_foreach(m->memmap, memslot_resident, &total);
+    return total;
 }
 
 json_object *machine_query_memslots(struct machine *m)

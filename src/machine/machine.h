@@ -140,6 +140,8 @@ json_object *machine_query_memory_devices(struct machine *m);
 json_object *machine_query_memory_size_summary(struct machine *m);
 json_object *machine_query_acpi_ospm_status(struct machine *m);
 json_object *machine_query_memdev(struct machine *m);
+/* Bytes of guest memory (every memslot) resident in this process now. */
+uint64_t machine_guest_resident(struct machine *m);
 /* x-query-memslots: {"generation", "slots": [...]} (docs/mmu.md). */
 json_object *machine_query_memslots(struct machine *m);
 

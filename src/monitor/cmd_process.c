@@ -1,7 +1,7 @@
 /*
  * x-query-process: what the hotmem process itself holds (resident memory,
- * heap in use, open descriptors, threads), read from /proc/self and
- * mallinfo2(). The soak test (tests/soak) compares it before and after
+ * apart from the guest's, heap in use, open descriptors, threads), read
+ * from /proc/self, mincore() over the memslots and mallinfo2(). The soak test (tests/soak) compares it before and after
  * hundreds of hot-plug cycles; a leak that valgrind calls "still
  * reachable" shows here as heap that never comes back.
  */
@@ -58,8 +58,14 @@ static void cmd_x_query_process(struct qmp_request *req, json_object *args,
     struct mallinfo2 mi = mallinfo2();
     json_object *r = json_object_new_object();
 
+    int64_t rss, guest = (int64_t)machine_guest_resident(opaque);
+
     g_file_get_contents("/proc/self/status", &status, NULL, NULL);
-    add_int(r, "rss", status ? status_field(status, "VmRSS") : -1);
+    rss = status ? status_field(status, "VmRSS") : -1;
+    add_int(r, "rss", rss);
+    /* What the VMM itself holds: the rest is the guest's memory. */
+    add_int(r, "rss-guest", guest);
+    add_int(r, "rss-vmm", rss >= 0 ? MAX(rss - guest, 0) : -1);
     add_int(r, "rss-peak", status ? status_field(status, "VmHWM") : -1);
     add_int(r, "threads", status ? status_field(status, "Threads") : -1);
     add_int(r, "fds", count_fds());
@@ -75,13 +81,16 @@ static const struct qmp_command process_commands[] = {
     { "x-query-process", no_args, false, cmd_x_query_process, NULL },
 };
 
-struct monitor_group monitor_register_process(struct qmp_server *server)
+struct monitor_group monitor_register_process(struct qmp_server *server,
+                                              struct machine *m)
 {
     /* The server points at these until it is freed; then so are they. */
     struct qmp_command *table = g_memdup2(process_commands,
                                           sizeof(process_commands));
 
-    for (size_t i = 0; i < G_N_ELEMENTS(process_commands); i++)
+    for (size_t i = 0; i < G_N_ELEMENTS(process_commands); i++) {
+        table[i].opaque = m;
         qmp_server_register(server, &table[i]);
+    }
     return (struct monitor_group){ table, g_free };
 }

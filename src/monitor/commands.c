@@ -216,7 +216,7 @@ struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
     mon->groups[0] = monitor_register_stats(server, m);
     mon->groups[1] = monitor_register_dirty(server, m);
     mon->groups[2] = monitor_register_memory(server, m);
-    mon->groups[3] = monitor_register_process(server);
+    mon->groups[3] = monitor_register_process(server, m);
     return mon;
 }
 

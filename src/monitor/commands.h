@@ -33,4 +33,5 @@ struct monitor_group monitor_register_dirty(struct qmp_server *server,
                                             struct machine *m);
 struct monitor_group monitor_register_memory(struct qmp_server *server,
                                              struct machine *m);
-struct monitor_group monitor_register_process(struct qmp_server *server);
+struct monitor_group monitor_register_process(struct qmp_server *server,
+                                              struct machine *m);
