@@ -277,6 +277,135 @@ static void test_ged(void)
     bus_free(bus);
 }
 
+/*
+ * The GED's line against its latch, with the VMM raising on one thread
+ * while the guest reads on another. The interleaving that lost events is
+ * forced: when one side drives the line, the test lets the other side run
+ * and gives it up to RACE_GRACE_US to finish. A GED that drives the line
+ * under its latch's lock makes the other side wait for it, so whatever the
+ * timing, the line ends up as the latch says: high with an event latched
+ * (else that event waits for the next one), low without (else the guest's
+ * handler reads 0 and, the line still high at its EOI, runs forever).
+ */
+#define RACE_GRACE_US   (200 * 1000)
+
+struct race {
+    struct bus *bus;
+    struct ged *g;
+    GMutex lock;            /* guards what follows */
+    GCond cond;
+    bool level;             /* the line as last driven */
+    bool armed;             /* the next drive to arm_level lets other run */
+    bool arm_level;
+    bool go, done;          /* other side: may start; has finished */
+    void (*other)(struct race *r);
+};
+
+static uint32_t race_read(struct race *r)
+{
+    uint32_t v = 0;
+
+    bus_dispatch(r->bus, BUS_PIO, GED_PORT, (uint8_t *)&v, 4, false);
+    return v;
+}
+
+static void race_raise(struct race *r)
+{
+    ged_raise(r->g, GED_EVENT_MEMORY);
+}
+
+static void race_guest_read(struct race *r)
+{
+    g_assert_cmphex(race_read(r), ==, GED_EVENT_MEMORY);
+}
+
+static void race_set_irq(void *o, bool level)
+{
+    struct race *r = o;
+    gint64 until = g_get_monotonic_time() + RACE_GRACE_US;
+
+    g_mutex_lock(&r->lock);
+    if (r->armed && level == r->arm_level) {
+        r->armed = false;
+        r->go = true;
+        g_cond_broadcast(&r->cond);
+        while (!r->done && g_cond_wait_until(&r->cond, &r->lock, until))
+            ;
+    }
+    r->level = level;
+    g_mutex_unlock(&r->lock);
+}
+
+static gpointer race_other(gpointer data)
+{
+    struct race *r = data;
+
+    g_mutex_lock(&r->lock);
+    while (!r->go)
+        g_cond_wait(&r->cond, &r->lock);
+    g_mutex_unlock(&r->lock);
+    r->other(r);
+    g_mutex_lock(&r->lock);
+    r->done = true;
+    g_cond_broadcast(&r->cond);
+    g_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/*
+ * first runs on this thread; when it drives the line to arm_level, other
+ * runs on a second thread. Returns the line's final level.
+ */
+static bool race_run(void (*first)(struct race *), bool arm_level,
+                     void (*other)(struct race *), bool pending_before,
+                     uint32_t *latched_after)
+{
+    struct race r = { .armed = false, .arm_level = arm_level,
+                      .other = other };
+    GThread *t;
+    bool level;
+
+    g_mutex_init(&r.lock);
+    g_cond_init(&r.cond);
+    r.bus = bus_new();
+    r.g = ged_create(r.bus, race_set_irq, &r, NULL);
+    if (pending_before)
+        ged_raise(r.g, GED_EVENT_MEMORY);
+    r.armed = true;
+    t = g_thread_new("race-other", race_other, &r);
+    first(&r);
+    g_thread_join(t);
+    level = r.level;
+    *latched_after = race_read(&r);
+    ged_destroy(r.g);
+    bus_free(r.bus);
+    g_cond_clear(&r.cond);
+    g_mutex_clear(&r.lock);
+    return level;
+}
+
+/* The guest's read lowers the line while the VMM raises a new event. */
+static void test_ged_raise_during_read(void)
+{
+    uint32_t latched;
+    bool level = race_run(race_guest_read, false, race_raise, true,
+                          &latched);
+
+    g_assert_cmphex(latched, ==, GED_EVENT_MEMORY);
+    g_assert_true(level);
+}
+
+/* The VMM raises while the guest reads the event it is raising. */
+static void test_ged_read_during_raise(void)
+{
+    uint32_t latched;
+    bool level = race_run(race_raise, true, race_guest_read, false,
+                          &latched);
+
+    g_assert_cmphex(latched, ==, 0);
+    g_assert_false(level);
+}
+
 static void record_pm(void *o, enum pm_request req)
 {
     g_array_append_val((GArray *)o, req);
@@ -326,6 +455,8 @@ int main(int argc, char **argv)
     ADD("selector-out-of-range", test_selector_out_of_range);
     ADD("random-writes", test_random_writes);
     g_test_add_func("/ged/read-and-clear", test_ged);
+    g_test_add_func("/ged/raise-during-read", test_ged_raise_during_read);
+    g_test_add_func("/ged/read-during-raise", test_ged_read_during_raise);
     g_test_add_func("/pm-regs/s5-and-reset", test_pm_regs);
     return g_test_run();
 }

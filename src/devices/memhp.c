@@ -17,11 +17,11 @@
 #include "devices/pc_dimm.h"
 #include "errors.h"
 
-#define STATUS_ENABLED      (1u << 0)
-#define STATUS_INSERTING    (1u << 1)
-#define STATUS_REMOVING     (1u << 2)
-#define CONTROL_CLEAR_INSERT (1u << 1)
-#define CONTROL_CLEAR_REMOVE (1u << 2)
+#define STATUS_ENABLED      MEMHP_STATUS_ENABLED
+#define STATUS_INSERTING    MEMHP_STATUS_INSERTING
+#define STATUS_REMOVING     MEMHP_STATUS_REMOVING
+#define CONTROL_CLEAR_INSERT MEMHP_STATUS_INSERTING
+#define CONTROL_CLEAR_REMOVE MEMHP_STATUS_REMOVING
 #define CONTROL_EJECT       (1u << 3)
 
 struct memhp {
