@@ -1,8 +1,10 @@
 /*
  * The memory hot-plug register block (docs/acpi.md), the GED event register
  * and the sleep/reset registers, driven through the bus as a guest would.
- * Includes random guest writes: they may not crash hotmem, eject a DIMM
- * nobody asked to remove, or move a DIMM.
+ * Includes the VMM's requests interleaved with the guest's scan, the GED's
+ * line against its latch with both sides on their own threads, and random
+ * guest writes: they may not crash hotmem, eject a DIMM nobody asked to
+ * remove, or move a DIMM.
  */
 #include <string.h>
 #include <glib.h>
@@ -197,6 +199,64 @@ static void test_refusal_keeps_dimm(struct fixture *f, gconstpointer data)
     g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
     wr(f, 0x14, 0x8, 1);                            /* no request now */
     g_assert_cmpuint(f->log.ejects, ==, 0);
+}
+
+/*
+ * Interleavings of the VMM's requests with the guest's scan (the protocol
+ * of docs/acpi.md): a scan reads a slot's status once, handles what it
+ * read, and writes back exactly those event bits to clear them.
+ */
+
+/* device_del before the guest scanned: both events at once, one write. */
+static void test_add_then_del_before_scan(struct fixture *f,
+                                          gconstpointer data)
+{
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
+    g_assert_true(request_unplug(f, 0));
+    g_assert_cmpuint(f->log.notifies, ==, 2);
+    wr(f, 0x00, 0, 4);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x7);       /* enabled|ins|rem */
+    wr(f, 0x14, 0x6, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    wr(f, 0x14, 0x8, 1);                            /* the removal stands */
+    g_assert_cmpuint(f->log.ejects, ==, 1);
+}
+
+/* Requests that arrive while a scan is in progress are not lost. */
+static void test_event_during_scan(struct fixture *f, gconstpointer data)
+{
+    uint32_t seen;
+
+    plug(f, 1, 0x100000000ULL, 0x10000000, 0, true);
+    wr(f, 0x00, 1, 4);
+    seen = rd(f, 0x14, 1) & 0x6;
+    g_assert_cmphex(seen, ==, 0x2);
+    /* Between the scan's read and its clear: the slot's removal, and a
+     * DIMM in slot 0, which the scan has passed already. */
+    g_assert_true(request_unplug(f, 1));
+    plug(f, 0, 0x140000000ULL, 0x10000000, 0, true);
+    wr(f, 0x14, seen, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x5);       /* removal still due */
+    wr(f, 0x00, 0, 4);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x3);       /* insertion too */
+    /* Each asked for a scan of its own. */
+    g_assert_cmpuint(f->log.notifies, ==, 3);
+}
+
+/* A removal asked for again after the guest cleared it is pending again. */
+static void test_unplug_requested_again(struct fixture *f,
+                                        gconstpointer data)
+{
+    plug(f, 2, 0x100000000ULL, 0x10000000, 0, false);
+    g_assert_true(request_unplug(f, 2));
+    wr(f, 0x00, 2, 4);
+    wr(f, 0x14, 0x4, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    g_assert_true(request_unplug(f, 2));
+    g_assert_cmpuint(f->log.notifies, ==, 2);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x5);
+    wr(f, 0x14, 0x8, 1);
+    g_assert_cmpuint(f->log.ejects, ==, 1);
 }
 
 static void test_selector_out_of_range(struct fixture *f,
@@ -452,6 +512,9 @@ int main(int argc, char **argv)
     ADD("hot-plug-and-ack", test_hot_plug_and_ack);
     ADD("unplug-and-eject", test_unplug_and_eject);
     ADD("refusal-keeps-dimm", test_refusal_keeps_dimm);
+    ADD("add-then-del-before-scan", test_add_then_del_before_scan);
+    ADD("event-during-scan", test_event_during_scan);
+    ADD("unplug-requested-again", test_unplug_requested_again);
     ADD("selector-out-of-range", test_selector_out_of_range);
     ADD("random-writes", test_random_writes);
     g_test_add_func("/ged/read-and-clear", test_ged);
