@@ -202,18 +202,38 @@ static void cmd_crash(const struct boot_info *info, const struct command *cmd,
 }
 
 /* Memory hot-plug (ospm.c): the guest's side of the DIMM lifecycle. */
-static void cmd_refuse_eject(const struct boot_info *info,
-                             const struct command *cmd, char *args)
+
+/* "on" or "off": sets *on and prints "NAME on|off"; else a usage error. */
+static bool parse_on_off(const struct command *cmd, char *args, bool *on)
 {
     char *w[1];
 
     if (command_split_words(args, w, 1) != 1 ||
         (strcmp(w[0], "on") && strcmp(w[0], "off"))) {
         command_usage_error(cmd);
-        return;
+        return false;
     }
-    ospm_set_refuse_eject(!strcmp(w[0], "on"));
-    print_line("refuse-eject %s", w[0]);
+    *on = !strcmp(w[0], "on");
+    print_line("%s %s", cmd->name, w[0]);
+    return true;
+}
+
+static void cmd_refuse_eject(const struct boot_info *info,
+                             const struct command *cmd, char *args)
+{
+    bool on;
+
+    if (parse_on_off(cmd, args, &on))
+        ospm_set_refuse_eject(on);
+}
+
+static void cmd_ignore_eject(const struct boot_info *info,
+                             const struct command *cmd, char *args)
+{
+    bool on;
+
+    if (parse_on_off(cmd, args, &on))
+        ospm_set_ignore_eject(on);
 }
 
 static void cmd_dimms(const struct boot_info *info, const struct command *cmd,
@@ -274,6 +294,9 @@ static const struct command commands[] = {
     { "refuse-eject", "on|off",
       "answer eject requests with _OST 0x81 (in use) instead of ejecting",
       cmd_refuse_eject },
+    { "ignore-eject", "on|off",
+      "acknowledge eject requests and do nothing else (a lost request)",
+      cmd_ignore_eject },
     { "ring0-mips", "", "measure guest ring-0 speed (MIPS)", cmd_ring0_mips },
     { "dirty", "PAGES_PER_SEC BASE SIZE SECONDS",
       "dirty pages at a paced rate from ring 3 (dirty.c)", cmd_dirty },

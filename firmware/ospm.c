@@ -33,6 +33,7 @@ extern volatile uint32_t ged_pending;
 static unsigned slot_count;
 static bool refuse_eject;
 static bool ignore_memory_events;
+static bool ignore_eject;
 static struct dimm dimms[MEMHP_SLOTS_MAX];
 
 /* The outcome of bringing a DIMM online. */
@@ -163,6 +164,11 @@ static void handle_insert(unsigned slot, uint8_t status)
 static void handle_remove(unsigned slot)
 {
     outb(MEMHP_CONTROL, MEMHP_CONTROL_CLEAR_REMOVE);
+    if (ignore_eject) {
+        /* A guest that lost the request: acknowledged, nothing else. */
+        print_line("dimm slot=%u eject ignored", slot);
+        return;
+    }
     write_ost(OST_EVENT_EJECT_REQUEST, OST_EJECT_IN_PROGRESS);
     if (refuse_eject) {
         write_ost(OST_EVENT_EJECT_REQUEST, OST_EJECT_IN_USE);
@@ -175,6 +181,13 @@ static void handle_remove(unsigned slot)
     print_line("dimm slot=%u ejected", slot);
 }
 
+/*
+ * Both events of a slot are handled in one pass, insertion first: a DIMM
+ * whose removal was requested before the guest saw it arrive reads
+ * inserting and removing at once, and its GED events were one. Each event
+ * is cleared before it is handled, so one the VMM raises meanwhile stays
+ * set for the scan its own GED event runs.
+ */
 void ospm_scan(void)
 {
     unsigned slot;
@@ -188,7 +201,7 @@ void ospm_scan(void)
             continue;
         if (status & MEMHP_STATUS_INSERTING)
             handle_insert(slot, status);
-        else if (status & MEMHP_STATUS_REMOVING)
+        if (status & MEMHP_STATUS_REMOVING)
             handle_remove(slot);
     }
 }
@@ -263,6 +276,11 @@ void ospm_set_refuse_eject(bool on)
 void ospm_set_ignore_events(bool on)
 {
     ignore_memory_events = on;
+}
+
+void ospm_set_ignore_eject(bool on)
+{
+    ignore_eject = on;
 }
 
 void ospm_print_dimms(void)

@@ -31,7 +31,8 @@ void ospm_service(void);
 /* Slots found at boot (0: no memory hot-plug). */
 unsigned ospm_slot_count(void);
 
-/* One pass over the slots, as the DSDT's MSCN: inserts, then removals. */
+/* One pass over the slots, as the DSDT's MSCN: each slot's insert, then
+ * its removal. */
 void ospm_scan(void);
 
 /* When on, eject requests are answered with _OST 0x81 and not ejected. */
@@ -43,6 +44,13 @@ void ospm_set_refuse_eject(bool on);
  * button still works, and the scan command still scans.
  */
 void ospm_set_ignore_events(bool on);
+
+/*
+ * When on, eject requests are acknowledged (the removing bit cleared) and
+ * nothing else: no _OST, no eject, as from a guest that lost the request.
+ * Takes precedence over refuse-eject.
+ */
+void ospm_set_ignore_eject(bool on);
 
 /* "dimm slot=.. addr=.. size=.. node=.." per DIMM in use, then the count. */
 void ospm_print_dimms(void);

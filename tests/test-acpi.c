@@ -221,11 +221,14 @@ static void check_exec_result(const struct exec_run *r)
     /* _OST and _EJ0 return nothing. */
     g_assert_cmpuint(count(r->output, "No object was returned"), >=, 2 * n);
     /* The scan: Device Check for inserting slots, Eject Request for ones
-     * being removed, nothing when neither bit is set. */
+     * being removed, both for a slot with both events (a removal requested
+     * before the guest saw the insertion), nothing when neither bit is set.
+     * The scan writes back the events it read (write 1 to clear), which
+     * acpiexec's memory keeps, so every slot reads the same. */
     g_assert_cmpuint(count(r->output, "Value 0x01 (Device Check)"), ==,
                      r->fill & 0x02 ? scans * n : 0);
     g_assert_cmpuint(count(r->output, "Value 0x03 (Eject Request)"), ==,
-                     (r->fill & 0x06) == 0x04 ? scans * n : 0);
+                     r->fill & 0x04 ? scans * n : 0);
     /* The power-button bit of the GED notifies PWRB (0x80). */
     g_assert_cmpuint(count(r->output, "[PWRB]"), ==, r->fill & 0x02 ? 1 : 0);
     g_assert_cmpuint(count(r->output, "Evaluating"), ==, 5 * n + 2);
@@ -234,7 +237,7 @@ static void check_exec_result(const struct exec_run *r)
 static void test_acpiexec(gconstpointer data)
 {
     const struct config *c = data;
-    static const uint8_t fills[] = { 0x00, 0xff, 0x04 };
+    static const uint8_t fills[] = { 0x00, 0xff, 0x04, 0x06 };
     struct exec_run runs[G_N_ELEMENTS(fills)];
     GThread *threads[G_N_ELEMENTS(fills)];
     g_autofree char *dir = NULL, *dsdt = NULL;

@@ -354,10 +354,15 @@ static void test_remove(struct fixture *f, gconstpointer data)
     g_assert_true(machine_device_del(f->m, "d0", &err));
     g_assert_cmpuint(f->kvm.ged_raises, ==, 2);
     g_assert_cmphex(guest_status(f, 0), ==, 0x5);   /* enabled|removing */
-    g_assert_false(machine_device_del(f->m, "d0", &err));
-    g_assert_cmpstr(err->message, ==,
-                    "Device 'd0' is already in the process of unplug");
-    g_clear_error(&err);
+    /* The guest acknowledges the request and loses it: nothing happens. */
+    guest_write(f, 0x14, 0x4);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);
+    /* device_del again sends the request again, as QEMU does. */
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(f->kvm.ged_raises, ==, 3);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x5);
+    g_assert_cmpuint(f->events->len, ==, 0);
 
     /* The guest refuses (eject: 0x103, status 0x84 in progress then 0x82
      * unsuccessful): the DIMM stays and a new device_del may ask again. */
@@ -389,6 +394,47 @@ static void test_remove(struct fixture *f, gconstpointer data)
     g_assert_true(machine_object_del(f->m, "m0", &err));
     g_assert_false(machine_object_del(f->m, "m0", &err));
     g_assert_cmpstr(err->message, ==, "object 'm0' not found");
+}
+
+/* The guest's read of the GED event register (returns and clears). */
+static uint32_t guest_ged_events(struct fixture *f)
+{
+    uint32_t v = 0;
+
+    bus_dispatch(f->m->bus, BUS_PIO, GED_PORT, (uint8_t *)&v, 4, false);
+    return v;
+}
+
+/*
+ * device_del right after device_add, before the guest scanned: the two
+ * requests are one GED event, and the slot reads inserting and removing at
+ * once. A guest that handles only the insertion leaves the removal pending;
+ * asking again reaches it, and the eject then completes the removal.
+ */
+static void test_add_then_del(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    object_add(f, "m0", 128 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", &err));
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    g_assert_cmphex(guest_ged_events(f), ==, GED_EVENT_MEMORY);
+    g_assert_cmphex(guest_ged_events(f), ==, 0);    /* one event for both */
+    g_assert_cmphex(guest_status(f, 0), ==, 0x7);   /* enabled|ins|rem */
+    /* Only the insertion is handled, and acknowledged alone. */
+    guest_write(f, 0x14, 0x2);
+    guest_ost(f, 0, 0x1, 0x0);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x5);   /* removal still due */
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    g_assert_cmphex(guest_ged_events(f), ==, GED_EVENT_MEMORY);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x5);
+    guest_eject(f, 0);
+    assert_event(f, 1, "DEVICE_DELETED {\"device\":\"d0\",\"path\":"
+                 "\"/machine/peripheral/d0\"}");
+    g_assert_false(machine_device_del(f->m, "d0", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==, "Device 'd0' not found");
 }
 
 /*
@@ -460,6 +506,7 @@ int main(int argc, char **argv)
     ADD("add-refused", test_add_refused, NULL);
     ADD("slots-full", test_slots_full, NULL);
     ADD("remove", test_remove, NULL);
+    ADD("add-then-del", test_add_then_del, NULL);
     ADD("anonymous", test_anonymous, NULL);
     ADD("readonly", test_readonly, NULL);
     return g_test_run();

@@ -1,8 +1,10 @@
 /*
  * The memory hot-plug register block (docs/acpi.md), the GED event register
  * and the sleep/reset registers, driven through the bus as a guest would.
- * Includes random guest writes: they may not crash hotmem, eject a DIMM
- * nobody asked to remove, or move a DIMM.
+ * Includes the VMM's requests interleaved with the guest's scan, the GED's
+ * line against its latch with both sides on their own threads, and random
+ * guest writes: they may not crash hotmem, eject a DIMM nobody asked to
+ * remove, or move a DIMM.
  */
 #include <string.h>
 #include <glib.h>
@@ -199,6 +201,64 @@ static void test_refusal_keeps_dimm(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(f->log.ejects, ==, 0);
 }
 
+/*
+ * Interleavings of the VMM's requests with the guest's scan (the protocol
+ * of docs/acpi.md): a scan reads a slot's status once, handles what it
+ * read, and writes back exactly those event bits to clear them.
+ */
+
+/* device_del before the guest scanned: both events at once, one write. */
+static void test_add_then_del_before_scan(struct fixture *f,
+                                          gconstpointer data)
+{
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
+    g_assert_true(request_unplug(f, 0));
+    g_assert_cmpuint(f->log.notifies, ==, 2);
+    wr(f, 0x00, 0, 4);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x7);       /* enabled|ins|rem */
+    wr(f, 0x14, 0x6, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    wr(f, 0x14, 0x8, 1);                            /* the removal stands */
+    g_assert_cmpuint(f->log.ejects, ==, 1);
+}
+
+/* Requests that arrive while a scan is in progress are not lost. */
+static void test_event_during_scan(struct fixture *f, gconstpointer data)
+{
+    uint32_t seen;
+
+    plug(f, 1, 0x100000000ULL, 0x10000000, 0, true);
+    wr(f, 0x00, 1, 4);
+    seen = rd(f, 0x14, 1) & 0x6;
+    g_assert_cmphex(seen, ==, 0x2);
+    /* Between the scan's read and its clear: the slot's removal, and a
+     * DIMM in slot 0, which the scan has passed already. */
+    g_assert_true(request_unplug(f, 1));
+    plug(f, 0, 0x140000000ULL, 0x10000000, 0, true);
+    wr(f, 0x14, seen, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x5);       /* removal still due */
+    wr(f, 0x00, 0, 4);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x3);       /* insertion too */
+    /* Each asked for a scan of its own. */
+    g_assert_cmpuint(f->log.notifies, ==, 3);
+}
+
+/* A removal asked for again after the guest cleared it is pending again. */
+static void test_unplug_requested_again(struct fixture *f,
+                                        gconstpointer data)
+{
+    plug(f, 2, 0x100000000ULL, 0x10000000, 0, false);
+    g_assert_true(request_unplug(f, 2));
+    wr(f, 0x00, 2, 4);
+    wr(f, 0x14, 0x4, 1);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x1);
+    g_assert_true(request_unplug(f, 2));
+    g_assert_cmpuint(f->log.notifies, ==, 2);
+    g_assert_cmphex(rd(f, 0x14, 1), ==, 0x5);
+    wr(f, 0x14, 0x8, 1);
+    g_assert_cmpuint(f->log.ejects, ==, 1);
+}
+
 static void test_selector_out_of_range(struct fixture *f,
                                        gconstpointer data)
 {
@@ -277,6 +337,135 @@ static void test_ged(void)
     bus_free(bus);
 }
 
+/*
+ * The GED's line against its latch, with the VMM raising on one thread
+ * while the guest reads on another. The interleaving that lost events is
+ * forced: when one side drives the line, the test lets the other side run
+ * and gives it up to RACE_GRACE_US to finish. A GED that drives the line
+ * under its latch's lock makes the other side wait for it, so whatever the
+ * timing, the line ends up as the latch says: high with an event latched
+ * (else that event waits for the next one), low without (else the guest's
+ * handler reads 0 and, the line still high at its EOI, runs forever).
+ */
+#define RACE_GRACE_US   (200 * 1000)
+
+struct race {
+    struct bus *bus;
+    struct ged *g;
+    GMutex lock;            /* guards what follows */
+    GCond cond;
+    bool level;             /* the line as last driven */
+    bool armed;             /* the next drive to arm_level lets other run */
+    bool arm_level;
+    bool go, done;          /* other side: may start; has finished */
+    void (*other)(struct race *r);
+};
+
+static uint32_t race_read(struct race *r)
+{
+    uint32_t v = 0;
+
+    bus_dispatch(r->bus, BUS_PIO, GED_PORT, (uint8_t *)&v, 4, false);
+    return v;
+}
+
+static void race_raise(struct race *r)
+{
+    ged_raise(r->g, GED_EVENT_MEMORY);
+}
+
+static void race_guest_read(struct race *r)
+{
+    g_assert_cmphex(race_read(r), ==, GED_EVENT_MEMORY);
+}
+
+static void race_set_irq(void *o, bool level)
+{
+    struct race *r = o;
+    gint64 until = g_get_monotonic_time() + RACE_GRACE_US;
+
+    g_mutex_lock(&r->lock);
+    if (r->armed && level == r->arm_level) {
+        r->armed = false;
+        r->go = true;
+        g_cond_broadcast(&r->cond);
+        while (!r->done && g_cond_wait_until(&r->cond, &r->lock, until))
+            ;
+    }
+    r->level = level;
+    g_mutex_unlock(&r->lock);
+}
+
+static gpointer race_other(gpointer data)
+{
+    struct race *r = data;
+
+    g_mutex_lock(&r->lock);
+    while (!r->go)
+        g_cond_wait(&r->cond, &r->lock);
+    g_mutex_unlock(&r->lock);
+    r->other(r);
+    g_mutex_lock(&r->lock);
+    r->done = true;
+    g_cond_broadcast(&r->cond);
+    g_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/*
+ * first runs on this thread; when it drives the line to arm_level, other
+ * runs on a second thread. Returns the line's final level.
+ */
+static bool race_run(void (*first)(struct race *), bool arm_level,
+                     void (*other)(struct race *), bool pending_before,
+                     uint32_t *latched_after)
+{
+    struct race r = { .armed = false, .arm_level = arm_level,
+                      .other = other };
+    GThread *t;
+    bool level;
+
+    g_mutex_init(&r.lock);
+    g_cond_init(&r.cond);
+    r.bus = bus_new();
+    r.g = ged_create(r.bus, race_set_irq, &r, NULL);
+    if (pending_before)
+        ged_raise(r.g, GED_EVENT_MEMORY);
+    r.armed = true;
+    t = g_thread_new("race-other", race_other, &r);
+    first(&r);
+    g_thread_join(t);
+    level = r.level;
+    *latched_after = race_read(&r);
+    ged_destroy(r.g);
+    bus_free(r.bus);
+    g_cond_clear(&r.cond);
+    g_mutex_clear(&r.lock);
+    return level;
+}
+
+/* The guest's read lowers the line while the VMM raises a new event. */
+static void test_ged_raise_during_read(void)
+{
+    uint32_t latched;
+    bool level = race_run(race_guest_read, false, race_raise, true,
+                          &latched);
+
+    g_assert_cmphex(latched, ==, GED_EVENT_MEMORY);
+    g_assert_true(level);
+}
+
+/* The VMM raises while the guest reads the event it is raising. */
+static void test_ged_read_during_raise(void)
+{
+    uint32_t latched;
+    bool level = race_run(race_raise, true, race_guest_read, false,
+                          &latched);
+
+    g_assert_cmphex(latched, ==, 0);
+    g_assert_false(level);
+}
+
 static void record_pm(void *o, enum pm_request req)
 {
     g_array_append_val((GArray *)o, req);
@@ -323,9 +512,14 @@ int main(int argc, char **argv)
     ADD("hot-plug-and-ack", test_hot_plug_and_ack);
     ADD("unplug-and-eject", test_unplug_and_eject);
     ADD("refusal-keeps-dimm", test_refusal_keeps_dimm);
+    ADD("add-then-del-before-scan", test_add_then_del_before_scan);
+    ADD("event-during-scan", test_event_during_scan);
+    ADD("unplug-requested-again", test_unplug_requested_again);
     ADD("selector-out-of-range", test_selector_out_of_range);
     ADD("random-writes", test_random_writes);
     g_test_add_func("/ged/read-and-clear", test_ged);
+    g_test_add_func("/ged/raise-during-read", test_ged_raise_during_read);
+    g_test_add_func("/ged/read-during-raise", test_ged_read_during_raise);
     g_test_add_func("/pm-regs/s5-and-reset", test_pm_regs);
     return g_test_run();
 }

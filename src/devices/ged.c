@@ -2,6 +2,12 @@
  * Generic Event Device. Reading the event register returns the latched
  * events and clears them, which also lowers the (level-triggered) interrupt
  * line: the guest's _EVT runs once per batch of events.
+ *
+ * The line follows the latch exactly: it is driven under the same lock that
+ * guards the latch, so a raise on the main thread and the guest's read on a
+ * vCPU thread cannot leave it low with an event latched (that event would
+ * wait for the next one) or high with none (the guest's handler would read
+ * 0 and, the line still high at its EOI, be interrupted again forever).
  */
 #include "devices/ged.h"
 
@@ -27,13 +33,13 @@ static void ged_access(void *opaque, uint64_t offset, uint8_t *data,
         return;     /* the register is read-only */
     g_mutex_lock(&g->lock);
     v = offset == 0 ? g->pending : 0;
-    if (offset == 0)
+    if (offset == 0) {
         g->pending = 0;
+        g->set_irq(g->opaque, false);
+    }
     g_mutex_unlock(&g->lock);
     memset(data, 0, len);
     memcpy(data, &v, MIN(len, sizeof(v)));
-    if (offset == 0 && v)
-        g->set_irq(g->opaque, false);
 }
 
 struct ged *ged_create(struct bus *bus, ged_irq_fn set_irq, void *opaque,
@@ -66,8 +72,8 @@ void ged_raise(struct ged *g, uint32_t events)
 {
     g_mutex_lock(&g->lock);
     g->pending |= events;
-    g_mutex_unlock(&g->lock);
     g->set_irq(g->opaque, true);
+    g_mutex_unlock(&g->lock);
 }
 
 /* If (And (Local0, bit)) { body } */

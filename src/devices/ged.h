@@ -18,6 +18,7 @@
 
 struct ged;
 
+/* Drives the interrupt line; called with the GED's lock held. */
 typedef void (*ged_irq_fn)(void *opaque, bool level);
 
 struct ged *ged_create(struct bus *bus, ged_irq_fn set_irq, void *opaque,

@@ -17,11 +17,9 @@
 #include "devices/pc_dimm.h"
 #include "errors.h"
 
-#define STATUS_ENABLED      (1u << 0)
-#define STATUS_INSERTING    (1u << 1)
-#define STATUS_REMOVING     (1u << 2)
-#define CONTROL_CLEAR_INSERT (1u << 1)
-#define CONTROL_CLEAR_REMOVE (1u << 2)
+/* Control byte (offset 0x14 written): an event bit written as 1 clears it. */
+#define CONTROL_CLEAR_INSERT MEMHP_STATUS_INSERTING
+#define CONTROL_CLEAR_REMOVE MEMHP_STATUS_REMOVING
 #define CONTROL_EJECT       (1u << 3)
 
 struct memhp {
@@ -66,9 +64,9 @@ static uint32_t read_reg(struct memhp *h, uint64_t offset)
     case 0x0c: return (uint32_t)(d->size >> 32);
     case 0x10: return d->node;
     case 0x14:
-        return STATUS_ENABLED |
-               (d->hp.inserting ? STATUS_INSERTING : 0) |
-               (d->hp.removing ? STATUS_REMOVING : 0);
+        return MEMHP_STATUS_ENABLED |
+               (d->hp.inserting ? MEMHP_STATUS_INSERTING : 0) |
+               (d->hp.removing ? MEMHP_STATUS_REMOVING : 0);
     default: return UINT32_MAX;
     }
 }

@@ -18,6 +18,15 @@
 #define MEMHP_LEN           0x18
 #define MEMHP_SCAN_METHOD   "\\_SB.MHPC.MSCN"
 
+/*
+ * Status byte (offset 0x14). The two event bits read as pending events and
+ * are cleared by writing them back as 1 (docs/acpi.md).
+ */
+#define MEMHP_STATUS_ENABLED    (1u << 0)
+#define MEMHP_STATUS_INSERTING  (1u << 1)
+#define MEMHP_STATUS_REMOVING   (1u << 2)
+#define MEMHP_STATUS_EVENTS     (MEMHP_STATUS_INSERTING | MEMHP_STATUS_REMOVING)
+
 struct memhp_ops {
     void *opaque;
     /* Ask the guest to scan (GED memory event). */
@@ -50,7 +59,10 @@ void memhp_destroy(struct memhp *h);
  * guest is asked to scan; otherwise (cold plug) the DIMM is there at boot.
  */
 void memhp_plugged(struct memhp *h, unsigned slot, bool hotplug);
-/* Marks an occupied slot removing and asks the guest to scan. */
+/*
+ * Marks an occupied slot removing and asks the guest to scan; again when
+ * a removal is already pending (the guest may have lost the request).
+ */
 bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err);
 /*
  * The guest refused the removal: the DIMM stays, fully usable, and a later

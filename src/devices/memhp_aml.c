@@ -22,6 +22,8 @@ static void build_fields(struct aml *dev)
                                AML_PRESERVE);
     struct aml *st = aml_field("HPMR", AML_BYTE_ACC, AML_NOLOCK,
                                AML_WRITE_AS_ZEROS);
+    struct aml *ev = aml_field("HPMR", AML_BYTE_ACC, AML_NOLOCK,
+                               AML_PRESERVE);
     struct aml *wr = aml_field("HPMR", AML_DWORD_ACC, AML_NOLOCK,
                                AML_PRESERVE);
 
@@ -42,6 +44,13 @@ static void build_fields(struct aml *dev)
     aml_append(st, aml_named_field("MREM", 1));
     aml_append(st, aml_named_field("MEJT", 1));
     aml_append(dev, st);
+    /*
+     * The same byte whole, for the scan: one read sees both events of a
+     * slot at once, and one write clears exactly the events it saw.
+     */
+    aml_append(ev, aml_field_offset(0x14));
+    aml_append(ev, aml_named_field("MEVT", 8));
+    aml_append(dev, ev);
     /* Write side: selector and _OST event/status. */
     aml_append(wr, aml_named_field("MSEL", 32));
     aml_append(wr, aml_named_field("MOEV", 32));
@@ -209,25 +218,38 @@ static struct aml *build_mntf(unsigned slots)
     return m;
 }
 
-/* MSCN(): for every slot, report pending insert and remove events. */
+/* If (And (Local1, bit)) { MNTF (Local0, code) } */
+static struct aml *notify_if(uint32_t bit, unsigned code)
+{
+    struct aml *test = aml_if(aml_and(aml_local(1), aml_int(bit), NULL));
+
+    aml_append(test, aml_call("MNTF", aml_local(0), aml_int(code), NULL));
+    return test;
+}
+
+/*
+ * MSCN(): for every slot, report each pending event: Device Check for
+ * inserting, Eject Request for removing, both when a DIMM was added and
+ * its removal requested before the guest looked (one GED event then
+ * stands for both). Each slot's status is read once and exactly the events
+ * read are cleared (write 1 to clear), so an event the VMM raises after
+ * that read stays set; its GED event runs _EVT, and this scan, again.
+ */
 static struct aml *build_mscn(void)
 {
     struct aml *m = aml_method("MSCN", 0, true);
     struct aml *loop = aml_while(aml_lless(aml_local(0), aml_name("MDNR")));
-    struct aml *ins = aml_if(aml_equal(aml_name("MINS"), aml_int(1)));
-    struct aml *other = aml_else();
-    struct aml *rem = aml_if(aml_equal(aml_name("MREM"), aml_int(1)));
+    struct aml *seen = aml_if(aml_local(1));
 
     aml_append(m, aml_store(aml_int(0), aml_local(0)));
     aml_append(m, aml_acquire(aml_name("MLCK"), 0xffff));
     aml_append(loop, aml_store(aml_local(0), aml_name("MSEL")));
-    aml_append(ins, aml_call("MNTF", aml_local(0), aml_int(1), NULL));
-    aml_append(ins, aml_store(aml_int(1), aml_name("MINS")));
-    aml_append(loop, ins);
-    aml_append(rem, aml_call("MNTF", aml_local(0), aml_int(3), NULL));
-    aml_append(rem, aml_store(aml_int(1), aml_name("MREM")));
-    aml_append(other, rem);
-    aml_append(loop, other);
+    aml_append(loop, aml_and(aml_name("MEVT"),
+                             aml_int(MEMHP_STATUS_EVENTS), aml_local(1)));
+    aml_append(loop, notify_if(MEMHP_STATUS_INSERTING, 1));
+    aml_append(loop, notify_if(MEMHP_STATUS_REMOVING, 3));
+    aml_append(seen, aml_store(aml_local(1), aml_name("MEVT")));
+    aml_append(loop, seen);
     aml_append(loop, aml_increment(aml_local(0)));
     aml_append(m, loop);
     aml_append(m, aml_release(aml_name("MLCK")));

@@ -1,7 +1,8 @@
 /*
  * pc-dimm lifecycle. device_add checks everything first, then installs the
  * memslot and fills the controller slot, so a failure leaves the VM as it
- * was. device_del only asks the guest; the DIMM goes when the guest ejects
+ * was. device_del only asks the guest (again, when repeated before the
+ * guest answered); the DIMM goes when the guest ejects
  * (machine_dimm_on_eject, on a vCPU thread), then DEVICE_DELETED is sent.
  * A guest that answers the eject request with a failure _OST status keeps
  * the DIMM and DEVICE_UNPLUG_GUEST_ERROR is sent.
@@ -273,11 +274,13 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
     if (!d) {
         g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,
                     "Device '%s' not found", id);
-    } else if (d->hp.unplug_requested) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "Device '%s' is already in the process of unplug", id);
     } else if (memhp_request_unplug(m->memhp, d->slot, err)) {
-        /* From now on hotmem itself stops touching the DIMM's memory. */
+        /*
+         * From now on hotmem itself stops touching the DIMM's memory.
+         * Asked again while a removal is pending, the request goes to the
+         * guest again, as in QEMU: a guest that lost it gets another
+         * chance, so the DIMM cannot stay stuck half-removed.
+         */
         memmap_set_removing(m->memmap, d->addr, true);
         ok = true;
     }
