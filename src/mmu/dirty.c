@@ -139,8 +139,11 @@ static enum dirty_log_mode choose_mode(const struct dirty_log_config *cfg)
         return cfg->mode;
     if (cfg->ring_entries)
         return DIRTY_LOG_RING;
-    return dirty_manual_protect_flags(cfg->vm_fd, &flags) ? DIRTY_LOG_CLEAR
-                                                          : DIRTY_LOG_BITMAP;
+    return dirty_manual_protect_flags(
+               cfg->vm_ioctl ? cfg->vm_ioctl : dirty_vm_fd_ioctl,
+               cfg->vm_ioctl ? cfg->vm_ioctl_opaque
+                             : (void *)(intptr_t)cfg->vm_fd, &flags)
+           ? DIRTY_LOG_CLEAR : DIRTY_LOG_BITMAP;
 }
 
 struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
@@ -157,7 +160,9 @@ struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
         return NULL;
     }
     dl = g_new0(struct dirty_log, 1);
-    dl->vm_fd = cfg->vm_fd;
+    dl->vm_ioctl = cfg->vm_ioctl ? cfg->vm_ioctl : dirty_vm_fd_ioctl;
+    dl->vm_ioctl_opaque = cfg->vm_ioctl ? cfg->vm_ioctl_opaque
+                                        : (void *)(intptr_t)cfg->vm_fd;
     dl->memmap = cfg->memmap;
     dl->ops = dirty_mode_ops_for(mode);
     dl->ring_entries = cfg->ring_entries;

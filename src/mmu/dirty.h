@@ -38,8 +38,20 @@ enum dirty_log_mode {
     DIRTY_LOG_RING,
 };
 
+/*
+ * The VM ioctls the log makes (KVM_CHECK_EXTENSION, KVM_ENABLE_CAP,
+ * KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG, KVM_RESET_DIRTY_RINGS), behind a
+ * pointer as memmap's set_region is, so tests and benchmarks can run the
+ * log without /dev/kvm. Returns >= 0 or -errno.
+ */
+typedef int (*dirty_vm_ioctl_fn)(void *opaque, unsigned long request,
+                                 void *arg);
+
 struct dirty_log_config {
     int vm_fd;
+    /* NULL: ioctl() on vm_fd. */
+    dirty_vm_ioctl_fn vm_ioctl;
+    void *vm_ioctl_opaque;
     struct memmap *memmap;
     enum dirty_log_mode mode;       /* DIRTY_LOG_AUTO, or force one */
     /* Entries per vCPU ring already enabled on the VM (kvm.c), 0: none. */

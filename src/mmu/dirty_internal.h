@@ -50,7 +50,8 @@ struct dirty_mode_ops {
 };
 
 struct dirty_log {
-    int vm_fd;
+    dirty_vm_ioctl_fn vm_ioctl;
+    void *vm_ioctl_opaque;
     struct memmap *memmap;
     const struct dirty_mode_ops *ops;
     uint32_t ring_entries;
@@ -75,7 +76,10 @@ struct dirty_log {
 
 /* dirty_kvm.c */
 const struct dirty_mode_ops *dirty_mode_ops_for(enum dirty_log_mode mode);
-bool dirty_manual_protect_flags(int vm_fd, uint64_t *flags);
+bool dirty_manual_protect_flags(dirty_vm_ioctl_fn vm_ioctl, void *opaque,
+                                uint64_t *flags);
+/* ioctl() on the VM fd passed as opaque: the default dirty_vm_ioctl_fn. */
+int dirty_vm_fd_ioctl(void *opaque, unsigned long request, void *arg);
 
 /* dirty.c: the record a ring entry's slot id names, live first. */
 struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id);
