@@ -115,7 +115,7 @@ bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
 
     if (!memmap_add(m->memmap, gpa, size, hva, flags, owner, NULL, err))
         return false;
-    if (!m->dirty || dirty_log_slot_added(m->dirty, err))
+    if (!m->dirty || dirty_log_slot_added(m->dirty, gpa, err))
         return true;
     /* device_add fails and leaves nothing behind: the slot goes again. */
     machine_dimm_memslot_remove(m, gpa, NULL);

@@ -7,16 +7,17 @@
 #include "mmu/dirty.h"
 
 /*
- * hotmem's record of one memslot it has seen. Identity is the slot id AND
- * the range and host address: a reused id with another range is another
- * record, so bits never move from a removed slot to its successor.
+ * hotmem's record of one memslot, kept while logging is on. Identity is
+ * the slot id AND its installation (memmap_slot.serial): a slot that reuses
+ * the id, even with the same range and host address, is another record, so
+ * bits never move from a removed slot to its successor.
  */
 struct dirty_slot {
     uint32_t id;
+    uint64_t serial;        /* memmap_slot.serial */
     uint64_t gpa, size;
-    void *hva;
     char *owner;
-    uint64_t generation;
+    unsigned seen;          /* reconcile() pass that last found it */
     uint64_t npages;
     size_t words;           /* bitmap length in uint64_t */
     uint64_t *acc;          /* KVM's bits gathered since the last harvest */
@@ -64,8 +65,14 @@ struct dirty_log {
     GMutex ctl;
     GMutex lock;
     unsigned users;         /* atomic reads; changed under ctl and lock */
-    GPtrArray *slots;       /* struct dirty_slot *, live */
-    GPtrArray *retired;     /* removed, reported by the next harvest */
+    /*
+     * Records exist only while logging is on (users > 0). live: slot id ->
+     * struct dirty_slot *, one per memslot; retired: removed slots, in
+     * order of removal, reported by the next harvest.
+     */
+    GHashTable *live;
+    GPtrArray *retired;
+    unsigned pass;          /* reconcile() passes, for dirty_slot.seen */
     struct dirty_ring *rings;
     unsigned nr_rings;
     uint64_t *vcpu_entries; /* per ring, since the last harvest */

@@ -167,7 +167,8 @@ bool memmap_add(struct memmap *mm, uint64_t gpa, uint64_t size, void *hva,
     s = g_new0(struct memmap_slot, 1);
     *s = (struct memmap_slot){ .slot = id, .gpa = gpa, .size = size,
                                .hva = hva, .flags = flags,
-                               .owner = g_strdup(owner ? owner : "") };
+                               .owner = g_strdup(owner ? owner : ""),
+                               .serial = memmap_generation(mm) + 1 };
     g_ptr_array_insert(mm->slots, (gint)lower_bound(mm, gpa), s);
     g_hash_table_add(mm->used_ids, GUINT_TO_POINTER(id + 1));
     bump_generation(mm);
@@ -352,6 +353,21 @@ static struct memmap_slot *slot_at_locked(struct memmap *mm, uint64_t gpa)
         return NULL;
     s = g_ptr_array_index(mm->slots, i);
     return s->gpa == gpa ? s : NULL;
+}
+
+bool memmap_copy_slot(struct memmap *mm, uint64_t gpa,
+                      struct memmap_slot *out)
+{
+    const struct memmap_slot *s;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    s = slot_at_locked(mm, gpa);
+    if (s) {
+        *out = *s;
+        out->owner = g_strdup(s->owner);
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+    return s != NULL;
 }
 
 bool memmap_set_flags(struct memmap *mm, uint64_t gpa, uint32_t flags,
