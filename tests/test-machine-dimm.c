@@ -636,6 +636,46 @@ static void test_dirty_log_memory(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(u.bytes, ==, 0);
 }
 
+/*
+ * First fit after removals: the lowest hole is reused, by address and by
+ * slot, and ids stay found whatever order DIMMs come and go in.
+ */
+static void test_refill_hole(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t base;
+
+    object_add(f, "ma", 128 * MIB);
+    object_add(f, "mb", 128 * MIB);
+    object_add(f, "mc", 256 * MIB);
+    object_add(f, "md", 128 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"zz\", "
+                  "\"memdev\": \"ma\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"aa\", "
+                  "\"memdev\": \"mb\"}", 1);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"mm\", "
+                  "\"memdev\": \"mc\"}", 2);
+    base = f->m->dimm_slots[0]->addr;
+    g_assert_cmphex(f->m->dimm_slots[2]->addr, ==, base + 256 * MIB);
+    hot_remove(f, "zz", 0);
+    /* 256 MiB does not fit the 128 MiB hole: after the last, slot 0. */
+    object_add(f, "me", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"ee\", "
+                  "\"memdev\": \"me\"}", 0);
+    g_assert_cmphex(f->m->dimm_slots[0]->addr, ==, base + 512 * MIB);
+    /* 128 MiB fits it: first fit, in the next free slot. */
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"bb\", "
+                  "\"memdev\": \"md\"}", 3);
+    g_assert_cmphex(f->m->dimm_slots[3]->addr, ==, base);
+    hot_remove(f, "aa", 1);
+    hot_remove(f, "mm", 2);
+    hot_remove(f, "ee", 0);
+    g_assert_false(machine_device_del(f->m, "zz", &err));
+    g_assert_cmpstr(err->message, ==, "Device 'zz' not found");
+    hot_remove(f, "bb", 3);
+    g_assert_cmpstr(memory_devices(f), ==, "[]");
+}
+
 int main(int argc, char **argv)
 {
     static const char cold[] = "{\"driver\": \"pc-dimm\", \"id\": "
@@ -652,6 +692,7 @@ int main(int argc, char **argv)
     ADD("remove", test_remove, NULL);
     ADD("anonymous", test_anonymous, NULL);
     ADD("readonly", test_readonly, NULL);
+    ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);
     ADD("dirty-log-memory", test_dirty_log_memory, NULL);
     return g_test_run();

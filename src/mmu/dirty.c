@@ -44,25 +44,42 @@ static struct dirty_slot *slot_new(const struct memmap_slot *m)
 
 static struct dirty_slot *live_lookup(struct dirty_log *dl, uint32_t id)
 {
-    return g_hash_table_lookup(dl->live, GUINT_TO_POINTER(id));
+    return id < dl->live->len ? g_ptr_array_index(dl->live, id) : NULL;
+}
+
+/* Takes s out of the live table (not freed). */
+static void live_steal(struct dirty_log *dl, struct dirty_slot *s)
+{
+    g_ptr_array_index(dl->live, s->id) = NULL;
+    dl->nr_live--;
+}
+
+static void live_insert(struct dirty_log *dl, struct dirty_slot *s)
+{
+    if (s->id >= dl->live->len)
+        g_ptr_array_set_size(dl->live, s->id + 1);
+    g_ptr_array_index(dl->live, s->id) = s;
+    dl->nr_live++;
+}
+
+static void live_clear(struct dirty_log *dl)
+{
+    for (guint i = 0; i < dl->live->len; i++)
+        g_clear_pointer(&g_ptr_array_index(dl->live, i), slot_free);
+    dl->nr_live = 0;
 }
 
 /*
  * Out of the live table into the retired list, where it keeps its bits
  * for the next harvest; KVM's buffer is no longer needed.
  */
-static void park_locked(struct dirty_log *dl, struct dirty_slot *s)
+static void retire_locked(struct dirty_log *dl, struct dirty_slot *s)
 {
+    live_steal(dl, s);
     s->removed = true;
     s->logging = false;
     g_clear_pointer(&s->scratch, g_free);
     g_ptr_array_add(dl->retired, s);
-}
-
-static void retire_locked(struct dirty_log *dl, struct dirty_slot *s)
-{
-    g_hash_table_steal(dl->live, GUINT_TO_POINTER(s->id));
-    park_locked(dl, s);
 }
 
 struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id)
@@ -94,7 +111,7 @@ static struct dirty_slot *record_for_locked(struct dirty_log *dl,
     if (s)
         retire_locked(dl, s);
     s = slot_new(m);
-    g_hash_table_insert(dl->live, GUINT_TO_POINTER(s->id), s);
+    live_insert(dl, s);
     return s;
 }
 
@@ -156,8 +173,7 @@ struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
     dl->ring_entries = cfg->ring_entries;
     g_mutex_init(&dl->ctl);
     g_mutex_init(&dl->lock);
-    dl->live = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                     slot_free);
+    dl->live = g_ptr_array_new();
     dl->retired = g_ptr_array_new_with_free_func(slot_free);
     if (!dl->ops->init(dl, err)) {
         dirty_log_free(dl);
@@ -172,7 +188,8 @@ void dirty_log_free(struct dirty_log *dl)
     if (!dl)
         return;
     memmap_set_write_hook(dl->memmap, NULL, NULL);
-    g_hash_table_destroy(dl->live);
+    live_clear(dl);
+    g_ptr_array_free(dl->live, TRUE);
     g_ptr_array_free(dl->retired, TRUE);
     g_free(dl->rings);
     g_free(dl->vcpu_entries);
@@ -291,8 +308,6 @@ static bool enable_one(struct dirty_log *dl, const struct memmap_slot *v,
 static bool reconcile(struct dirty_log *dl, GError **err)
 {
     g_autoptr(GArray) view = snapshot(dl);
-    GHashTableIter it;
-    gpointer value;
     unsigned pass;
 
     g_mutex_lock(&dl->lock);
@@ -306,12 +321,11 @@ static bool reconcile(struct dirty_log *dl, GError **err)
         else
             record_for_locked(dl, v)->seen = pass;
     }
-    g_hash_table_iter_init(&it, dl->live);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        if (((struct dirty_slot *)value)->seen != pass) {
-            g_hash_table_iter_steal(&it);
-            park_locked(dl, value);
-        }
+    for (guint i = 0; i < dl->live->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->live, i);
+
+        if (s && s->seen != pass)
+            retire_locked(dl, s);
     }
     g_mutex_unlock(&dl->lock);
     for (guint i = 0; i < view->len; i++) {
@@ -335,7 +349,7 @@ static void drop_all_locked(struct dirty_log *dl)
 
     if (dl->ops->collect_rings)
         dl->ops->collect_rings(dl, true, &e);
-    g_hash_table_remove_all(dl->live);
+    live_clear(dl);
     g_ptr_array_set_size(dl->retired, 0);
     if (dl->vcpu_entries)
         memset(dl->vcpu_entries, 0, dl->nr_rings * sizeof(uint64_t));
@@ -395,16 +409,13 @@ void dirty_log_stop(struct dirty_log *dl)
 /* KVM -> records, for every logging slot or ring. ctl and lock held. */
 static bool collect_locked(struct dirty_log *dl, GError **err)
 {
-    GHashTableIter it;
-    gpointer value;
 
     if (dl->ops->collect_rings)
         return dl->ops->collect_rings(dl, false, err);
-    g_hash_table_iter_init(&it, dl->live);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        struct dirty_slot *s = value;
+    for (guint i = 0; i < dl->live->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->live, i);
 
-        if (s->logging && !dl->ops->collect_slot(dl, s, err))
+        if (s && s->logging && !dl->ops->collect_slot(dl, s, err))
             return false;
     }
     return true;
@@ -451,17 +462,16 @@ static int by_gpa(const void *a, const void *b)
 /* Live slots in address order, then the removed ones. */
 static void fill_harvest_locked(struct dirty_log *dl, struct dirty_harvest *h)
 {
-    unsigned live = g_hash_table_size(dl->live);
+    unsigned live = dl->nr_live;
     unsigned n = live + dl->retired->len, i = 0;
-    GHashTableIter it;
-    gpointer value;
 
     *h = (struct dirty_harvest){ .slots = g_new0(struct dirty_slot_bits, n),
                                  .nr_slots = n, .nr_vcpus = dl->nr_rings,
                                  .dropped = dl->dropped };
-    g_hash_table_iter_init(&it, dl->live);
-    while (g_hash_table_iter_next(&it, NULL, &value))
-        take_bits(value, &h->slots[i++]);
+    for (guint j = 0; j < dl->live->len; j++) {
+        if (g_ptr_array_index(dl->live, j))
+            take_bits(g_ptr_array_index(dl->live, j), &h->slots[i++]);
+    }
     qsort(h->slots, live, sizeof(*h->slots), by_gpa);
     for (guint j = 0; j < dl->retired->len; j++)
         take_bits(g_ptr_array_index(dl->retired, j), &h->slots[i++]);
@@ -604,15 +614,14 @@ static uint64_t slot_bytes(const struct dirty_slot *s)
 
 void dirty_log_usage(struct dirty_log *dl, struct dirty_log_usage *out)
 {
-    GHashTableIter it;
-    gpointer value;
 
     g_mutex_lock(&dl->lock);
-    *out = (struct dirty_log_usage){ .slots = g_hash_table_size(dl->live),
+    *out = (struct dirty_log_usage){ .slots = dl->nr_live,
                                      .removed = dl->retired->len };
-    g_hash_table_iter_init(&it, dl->live);
-    while (g_hash_table_iter_next(&it, NULL, &value))
-        out->bytes += slot_bytes(value);
+    for (guint i = 0; i < dl->live->len; i++) {
+        if (g_ptr_array_index(dl->live, i))
+            out->bytes += slot_bytes(g_ptr_array_index(dl->live, i));
+    }
     for (guint i = 0; i < dl->retired->len; i++)
         out->bytes += slot_bytes(g_ptr_array_index(dl->retired, i));
     g_mutex_unlock(&dl->lock);

@@ -66,11 +66,13 @@ struct dirty_log {
     GMutex lock;
     unsigned users;         /* atomic reads; changed under ctl and lock */
     /*
-     * Records exist only while logging is on (users > 0). live: slot id ->
-     * struct dirty_slot *, one per memslot; retired: removed slots, in
-     * order of removal, reported by the next harvest.
+     * Records exist only while logging is on (users > 0). live: indexed by
+     * slot id (KVM's ids are small and reused lowest first), NULL where
+     * none, nr_live of them; retired: removed slots, in order of removal,
+     * reported by the next harvest.
      */
-    GHashTable *live;
+    GPtrArray *live;
+    unsigned nr_live;
     GPtrArray *retired;
     unsigned pass;          /* reconcile() passes, for dirty_slot.seen */
     struct dirty_ring *rings;
