@@ -5,6 +5,7 @@
  * touch fallback, the asynchronous path on a running main loop).
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -185,6 +186,27 @@ static void test_default_threads(void)
 
     g_assert_cmpuint(backend_prealloc_threads(b), ==,
                      MIN(g_get_num_processors(), 16u));
+    backend_free(b);
+}
+
+/* The default follows the CPUs this process may run on, not the host's. */
+static void test_default_threads_affinity(void)
+{
+    cpu_set_t saved, one;
+    struct backend *b;
+
+    g_assert_cmpint(sched_getaffinity(0, sizeof(saved), &saved), ==, 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++) {
+        if (CPU_ISSET(c, &saved)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    }
+    g_assert_cmpint(sched_setaffinity(0, sizeof(one), &one), ==, 0);
+    b = create_ok("memory-backend-ram", "{\"size\": 4096}");
+    g_assert_cmpint(sched_setaffinity(0, sizeof(saved), &saved), ==, 0);
+    g_assert_cmpuint(backend_prealloc_threads(b), ==, 1);
     backend_free(b);
 }
 
@@ -847,6 +869,8 @@ int main(int argc, char **argv)
     g_test_add_func("/backend/ram/json", test_ram_json);
     g_test_add_func("/backend/ram/strings", test_ram_strings);
     g_test_add_func("/backend/ram/default-threads", test_default_threads);
+    g_test_add_func("/backend/ram/default-threads-affinity",
+                    test_default_threads_affinity);
     g_test_add_func("/backend/file/json", test_file_json);
     g_test_add_func("/backend/file/share", test_file_share);
     g_test_add_func("/backend/file/directory", test_file_directory);

@@ -269,7 +269,7 @@ static void add_hot(struct fixture *f, uint64_t gpa, uint32_t *id)
     g_autoptr(GError) err = NULL;
 
     g_assert_true(dguest_add_slot(f->g, gpa, HOT_SIZE, "hot", NULL, &err));
-    g_assert_true(dirty_log_slot_added(f->dl, &err));
+    g_assert_true(dirty_log_slot_added(f->dl, gpa, &err));
     *id = memmap_find(f->g->mm, gpa)->slot;
 }
 
@@ -324,6 +324,46 @@ static void test_hotplug_reuse(gconstpointer data)
 }
 
 /*
+ * Issue 15, defect 6: slot A is removed and the same memory installed
+ * again at once: same id, address, size and host address (a DIMM unplugged
+ * and its backend plugged again). The new slot is another slot: A's bits
+ * stay A's, and the guest's writes to the new one are logged.
+ */
+static void test_hotplug_same_again(gconstpointer data)
+{
+    struct fixture f;
+    struct dirty_harvest h;
+    g_autoptr(GError) err = NULL;
+    uint32_t id_a, id_b;
+    void *hva;
+    const uint64_t want_a[] = { SLOT_A_GPA };
+    const uint64_t want_b[] = { SLOT_A_GPA + PAGE, SLOT_A_GPA + 3 * PAGE };
+
+    if (!setup(&f, data))
+        return;
+    g_assert_true(dirty_log_start(f.dl, &err));
+    g_assert_true(dguest_add_slot_flags(f.g, SLOT_A_GPA, HOT_SIZE,
+                                        KVM_MEM_LOG_DIRTY_PAGES, "hot", &hva,
+                                        &err));
+    g_assert_true(dirty_log_slot_added(f.dl, SLOT_A_GPA, &err));
+    id_a = memmap_find(f.g->mm, SLOT_A_GPA)->slot;
+    g_assert_true(dguest_write_pages(f.g, SLOT_A_GPA, 1, 1, &err));
+    remove_hot(&f, SLOT_A_GPA);
+    g_assert_true(memmap_add(f.g->mm, SLOT_A_GPA, HOT_SIZE, hva,
+                             KVM_MEM_LOG_DIRTY_PAGES, "hot", &id_b, &err));
+    g_assert_cmpuint(id_a, ==, id_b);
+    g_assert_true(dirty_log_slot_added(f.dl, SLOT_A_GPA, &err));
+    g_assert_true(dguest_write_pages(f.g, SLOT_A_GPA + PAGE, 2, 2, &err));
+    harvest(&f, &h);
+    assert_pages(&h, true, want_a, G_N_ELEMENTS(want_a));
+    assert_pages(&h, false, want_b, G_N_ELEMENTS(want_b));
+    dirty_harvest_clear(&h);
+    remove_hot(&f, SLOT_A_GPA);
+    dirty_log_stop(f.dl);
+    teardown(&f);
+}
+
+/*
  * A DIMM added while logging is on, as the machine installs it: one
  * KVM_SET_USER_MEMORY_REGION with the log flag already set, and from the
  * first guest write on its pages are logged exactly (clear mode: KVM's
@@ -345,7 +385,7 @@ static void test_hotplug_once(gconstpointer data)
     g_assert_true(dguest_add_slot_flags(f.g, SLOT_A_GPA, HOT_SIZE,
                                         KVM_MEM_LOG_DIRTY_PAGES, "hot", NULL,
                                         &err));
-    g_assert_true(dirty_log_slot_added(f.dl, &err));
+    g_assert_true(dirty_log_slot_added(f.dl, SLOT_A_GPA, &err));
     g_assert_cmpuint(f.g->region_calls, ==, calls + 1);
     g_assert_true(dguest_write_pages(f.g, SLOT_A_GPA, 2, 2, &err));
     harvest(&f, &h);
@@ -373,7 +413,7 @@ static void test_hotplug_log_fails(gconstpointer data)
     g_assert_true(dguest_add_slot(f.g, SLOT_A_GPA, HOT_SIZE, "hot", NULL,
                                   &err));
     f.g->region_fail = -ENOMEM;
-    g_assert_false(dirty_log_slot_added(f.dl, &err));
+    g_assert_false(dirty_log_slot_added(f.dl, SLOT_A_GPA, &err));
     g_assert_nonnull(strstr(err->message, "dirty logging of the new "
                             "memslot: "));
     g_assert_nonnull(strstr(err->message, g_strerror(ENOMEM)));
@@ -425,6 +465,7 @@ int main(int argc, char **argv)
         { "guest-writes", test_guest_writes, false },
         { "hotplug-reuse", test_hotplug_reuse, false },
         { "hotplug-once", test_hotplug_once, false },
+        { "hotplug-same-again", test_hotplug_same_again, false },
         { "hotplug-log-fails", test_hotplug_log_fails, false },
         { "stop-start", test_stop_start, false },
         { "ring-full", test_ring_full, true },

@@ -7,6 +7,7 @@
  * through the machine's bus, as the DSDT's methods do. Refused requests are
  * checked by message text and must leave the machine as it was.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -17,14 +18,28 @@
 #include "errors.h"
 #include "machine/machine.h"
 #include "machine/machine_internal.h"
+#include "mmu/dirty.h"
+#include "mmu/dirtyrate.h"
 
 #define MIB (1ULL << 20)
 
+#define STUB_SLOTS 16
+
+/*
+ * KVM as far as the machine can tell: memslots, the GED line, and a dirty
+ * log per memslot that KVM keeps while the slot has KVM_MEM_LOG_DIRTY_PAGES
+ * (the guest's writes go there through guest_writes_pages()).
+ */
 struct kvm_log {
     unsigned regions;           /* set_region calls */
     uint64_t last_gpa, last_size;
     uint32_t last_flags;
     unsigned ged_raises;        /* GED line driven high */
+    struct {
+        uint64_t gpa, size;
+        uint32_t flags;
+        uint64_t *dirty;        /* while flags has LOG_DIRTY_PAGES */
+    } slot[STUB_SLOTS];
 };
 
 struct fixture {
@@ -39,11 +54,62 @@ static int stub_set_region(void *opaque, uint32_t slot, uint32_t flags,
 {
     struct kvm_log *l = opaque;
 
+    g_assert_cmpuint(slot, <, STUB_SLOTS);
     l->regions++;
     l->last_gpa = gpa;
     l->last_size = size;
     l->last_flags = flags;
+    /* As KVM: the log starts empty when logging is switched on. */
+    if (!size || !(flags & KVM_MEM_LOG_DIRTY_PAGES))
+        g_clear_pointer(&l->slot[slot].dirty, g_free);
+    else if (!l->slot[slot].dirty)
+        l->slot[slot].dirty = g_new0(uint64_t, (size / 4096 + 63) / 64);
+    l->slot[slot].gpa = gpa;
+    l->slot[slot].size = size;
+    l->slot[slot].flags = size ? flags : 0;
     return 0;
+}
+
+/* KVM_GET_DIRTY_LOG returns and clears; nothing else is offered. */
+static int stub_vm_ioctl(void *opaque, unsigned long request, void *arg)
+{
+    struct kvm_log *l = opaque;
+    struct kvm_dirty_log *log = arg;
+    size_t bytes;
+
+    if (request == KVM_CHECK_EXTENSION)
+        return 0;
+    if (request != KVM_GET_DIRTY_LOG)
+        return -ENOTTY;
+    if (log->slot >= STUB_SLOTS || !l->slot[log->slot].dirty)
+        return -ENOENT;
+    bytes = (l->slot[log->slot].size / 4096 + 63) / 64 * sizeof(uint64_t);
+    memcpy(log->dirty_bitmap, l->slot[log->slot].dirty, bytes);
+    memset(l->slot[log->slot].dirty, 0, bytes);
+    return 0;
+}
+
+/* The guest writes n pages from gpa: KVM logs them if the slot logs. */
+static void guest_writes_pages(struct kvm_log *l, uint64_t gpa, unsigned n)
+{
+    for (unsigned i = 0; i < STUB_SLOTS; i++) {
+        uint64_t off = gpa - l->slot[i].gpa;
+
+        if (!l->slot[i].size || off >= l->slot[i].size)
+            continue;
+        for (uint64_t p = off / 4096; p < off / 4096 + n; p++) {
+            if (l->slot[i].dirty)
+                l->slot[i].dirty[p / 64] |= 1ULL << (p % 64);
+        }
+        return;
+    }
+    g_assert_not_reached();
+}
+
+static void kvm_log_clear(struct kvm_log *l)
+{
+    for (unsigned i = 0; i < STUB_SLOTS; i++)
+        g_free(l->slot[i].dirty);
 }
 
 static void stub_irq_line(void *opaque, uint32_t gsi, bool level)
@@ -91,7 +157,8 @@ static void build(struct fixture *f, const char *device)
 
     memset(f, 0, sizeof(*f));
     f->stub = (struct machine_kvm_stub){ stub_set_region, stub_irq_line,
-                                         &f->kvm, 40, 509 };
+                                         &f->kvm, 40, STUB_SLOTS,
+                                         stub_vm_ioctl };
     f->events = g_ptr_array_new_with_free_func(g_free);
     f->m = machine_create(&cfg, &err);
     g_assert_no_error(err);
@@ -108,6 +175,7 @@ static void setup(struct fixture *f, gconstpointer data)
 static void teardown(struct fixture *f, gconstpointer data)
 {
     machine_destroy(f->m);
+    kvm_log_clear(&f->kvm);
     g_ptr_array_free(f->events, TRUE);
 }
 
@@ -492,6 +560,169 @@ static void test_anonymous(struct fixture *f, gconstpointer data)
                     "/machine/peripheral-anon/device[0]");
 }
 
+/* calc-dirty-rate in dirty-bitmap mode over a window of ms. */
+static void calc_dirty_rate(struct fixture *f, int64_t ms)
+{
+    g_autoptr(GError) err = NULL;
+    struct dirtyrate_request r = { .calc_time = ms, .calc_time_ms = true,
+                                   .has_mode = true,
+                                   .mode = DIRTYRATE_DIRTY_BITMAP };
+
+    g_assert_true(machine_calc_dirty_rate(f->m, &r, &err));
+    g_assert_no_error(err);
+}
+
+/* Runs the main loop until the window closed; returns the pages counted. */
+static uint64_t dirty_rate_pages(struct fixture *f)
+{
+    struct dirtyrate_info info;
+
+    for (;;) {
+        machine_query_dirty_rate(f->m, &info);
+        dirtyrate_info_clear(&info);
+        if (info.status == DIRTYRATE_MEASURED)
+            return info.pages;
+        g_main_context_iteration(NULL, TRUE);
+    }
+}
+
+static void hot_add_acked(struct fixture *f, const char *json, unsigned slot)
+{
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(device_add(f, json, &err));
+    g_assert_no_error(err);
+    guest_write(f, 0x00, slot);
+    guest_write(f, 0x14, 0x2);
+}
+
+static void hot_remove(struct fixture *f, const char *id, unsigned slot)
+{
+    g_autoptr(GError) err = NULL;
+
+    g_assert_true(machine_device_del(f->m, id, &err));
+    guest_eject(f, slot);
+    g_assert_null(f->m->dimm_slots[slot]);
+}
+
+/*
+ * Issue 15, defect 6: during a dirty-bitmap measurement, a DIMM is removed
+ * and the same backend plugged again: same slot, address, size and host
+ * address, and KVM gives it the same memslot id. The guest's writes to it
+ * must count (they were lost: its memslot was taken for the removed one,
+ * on its way out, and never read).
+ */
+static void test_dirty_readded(struct fixture *f, gconstpointer data)
+{
+    static const char d0[] = "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}";
+    uint64_t addr;
+    uint32_t id;
+
+    object_add(f, "m0", 256 * MIB);
+    hot_add_acked(f, d0, 0);
+    addr = f->m->dimm_slots[0]->addr;
+    id = memmap_find(f->m->memmap, addr)->slot;
+    calc_dirty_rate(f, 100);
+    guest_writes_pages(&f->kvm, addr, 3);       /* the old DIMM's */
+    hot_remove(f, "d0", 0);
+    hot_add_acked(f, d0, 0);
+    g_assert_cmphex(f->m->dimm_slots[0]->addr, ==, addr);
+    g_assert_cmpuint(memmap_find(f->m->memmap, addr)->slot, ==, id);
+    g_assert_cmphex(f->kvm.last_flags, ==, KVM_MEM_LOG_DIRTY_PAGES);
+    guest_writes_pages(&f->kvm, addr + 16 * MIB, 100);
+    g_assert_cmpuint(dirty_rate_pages(f), ==, 3 + 100);
+}
+
+/*
+ * device_add of a DIMM on a new backend, device_del, eject. The backends
+ * stay (an object-del would let the next one get the same host address).
+ */
+static void plug_cycle(struct fixture *f, unsigned i, unsigned dirty_pages)
+{
+    g_autofree char *mem = g_strdup_printf("m%u", i);
+    g_autofree char *dev = g_strdup_printf(
+        "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"%s\"}",
+        mem);
+
+    object_add(f, mem, 256 * MIB);
+    hot_add_acked(f, dev, 0);
+    if (dirty_pages)
+        guest_writes_pages(&f->kvm, f->m->dimm_slots[0]->addr, dirty_pages);
+    hot_remove(f, "d0", 0);
+}
+
+/*
+ * Issue 15, defect 5: a removed DIMM's dirty-log record (two bitmaps) was
+ * kept until the next measurement started: 20 add/remove cycles of 256 MiB
+ * DIMMs left 20 records, 320 KiB. The cycles must leave the log as it was:
+ * empty with logging off; during a measurement the removed DIMMs' bits
+ * wait for its end, and then they are gone too.
+ */
+static void test_dirty_log_memory(struct fixture *f, gconstpointer data)
+{
+    struct dirty_log_usage u;
+
+    for (unsigned i = 0; i < 20; i++)
+        plug_cycle(f, i, 0);
+    dirty_log_usage(f->m->dirty, &u);
+    g_assert_cmpuint(u.removed, ==, 0);
+    g_assert_cmpuint(u.bytes, ==, 0);
+    g_assert_cmpuint(u.slots, ==, 0);
+
+    calc_dirty_rate(f, 100);
+    for (unsigned i = 0; i < 20; i++)
+        plug_cycle(f, 100 + i, 1);
+    dirty_log_usage(f->m->dirty, &u);
+    g_assert_cmpuint(u.slots, ==, 1);           /* boot RAM */
+    g_assert_cmpuint(u.removed, ==, 20);
+    g_assert_cmpuint(dirty_rate_pages(f), ==, 20);
+    dirty_log_usage(f->m->dirty, &u);
+    g_assert_cmpuint(u.slots, ==, 0);
+    g_assert_cmpuint(u.removed, ==, 0);
+    g_assert_cmpuint(u.bytes, ==, 0);
+}
+
+/*
+ * First fit after removals: the lowest hole is reused, by address and by
+ * slot, and ids stay found whatever order DIMMs come and go in.
+ */
+static void test_refill_hole(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t base;
+
+    object_add(f, "ma", 128 * MIB);
+    object_add(f, "mb", 128 * MIB);
+    object_add(f, "mc", 256 * MIB);
+    object_add(f, "md", 128 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"zz\", "
+                  "\"memdev\": \"ma\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"aa\", "
+                  "\"memdev\": \"mb\"}", 1);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"mm\", "
+                  "\"memdev\": \"mc\"}", 2);
+    base = f->m->dimm_slots[0]->addr;
+    g_assert_cmphex(f->m->dimm_slots[2]->addr, ==, base + 256 * MIB);
+    hot_remove(f, "zz", 0);
+    /* 256 MiB does not fit the 128 MiB hole: after the last, slot 0. */
+    object_add(f, "me", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"ee\", "
+                  "\"memdev\": \"me\"}", 0);
+    g_assert_cmphex(f->m->dimm_slots[0]->addr, ==, base + 512 * MIB);
+    /* 128 MiB fits it: first fit, in the next free slot. */
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"bb\", "
+                  "\"memdev\": \"md\"}", 3);
+    g_assert_cmphex(f->m->dimm_slots[3]->addr, ==, base);
+    hot_remove(f, "aa", 1);
+    hot_remove(f, "mm", 2);
+    hot_remove(f, "ee", 0);
+    g_assert_false(machine_device_del(f->m, "zz", &err));
+    g_assert_cmpstr(err->message, ==, "Device 'zz' not found");
+    hot_remove(f, "bb", 3);
+    g_assert_cmpstr(memory_devices(f), ==, "[]");
+}
+
 int main(int argc, char **argv)
 {
     static const char cold[] = "{\"driver\": \"pc-dimm\", \"id\": "
@@ -509,5 +740,8 @@ int main(int argc, char **argv)
     ADD("add-then-del", test_add_then_del, NULL);
     ADD("anonymous", test_anonymous, NULL);
     ADD("readonly", test_readonly, NULL);
+    ADD("refill-hole", test_refill_hole, NULL);
+    ADD("dirty-readded", test_dirty_readded, NULL);
+    ADD("dirty-log-memory", test_dirty_log_memory, NULL);
     return g_test_run();
 }

@@ -111,6 +111,31 @@ static void test_first_fit(void)
     g_assert_cmpuint(addr, ==, WIN + 2 * GiB);
 }
 
+/* The packed-prefix hint changes where the search starts, not the answer. */
+static void test_first_fit_packed(void)
+{
+    static const struct pc_dimm_range run[] = {
+        { WIN, 256 * MiB, "a" },
+        { WIN + 256 * MiB, 256 * MiB, "b" },
+        { WIN + 1 * GiB, 512 * MiB, "c" },
+    };
+    struct pc_dimm_space sp = { .window_base = WIN, .window_size = 4 * GiB,
+                                .used = run, .nr_used = G_N_ELEMENTS(run) };
+    uint64_t size[] = { 256 * MiB, 512 * MiB, 1 * GiB };
+    uint64_t want[] = { WIN + 512 * MiB, WIN + 512 * MiB, WIN + 1536 * MiB };
+
+    for (unsigned packed = 0; packed <= 2; packed++) {
+        sp.nr_packed = packed;
+        for (unsigned i = 0; i < G_N_ELEMENTS(size); i++) {
+            uint64_t addr;
+
+            g_assert_true(pc_dimm_place(&sp, size[i], 2 * MiB, false, 0,
+                                        &addr, NULL));
+            g_assert_cmphex(addr, ==, want[i]);
+        }
+    }
+}
+
 static void test_full(void)
 {
     g_autoptr(GError) err = NULL;
@@ -155,6 +180,8 @@ int main(int argc, char **argv)
     g_test_add_func("/pc-dimm/props/errors", test_parse_errors);
     g_test_add_func("/pc-dimm/props/id-rules", test_id_rules);
     g_test_add_func("/pc-dimm/place/first-fit", test_first_fit);
+    g_test_add_func("/pc-dimm/place/first-fit-packed",
+                    test_first_fit_packed);
     g_test_add_func("/pc-dimm/place/full", test_full);
     g_test_add_func("/pc-dimm/place/explicit", test_explicit);
     return g_test_run();

@@ -5,6 +5,7 @@
  * object-add, or as a string from -object, so every parser takes both.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <linux/mempolicy.h>
@@ -228,6 +229,21 @@ static const struct prop_desc *find_prop(enum backend_kind kind,
     return NULL;
 }
 
+/*
+ * The host CPUs this process may run on: its affinity mask, one system
+ * call. (g_get_num_processors() asks sysconf(), which opens and parses
+ * /sys/devices/system/cpu/online, several times per object-add.) A mask
+ * wider than cpu_set_t (over 1024 CPUs) falls back to GLib.
+ */
+static unsigned usable_cpus(void)
+{
+    cpu_set_t set;
+
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    return g_get_num_processors();
+}
+
 static void set_defaults(enum backend_kind kind, struct backend_config *cfg)
 {
     cfg->share = kind == BACKEND_MEMFD;     /* as in QEMU */
@@ -242,7 +258,7 @@ static void set_defaults(enum backend_kind kind, struct backend_config *cfg)
      * may run on, at most BACKEND_MAX_DEFAULT_THREADS (more threads than
      * that only contend on the memory bus and the mm locks).
      */
-    cfg->prealloc_threads = MIN(MAX(g_get_num_processors(), 1u),
+    cfg->prealloc_threads = MIN(MAX(usable_cpus(), 1u),
                                 BACKEND_MAX_DEFAULT_THREADS);
 }
 

@@ -82,16 +82,35 @@ void pc_dimm_props_clear(struct pc_dimm_props *p)
     *p = (struct pc_dimm_props){ 0 };
 }
 
+/* The first range (by address) that ends after addr. */
+static unsigned first_ending_after(const struct pc_dimm_space *s,
+                                   uint64_t addr)
+{
+    unsigned lo = 0, hi = s->nr_used;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (s->used[mid].addr + s->used[mid].size <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 static const struct pc_dimm_range *overlap(const struct pc_dimm_space *s,
                                            uint64_t addr, uint64_t size)
 {
-    for (unsigned i = 0; i < s->nr_used; i++) {
-        const struct pc_dimm_range *r = &s->used[i];
+    unsigned i = first_ending_after(s, addr);
 
-        if (addr < r->addr + r->size && r->addr < addr + size)
-            return r;
-    }
-    return NULL;
+    return i < s->nr_used && s->used[i].addr < addr + size ? &s->used[i]
+                                                           : NULL;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t align)
+{
+    return (v + align - 1) & ~(align - 1);
 }
 
 static bool check_addr(const struct pc_dimm_space *s, uint64_t size,
@@ -129,7 +148,7 @@ bool pc_dimm_place(const struct pc_dimm_space *space, uint64_t size,
                    uint64_t *out, GError **err)
 {
     uint64_t end = space->window_base + space->window_size;
-    uint64_t cand = (space->window_base + align - 1) & ~(align - 1);
+    uint64_t cand = align_up(space->window_base, align);
 
     if (has_addr) {
         if (!check_addr(space, size, align, addr, err))
@@ -137,15 +156,23 @@ bool pc_dimm_place(const struct pc_dimm_space *space, uint64_t size,
         *out = addr;
         return true;
     }
-    /* First fit: hop over each range the candidate collides with. */
-    while (cand <= end && size <= end - cand) {
-        const struct pc_dimm_range *r = overlap(space, cand, size);
+    /* First fit: the gap before each range in turn, then the tail. */
+    if (space->nr_packed)
+        cand = align_up(space->used[space->nr_packed - 1].addr +
+                        space->used[space->nr_packed - 1].size, align);
+    for (unsigned i = space->nr_packed; i < space->nr_used && cand <= end;
+         i++) {
+        const struct pc_dimm_range *r = &space->used[i];
 
-        if (!r) {
-            *out = cand;
-            return true;
-        }
-        cand = (r->addr + r->size + align - 1) & ~(align - 1);
+        if (r->addr + r->size <= cand)
+            continue;
+        if (r->addr >= cand && size <= r->addr - cand)
+            break;
+        cand = align_up(r->addr + r->size, align);
+    }
+    if (cand <= end && size <= end - cand) {
+        *out = cand;
+        return true;
     }
     g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                 "no free range of 0x%" PRIx64 " bytes aligned to 0x%" PRIx64

@@ -72,13 +72,21 @@ struct pc_dimm_range {
 /* Where a DIMM can go: the window and what already occupies it. */
 struct pc_dimm_space {
     uint64_t window_base, window_size;
-    const struct pc_dimm_range *used;   /* any order */
+    /* By address, not overlapping (the machine keeps them so). */
+    const struct pc_dimm_range *used;
     unsigned nr_used;
+    /*
+     * The first nr_packed ranges follow each other from window_base with
+     * no gap at all, so first fit need not look there (0: no such hint).
+     */
+    unsigned nr_packed;
 };
 
 /*
- * Checks an explicit address (aligned, inside the window, no overlap) or,
- * when !has_addr, finds the lowest aligned free address (first fit).
+ * Checks an explicit address (aligned, inside the window, no overlap: a
+ * binary search) or, when !has_addr, finds the lowest aligned free address
+ * (first fit: one pass over the ranges, stopping at the first gap that
+ * fits).
  */
 bool pc_dimm_place(const struct pc_dimm_space *space, uint64_t size,
                    uint64_t align, bool has_addr, uint64_t addr,

@@ -284,7 +284,7 @@ static const struct {
     { "objects", step_objects, false },
     { "layout", step_layout, false },
     { "ram", step_ram, false },
-    { "dirty-log", machine_dirty_init, true },  /* the ring needs no vCPU */
+    { "dirty-log", machine_dirty_init, false }, /* the ring needs no vCPU */
     { "bus", step_bus, false },
     { "serial", step_serial, false },
     { "power-port", step_power_port, false },

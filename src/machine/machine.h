@@ -19,10 +19,13 @@ enum machine_serial {
 };
 
 /*
- * A machine without /dev/kvm, for unit tests of what the machine decides
- * (DIMM rules, objects, events): memslots go to set_region, interrupt lines
- * to irq_line, and the guest physical width is phys_bits. Such a machine
- * has no vCPUs, no dirty log and no KVM statistics; it never runs.
+ * A machine without /dev/kvm, for unit tests and benchmarks of what the
+ * machine decides (DIMM rules, objects, events, dirty logging): memslots go
+ * to set_region, interrupt lines to irq_line, and the guest physical width
+ * is phys_bits. With vm_ioctl, the machine has a dirty log (auto mode, so
+ * bitmap unless vm_ioctl answers KVM_CHECK_EXTENSION for manual protect)
+ * whose VM ioctls go there; without, none. Such a machine has no vCPUs and
+ * no KVM statistics; it never runs.
  */
 struct machine_kvm_stub {
     int (*set_region)(void *opaque, uint32_t slot, uint32_t flags,
@@ -31,6 +34,8 @@ struct machine_kvm_stub {
     void *opaque;
     unsigned phys_bits;
     uint32_t max_memslots;
+    /* The dirty log's VM ioctls (mmu/dirty.h), or NULL: no dirty log. */
+    int (*vm_ioctl)(void *opaque, unsigned long request, void *arg);
 };
 
 struct machine_config {

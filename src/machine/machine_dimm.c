@@ -34,6 +34,10 @@ void machine_dimm_table_init(struct machine *m)
 {
     g_mutex_init(&m->dimm_lock);
     m->dimm_slots = g_new0(struct pc_dimm *, m->cfg.slots + 1);
+    m->dimm_ids = g_ptr_array_sized_new(m->cfg.slots);
+    m->dimm_ranges = g_array_sized_new(FALSE, FALSE,
+                                       sizeof(struct pc_dimm_range),
+                                       m->cfg.slots);
 }
 
 bool machine_dimms_init(struct machine *m, GError **err)
@@ -54,18 +58,107 @@ void machine_dimms_free(struct machine *m)
     for (unsigned i = 0; i < m->cfg.slots; i++)
         dimm_free(m->dimm_slots[i]);
     g_clear_pointer(&m->dimm_slots, g_free);
+    if (m->dimm_ids)
+        g_ptr_array_free(g_steal_pointer(&m->dimm_ids), TRUE);
+    g_clear_pointer(&m->dimm_ranges, g_array_unref);
     g_mutex_clear(&m->dimm_lock);
+}
+
+/* Index in dimm_ids of id, or of where it would go (*found false). */
+static unsigned id_index(struct machine *m, const char *id, bool *found)
+{
+    unsigned lo = 0, hi = m->dimm_ids->len;
+
+    *found = false;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        int c = strcmp(((struct pc_dimm *)g_ptr_array_index(m->dimm_ids,
+                                                            mid))->id, id);
+
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
 static struct pc_dimm *find_by_id(struct machine *m, const char *id)
 {
-    for (unsigned i = 0; i < m->cfg.slots; i++) {
-        struct pc_dimm *d = m->dimm_slots[i];
+    bool found;
+    unsigned i = id_index(m, id, &found);
 
-        if (d && d->id && !strcmp(d->id, id))
-            return d;
+    return found ? g_ptr_array_index(m->dimm_ids, i) : NULL;
+}
+
+/* Index of the first range at or above addr. */
+static unsigned range_index(struct machine *m, uint64_t addr)
+{
+    unsigned lo = 0, hi = m->dimm_ranges->len;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+
+        if (g_array_index(m->dimm_ranges, struct pc_dimm_range,
+                          mid).addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return NULL;
+    return lo;
+}
+
+/* Where range i would start if it continued the packed ranges before it. */
+static uint64_t packed_end(struct machine *m, unsigned i)
+{
+    const struct pc_dimm_range *r;
+
+    if (i == 0)
+        return m->layout.window_base;
+    r = &g_array_index(m->dimm_ranges, struct pc_dimm_range, i - 1);
+    return r->addr + r->size;
+}
+
+/* d enters (or leaves) the slot table and both indexes. dimm_lock held. */
+static void table_insert(struct machine *m, struct pc_dimm *d)
+{
+    struct pc_dimm_range r = { d->addr, d->size, d->id ?: "(anonymous)" };
+    unsigned i = range_index(m, d->addr);
+    bool found;
+
+    m->dimm_slots[d->slot] = d;
+    if (d->id)
+        g_ptr_array_insert(m->dimm_ids, (gint)id_index(m, d->id, &found), d);
+    g_array_insert_val(m->dimm_ranges, i, r);
+    /* Filling the first gap extends the packed run, maybe over others. */
+    if (i == m->dimm_packed && d->addr == packed_end(m, i)) {
+        while (m->dimm_packed < m->dimm_ranges->len &&
+               g_array_index(m->dimm_ranges, struct pc_dimm_range,
+                             m->dimm_packed).addr ==
+               packed_end(m, m->dimm_packed))
+            m->dimm_packed++;
+    }
+}
+
+static void table_remove(struct machine *m, struct pc_dimm *d)
+{
+    unsigned i = range_index(m, d->addr);
+    bool found;
+
+    m->dimm_slots[d->slot] = NULL;
+    m->dimm_free_hint = MIN(m->dimm_free_hint, d->slot);
+    if (d->id) {
+        unsigned j = id_index(m, d->id, &found);
+
+        if (found)
+            g_ptr_array_remove_index(m->dimm_ids, j);
+    }
+    g_array_remove_index(m->dimm_ranges, i);
+    m->dimm_packed = MIN(m->dimm_packed, i);
 }
 
 /* The slot to use: the requested one if valid and free, else lowest free. */
@@ -88,8 +181,9 @@ static bool pick_slot(struct machine *m, const struct pc_dimm_props *p,
         *slot = p->slot;
         return true;
     }
-    for (unsigned i = 0; i < m->cfg.slots; i++) {
+    for (unsigned i = m->dimm_free_hint; i < m->cfg.slots; i++) {
         if (!m->dimm_slots[i]) {
+            m->dimm_free_hint = i;  /* every slot below i is busy */
             *slot = i;
             return true;
         }
@@ -163,18 +257,12 @@ static bool check_size(struct machine *m, struct backend *b, uint64_t align,
 static bool place(struct machine *m, const struct pc_dimm_props *p,
                   uint64_t size, uint64_t align, uint64_t *addr, GError **err)
 {
-    struct pc_dimm_range used[m->cfg.slots + 1];
-    struct pc_dimm_space space = { .window_base = m->layout.window_base,
-                                   .window_size = m->layout.window_size,
-                                   .used = used };
+    struct pc_dimm_space space = {
+        .window_base = m->layout.window_base,
+        .window_size = m->layout.window_size,
+        .used = (const struct pc_dimm_range *)m->dimm_ranges->data,
+        .nr_used = m->dimm_ranges->len, .nr_packed = m->dimm_packed };
 
-    for (unsigned i = 0; i < m->cfg.slots; i++) {
-        struct pc_dimm *d = m->dimm_slots[i];
-
-        if (d)
-            used[space.nr_used++] = (struct pc_dimm_range){
-                d->addr, d->size, d->id ?: "(anonymous)" };
-    }
     return pc_dimm_place(&space, size, align, p->has_addr, p->addr, addr,
                          err);
 }
@@ -224,7 +312,9 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
         dimm_free(d);
         return false;
     }
-    m->dimm_slots[slot] = d;
+    table_insert(m, d);
+    if (slot == m->dimm_free_hint)
+        m->dimm_free_hint++;
     m->plugged_size += d->size;
     backend_set_in_use(b, true);
     memhp_plugged(m->memhp, slot, hotplug);
@@ -375,7 +465,7 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
     if (d && d->hp.unplug_requested) {
         backend_set_in_use(d->backend, false);
         m->plugged_size -= d->size;
-        m->dimm_slots[slot] = NULL;
+        table_remove(m, d);
         deleted = device_event_data(d);
         dimm_free(d);
     }

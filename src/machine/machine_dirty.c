@@ -13,10 +13,20 @@
 
 bool machine_dirty_init(struct machine *m, GError **err)
 {
-    struct dirty_log_config cfg = { .vm_fd = m->kvm->vm_fd,
-                                    .memmap = m->memmap,
+    const struct machine_kvm_stub *stub = m->cfg.kvm_stub;
+    struct dirty_log_config cfg = { .memmap = m->memmap,
                                     .mode = DIRTY_LOG_AUTO };
 
+    if (stub) {
+        if (!stub->vm_ioctl)
+            return true;
+        cfg.vm_fd = -1;
+        cfg.vm_ioctl = stub->vm_ioctl;
+        cfg.vm_ioctl_opaque = stub->opaque;
+        m->dirty = dirty_log_new(&cfg, err);
+        return m->dirty != NULL;
+    }
+    cfg.vm_fd = m->kvm->vm_fd;
     if (m->cfg.dirty_ring_size &&
         !kvm_enable_dirty_ring(m->kvm, m->cfg.dirty_ring_size, err)) {
         g_prefix_error(err, "-accel kvm,dirty-ring-size=%u: ",
@@ -69,6 +79,11 @@ static struct dirtyrate *dirtyrate(struct machine *m)
 bool machine_calc_dirty_rate(struct machine *m,
                              const struct dirtyrate_request *r, GError **err)
 {
+    if (!m->dirty) {
+        g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
+                    "this machine has no dirty log (no KVM)");
+        return false;
+    }
     return dirtyrate_start(dirtyrate(m), r, err);
 }
 
@@ -100,7 +115,7 @@ bool machine_dimm_memslot_add(struct machine *m, uint64_t gpa, uint64_t size,
 
     if (!memmap_add(m->memmap, gpa, size, hva, flags, owner, NULL, err))
         return false;
-    if (!m->dirty || dirty_log_slot_added(m->dirty, err))
+    if (!m->dirty || dirty_log_slot_added(m->dirty, gpa, err))
         return true;
     /* device_add fails and leaves nothing behind: the slot goes again. */
     machine_dimm_memslot_remove(m, gpa, NULL);

@@ -57,6 +57,19 @@ struct machine {
      */
     GMutex dimm_lock;
     struct pc_dimm **dimm_slots;        /* cfg.slots entries (+1) */
+    /*
+     * The same DIMMs, indexed so that device_add and device_del cost the
+     * same with 2 or 256 of them (binary searches in arrays sized for every
+     * slot: nothing grows or rehashes on the way): the named ones by id,
+     * and every DIMM's range by address (struct pc_dimm_range, naming the
+     * DIMM's own id). The first dimm_packed ranges follow each other from
+     * the window's base without a gap (first fit starts after them); no
+     * slot below dimm_free_hint is free.
+     */
+    GPtrArray *dimm_ids;                /* struct pc_dimm *, by id */
+    GArray *dimm_ranges;
+    unsigned dimm_packed;
+    unsigned dimm_free_hint;
     uint64_t plugged_size;
     unsigned anon_devices;
 };

@@ -2,26 +2,18 @@
  * Dirty logging: hotmem's records of the memslots it logs, start/stop,
  * hot-plug and harvest. Reading KVM's log is in dirty_kvm.c.
  *
- * Every harvest first reconciles the records with the memslot table: a
- * slot hotmem has not seen gets a record (and logging, when active); a
- * record whose slot is gone is retired. The hot-plug hooks run the same
- * reconciliation at the moment the table changes, which is what makes a
- * new DIMM logged from its first write and a removed one's bits its own.
+ * Records exist only while logging is on. Starting and every harvest
+ * reconcile them with the memslot table in one pass (a slot hotmem has not
+ * seen gets a record and logging; a record whose slot is gone is retired).
+ * The hot-plug hooks touch only the slot that changes, found by its id in
+ * a hash table, so adding or removing a DIMM costs the same with 2 or 256
+ * memslots, and nothing at all while logging is off.
  */
 #include "mmu/dirty_internal.h"
 
 #include <string.h>
 
 #include "errors.h"
-
-/* A copy of one memmap slot, taken under the memmap read lock. */
-struct slot_view {
-    uint32_t id;
-    uint64_t gpa, size;
-    void *hva;
-    uint32_t flags;
-    char *owner;
-};
 
 static void slot_free(gpointer p)
 {
@@ -34,16 +26,15 @@ static void slot_free(gpointer p)
     g_free(s);
 }
 
-static struct dirty_slot *slot_new(const struct memmap_slot *m, uint64_t gen)
+static struct dirty_slot *slot_new(const struct memmap_slot *m)
 {
     struct dirty_slot *s = g_new0(struct dirty_slot, 1);
 
     s->id = m->slot;
+    s->serial = m->serial;
     s->gpa = m->gpa;
     s->size = m->size;
-    s->hva = m->hva;
     s->owner = g_strdup(m->owner);
-    s->generation = gen;
     s->npages = m->size / DIRTY_PAGE_SIZE;
     s->words = (s->npages + 63) / 64;
     s->acc = g_new0(uint64_t, s->words);
@@ -51,37 +42,55 @@ static struct dirty_slot *slot_new(const struct memmap_slot *m, uint64_t gen)
     return s;
 }
 
-static bool same_slot(const struct dirty_slot *s, uint32_t id, uint64_t gpa,
-                      uint64_t size, const void *hva)
+static struct dirty_slot *live_lookup(struct dirty_log *dl, uint32_t id)
 {
-    return s->id == id && s->gpa == gpa && s->size == size && s->hva == hva;
+    return id < dl->live->len ? g_ptr_array_index(dl->live, id) : NULL;
 }
 
+/* Takes s out of the live table (not freed). */
+static void live_steal(struct dirty_log *dl, struct dirty_slot *s)
+{
+    g_ptr_array_index(dl->live, s->id) = NULL;
+    dl->nr_live--;
+}
+
+static void live_insert(struct dirty_log *dl, struct dirty_slot *s)
+{
+    if (s->id >= dl->live->len)
+        g_ptr_array_set_size(dl->live, s->id + 1);
+    g_ptr_array_index(dl->live, s->id) = s;
+    dl->nr_live++;
+}
+
+static void live_clear(struct dirty_log *dl)
+{
+    for (guint i = 0; i < dl->live->len; i++)
+        g_clear_pointer(&g_ptr_array_index(dl->live, i), slot_free);
+    dl->nr_live = 0;
+}
+
+/*
+ * Out of the live table into the retired list, where it keeps its bits
+ * for the next harvest; KVM's buffer is no longer needed.
+ */
 static void retire_locked(struct dirty_log *dl, struct dirty_slot *s)
 {
+    live_steal(dl, s);
     s->removed = true;
     s->logging = false;
-    for (guint i = 0; i < dl->slots->len; i++) {
-        if (g_ptr_array_index(dl->slots, i) == s) {
-            g_ptr_array_steal_index_fast(dl->slots, i);    /* no free */
-            break;
-        }
-    }
+    g_clear_pointer(&s->scratch, g_free);
     g_ptr_array_add(dl->retired, s);
 }
 
 struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id)
 {
-    for (guint i = 0; i < dl->slots->len; i++) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+    struct dirty_slot *s = live_lookup(dl, id);
 
-        if (s->id == id)
-            return s;
-    }
+    if (s)
+        return s;
     /* The most recently retired wins: it is the id's latest previous use. */
     for (guint i = dl->retired->len; i-- > 0;) {
-        struct dirty_slot *s = g_ptr_array_index(dl->retired, i);
-
+        s = g_ptr_array_index(dl->retired, i);
         if (s->id == id)
             return s;
     }
@@ -90,24 +99,20 @@ struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id)
 
 /*
  * The live record for memmap slot m; a stale record holding m's id (its
- * slot replaced behind hotmem's back) is retired first.
+ * slot replaced behind hotmem's back) is retired first. lock held.
  */
 static struct dirty_slot *record_for_locked(struct dirty_log *dl,
                                             const struct memmap_slot *m)
 {
-    for (guint i = 0; i < dl->slots->len; i++) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+    struct dirty_slot *s = live_lookup(dl, m->slot);
 
-        if (same_slot(s, m->slot, m->gpa, m->size, m->hva))
-            return s;
-        if (s->id == m->slot) {
-            retire_locked(dl, s);
-            break;
-        }
-    }
-    g_ptr_array_add(dl->slots,
-                    slot_new(m, memmap_generation(dl->memmap)));
-    return g_ptr_array_index(dl->slots, dl->slots->len - 1);
+    if (s && s->serial == m->serial)
+        return s;
+    if (s)
+        retire_locked(dl, s);
+    s = slot_new(m);
+    live_insert(dl, s);
+    return s;
 }
 
 /* memmap write hook: called under the memmap read lock. */
@@ -139,8 +144,11 @@ static enum dirty_log_mode choose_mode(const struct dirty_log_config *cfg)
         return cfg->mode;
     if (cfg->ring_entries)
         return DIRTY_LOG_RING;
-    return dirty_manual_protect_flags(cfg->vm_fd, &flags) ? DIRTY_LOG_CLEAR
-                                                          : DIRTY_LOG_BITMAP;
+    return dirty_manual_protect_flags(
+               cfg->vm_ioctl ? cfg->vm_ioctl : dirty_vm_fd_ioctl,
+               cfg->vm_ioctl ? cfg->vm_ioctl_opaque
+                             : (void *)(intptr_t)cfg->vm_fd, &flags)
+           ? DIRTY_LOG_CLEAR : DIRTY_LOG_BITMAP;
 }
 
 struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
@@ -157,13 +165,15 @@ struct dirty_log *dirty_log_new(const struct dirty_log_config *cfg,
         return NULL;
     }
     dl = g_new0(struct dirty_log, 1);
-    dl->vm_fd = cfg->vm_fd;
+    dl->vm_ioctl = cfg->vm_ioctl ? cfg->vm_ioctl : dirty_vm_fd_ioctl;
+    dl->vm_ioctl_opaque = cfg->vm_ioctl ? cfg->vm_ioctl_opaque
+                                        : (void *)(intptr_t)cfg->vm_fd;
     dl->memmap = cfg->memmap;
     dl->ops = dirty_mode_ops_for(mode);
     dl->ring_entries = cfg->ring_entries;
     g_mutex_init(&dl->ctl);
     g_mutex_init(&dl->lock);
-    dl->slots = g_ptr_array_new_with_free_func(slot_free);
+    dl->live = g_ptr_array_new();
     dl->retired = g_ptr_array_new_with_free_func(slot_free);
     if (!dl->ops->init(dl, err)) {
         dirty_log_free(dl);
@@ -178,7 +188,8 @@ void dirty_log_free(struct dirty_log *dl)
     if (!dl)
         return;
     memmap_set_write_hook(dl->memmap, NULL, NULL);
-    g_ptr_array_free(dl->slots, TRUE);
+    live_clear(dl);
+    g_ptr_array_free(dl->live, TRUE);
     g_ptr_array_free(dl->retired, TRUE);
     g_free(dl->rings);
     g_free(dl->vcpu_entries);
@@ -226,74 +237,52 @@ bool dirty_log_active(struct dirty_log *dl)
     return __atomic_load_n(&dl->users, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* A copy of one memmap slot, taken under the memmap read lock. */
 static void view_add(void *opaque, const struct memmap_slot *m)
 {
-    struct slot_view v = { .id = m->slot, .gpa = m->gpa, .size = m->size,
-                           .hva = m->hva, .flags = m->flags,
-                           .owner = g_strdup(m->owner) };
+    struct memmap_slot v = *m;
 
+    v.owner = g_strdup(m->owner);
     g_array_append_val((GArray *)opaque, v);
 }
 
 static void view_clear(gpointer p)
 {
-    g_free(((struct slot_view *)p)->owner);
+    g_free(((struct memmap_slot *)p)->owner);
 }
 
 static GArray *snapshot(struct dirty_log *dl)
 {
-    GArray *a = g_array_new(FALSE, TRUE, sizeof(struct slot_view));
+    GArray *a = g_array_new(FALSE, TRUE, sizeof(struct memmap_slot));
 
     g_array_set_clear_func(a, view_clear);
     memmap_foreach(dl->memmap, view_add, a);
     return a;
 }
 
-static bool in_view(GArray *view, const struct dirty_slot *s)
-{
-    for (guint i = 0; i < view->len; i++) {
-        struct slot_view *v = &g_array_index(view, struct slot_view, i);
-
-        if (same_slot(s, v->id, v->gpa, v->size, v->hva))
-            return true;
-    }
-    return false;
-}
-
 /*
- * A slot whose record was retired by slot_removing() but which memmap still
- * lists (memmap_remove() comes next) must not get a second record.
+ * A slot whose record slot_removing() retired but which memmap still lists
+ * (memmap_remove() comes next) must not get a second record. Retired
+ * records are the few removed since the last harvest.
  */
-static bool on_its_way_out(struct dirty_log *dl, const struct slot_view *v)
+static bool on_its_way_out(struct dirty_log *dl, const struct memmap_slot *v)
 {
-    for (guint i = 0; i < dl->retired->len; i++) {
-        if (same_slot(g_ptr_array_index(dl->retired, i), v->id, v->gpa,
-                      v->size, v->hva))
+    for (guint i = dl->retired->len; i-- > 0;) {
+        const struct dirty_slot *s = g_ptr_array_index(dl->retired, i);
+
+        if (s->id == v->slot && s->serial == v->serial)
             return true;
     }
     return false;
-}
-
-/* Retires records of slots that left the table. ctl and lock held. */
-static void retire_missing_locked(struct dirty_log *dl, GArray *view)
-{
-    for (guint i = dl->slots->len; i-- > 0;) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
-
-        if (!in_view(view, s))
-            retire_locked(dl, s);
-    }
 }
 
 /*
  * Turns logging on for one slot: the KVM flag first (memmap, lock not
  * held), then, under the lock, forget what KVM reports from before.
  */
-static bool enable_one(struct dirty_log *dl, const struct slot_view *v,
+static bool enable_one(struct dirty_log *dl, const struct memmap_slot *v,
                        GError **err)
 {
-    struct memmap_slot m = { .slot = v->id, .gpa = v->gpa, .size = v->size,
-                             .hva = v->hva, .owner = v->owner };
     struct dirty_slot *s;
     bool ok = true;
 
@@ -302,7 +291,7 @@ static bool enable_one(struct dirty_log *dl, const struct slot_view *v,
                           v->flags | KVM_MEM_LOG_DIRTY_PAGES, err))
         return false;
     g_mutex_lock(&dl->lock);
-    s = record_for_locked(dl, &m);
+    s = record_for_locked(dl, v);
     if (!s->logging) {
         ok = dl->ops->begin_slot(dl, s, err);
         s->logging = ok;
@@ -311,28 +300,36 @@ static bool enable_one(struct dirty_log *dl, const struct slot_view *v,
     return ok;
 }
 
-/* Records for every slot, logging on every slot when active. ctl held. */
+/*
+ * One pass over the memslot table while logging is on: a record, and
+ * logging, for every slot; records whose slot is gone are retired. ctl
+ * held.
+ */
 static bool reconcile(struct dirty_log *dl, GError **err)
 {
     g_autoptr(GArray) view = snapshot(dl);
-    bool active = dl->users != 0;
+    unsigned pass;
 
     g_mutex_lock(&dl->lock);
-    retire_missing_locked(dl, view);
+    pass = ++dl->pass;
     for (guint i = view->len; i-- > 0;) {
-        struct slot_view *v = &g_array_index(view, struct slot_view, i);
-        struct memmap_slot m = { .slot = v->id, .gpa = v->gpa,
-                                 .size = v->size, .hva = v->hva,
-                                 .owner = v->owner };
+        struct memmap_slot *v = &g_array_index(view, struct memmap_slot, i);
+        struct dirty_slot *s = live_lookup(dl, v->slot);
 
-        if (on_its_way_out(dl, v))
+        if ((!s || s->serial != v->serial) && on_its_way_out(dl, v))
             g_array_remove_index(view, i);
         else
-            record_for_locked(dl, &m);
+            record_for_locked(dl, v)->seen = pass;
+    }
+    for (guint i = 0; i < dl->live->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->live, i);
+
+        if (s && s->seen != pass)
+            retire_locked(dl, s);
     }
     g_mutex_unlock(&dl->lock);
-    for (guint i = 0; active && i < view->len; i++) {
-        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+    for (guint i = 0; i < view->len; i++) {
+        struct memmap_slot *v = &g_array_index(view, struct memmap_slot, i);
 
         /* A slot removed since the snapshot is no failure: skip it. */
         if (!enable_one(dl, v, err) && memmap_find(dl->memmap, v->gpa))
@@ -342,20 +339,17 @@ static bool reconcile(struct dirty_log *dl, GError **err)
     return true;
 }
 
-/* Drops every bit gathered so far: a new logging session begins. */
-static void reset_locked(struct dirty_log *dl)
+/*
+ * Drops every record and every bit gathered: logging ends, or a new
+ * session begins. lock held.
+ */
+static void drop_all_locked(struct dirty_log *dl)
 {
     g_autoptr(GError) e = NULL;
 
     if (dl->ops->collect_rings)
         dl->ops->collect_rings(dl, true, &e);
-    for (guint i = 0; i < dl->slots->len; i++) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
-
-        memset(s->acc, 0, s->words * sizeof(uint64_t));
-        s->acc_any = false;
-        g_clear_pointer(&s->vmm, g_free);
-    }
+    live_clear(dl);
     g_ptr_array_set_size(dl->retired, 0);
     if (dl->vcpu_entries)
         memset(dl->vcpu_entries, 0, dl->nr_rings * sizeof(uint64_t));
@@ -368,13 +362,10 @@ static void disable_all(struct dirty_log *dl)
     g_autoptr(GError) e = NULL;
 
     g_mutex_lock(&dl->lock);
-    for (guint i = 0; i < dl->slots->len; i++)
-        ((struct dirty_slot *)g_ptr_array_index(dl->slots, i))->logging =
-            false;
-    reset_locked(dl);
+    drop_all_locked(dl);
     g_mutex_unlock(&dl->lock);
     for (guint i = 0; i < view->len; i++) {
-        struct slot_view *v = &g_array_index(view, struct slot_view, i);
+        struct memmap_slot *v = &g_array_index(view, struct memmap_slot, i);
 
         if ((v->flags & KVM_MEM_LOG_DIRTY_PAGES) &&
             !memmap_set_flags(dl->memmap, v->gpa,
@@ -392,7 +383,7 @@ bool dirty_log_start(struct dirty_log *dl, GError **err)
     g_mutex_lock(&dl->ctl);
     if (dl->users == 0) {
         g_mutex_lock(&dl->lock);
-        reset_locked(dl);
+        drop_all_locked(dl);
         __atomic_store_n(&dl->users, 1, __ATOMIC_RELEASE);
         g_mutex_unlock(&dl->lock);
         ok = reconcile(dl, err);
@@ -418,12 +409,13 @@ void dirty_log_stop(struct dirty_log *dl)
 /* KVM -> records, for every logging slot or ring. ctl and lock held. */
 static bool collect_locked(struct dirty_log *dl, GError **err)
 {
+
     if (dl->ops->collect_rings)
         return dl->ops->collect_rings(dl, false, err);
-    for (guint i = 0; i < dl->slots->len; i++) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
+    for (guint i = 0; i < dl->live->len; i++) {
+        struct dirty_slot *s = g_ptr_array_index(dl->live, i);
 
-        if (s->logging && !dl->ops->collect_slot(dl, s, err))
+        if (s && s->logging && !dl->ops->collect_slot(dl, s, err))
             return false;
     }
     return true;
@@ -444,7 +436,7 @@ static void take_bits(struct dirty_slot *s, struct dirty_slot_bits *out)
     *out = (struct dirty_slot_bits){ .slot = s->id, .gpa = s->gpa,
                                      .size = s->size,
                                      .owner = g_strdup(s->owner),
-                                     .generation = s->generation,
+                                     .generation = s->serial,
                                      .removed = s->removed,
                                      .bitmap = s->acc };
     if (s->vmm) {
@@ -459,18 +451,31 @@ static void take_bits(struct dirty_slot *s, struct dirty_slot_bits *out)
     s->acc_any = false;
 }
 
+static int by_gpa(const void *a, const void *b)
+{
+    uint64_t x = ((const struct dirty_slot_bits *)a)->gpa;
+    uint64_t y = ((const struct dirty_slot_bits *)b)->gpa;
+
+    return (x > y) - (x < y);
+}
+
+/* Live slots in address order, then the removed ones. */
 static void fill_harvest_locked(struct dirty_log *dl, struct dirty_harvest *h)
 {
-    unsigned n = dl->slots->len + dl->retired->len;
+    unsigned live = dl->nr_live;
+    unsigned n = live + dl->retired->len, i = 0;
 
     *h = (struct dirty_harvest){ .slots = g_new0(struct dirty_slot_bits, n),
                                  .nr_slots = n, .nr_vcpus = dl->nr_rings,
                                  .dropped = dl->dropped };
-    for (unsigned i = 0; i < n; i++) {
-        GPtrArray *from = i < dl->slots->len ? dl->slots : dl->retired;
-        unsigned j = i < dl->slots->len ? i : i - dl->slots->len;
-
-        take_bits(g_ptr_array_index(from, j), &h->slots[i]);
+    for (guint j = 0; j < dl->live->len; j++) {
+        if (g_ptr_array_index(dl->live, j))
+            take_bits(g_ptr_array_index(dl->live, j), &h->slots[i++]);
+    }
+    qsort(h->slots, live, sizeof(*h->slots), by_gpa);
+    for (guint j = 0; j < dl->retired->len; j++)
+        take_bits(g_ptr_array_index(dl->retired, j), &h->slots[i++]);
+    for (i = 0; i < n; i++) {
         h->pages += h->slots[i].pages;
         h->vmm_pages += h->slots[i].vmm_pages;
     }
@@ -517,12 +522,18 @@ void dirty_harvest_clear(struct dirty_harvest *h)
     memset(h, 0, sizeof(*h));
 }
 
-bool dirty_log_slot_added(struct dirty_log *dl, GError **err)
+/* Only the new slot: nothing to do while logging is off. */
+bool dirty_log_slot_added(struct dirty_log *dl, uint64_t gpa,
+                          GError **err)
 {
-    bool ok;
+    struct memmap_slot m;
+    bool ok = true;
 
     g_mutex_lock(&dl->ctl);
-    ok = reconcile(dl, err);
+    if (dl->users && memmap_copy_slot(dl->memmap, gpa, &m)) {
+        ok = enable_one(dl, &m, err);
+        g_free(m.owner);
+    }
     g_mutex_unlock(&dl->ctl);
     if (!ok)
         g_prefix_error(err, "dirty logging of the new memslot: ");
@@ -533,23 +544,26 @@ bool dirty_log_slot_added(struct dirty_log *dl, GError **err)
 void dirty_log_slot_removing(struct dirty_log *dl, uint64_t gpa)
 {
     g_autoptr(GError) e = NULL;
+    struct memmap_slot m;
+    struct dirty_slot *s;
 
     g_mutex_lock(&dl->ctl);
+    if (!dl->users || !memmap_copy_slot(dl->memmap, gpa, &m)) {
+        g_mutex_unlock(&dl->ctl);
+        return;
+    }
     g_mutex_lock(&dl->lock);
-    for (guint i = 0; i < dl->slots->len; i++) {
-        struct dirty_slot *s = g_ptr_array_index(dl->slots, i);
-
-        if (s->gpa != gpa)
-            continue;
+    s = live_lookup(dl, m.slot);
+    if (s && s->serial == m.serial) {
         if (s->logging && dl->ops->collect_slot)
             dl->ops->collect_slot(dl, s, &e);
         else if (s->logging)
             dl->ops->collect_rings(dl, false, &e);
         retire_locked(dl, s);
-        break;
     }
     g_mutex_unlock(&dl->lock);
     g_mutex_unlock(&dl->ctl);
+    g_free(m.owner);
     if (e)
         g_printerr("hotmem: last dirty bits of the memslot at 0x%"
                    G_GINT64_MODIFIER "x: %s\n", gpa, e->message);
@@ -589,5 +603,26 @@ void dirty_log_ring_full(struct dirty_log *dl, unsigned index)
                    "next one should be: the ring was overrun\n", index);
         dl->overrun_warned = true;
     }
+    g_mutex_unlock(&dl->lock);
+}
+
+static uint64_t slot_bytes(const struct dirty_slot *s)
+{
+    return s->words * sizeof(uint64_t) *
+           (uint64_t)(!!s->acc + !!s->scratch + !!s->vmm);
+}
+
+void dirty_log_usage(struct dirty_log *dl, struct dirty_log_usage *out)
+{
+
+    g_mutex_lock(&dl->lock);
+    *out = (struct dirty_log_usage){ .slots = dl->nr_live,
+                                     .removed = dl->retired->len };
+    for (guint i = 0; i < dl->live->len; i++) {
+        if (g_ptr_array_index(dl->live, i))
+            out->bytes += slot_bytes(g_ptr_array_index(dl->live, i));
+    }
+    for (guint i = 0; i < dl->retired->len; i++)
+        out->bytes += slot_bytes(g_ptr_array_index(dl->retired, i));
     g_mutex_unlock(&dl->lock);
 }

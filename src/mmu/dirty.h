@@ -38,8 +38,20 @@ enum dirty_log_mode {
     DIRTY_LOG_RING,
 };
 
+/*
+ * The VM ioctls the log makes (KVM_CHECK_EXTENSION, KVM_ENABLE_CAP,
+ * KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG, KVM_RESET_DIRTY_RINGS), behind a
+ * pointer as memmap's set_region is, so tests and benchmarks can run the
+ * log without /dev/kvm. Returns >= 0 or -errno.
+ */
+typedef int (*dirty_vm_ioctl_fn)(void *opaque, unsigned long request,
+                                 void *arg);
+
 struct dirty_log_config {
     int vm_fd;
+    /* NULL: ioctl() on vm_fd. */
+    dirty_vm_ioctl_fn vm_ioctl;
+    void *vm_ioctl_opaque;
     struct memmap *memmap;
     enum dirty_log_mode mode;       /* DIRTY_LOG_AUTO, or force one */
     /* Entries per vCPU ring already enabled on the VM (kvm.c), 0: none. */
@@ -51,7 +63,7 @@ struct dirty_slot_bits {
     uint32_t slot;          /* KVM slot id (may be reused after removal) */
     uint64_t gpa, size;
     char *owner;            /* memmap owner: "ram-below-4g", a DIMM id... */
-    uint64_t generation;    /* memmap generation when hotmem first saw it */
+    uint64_t generation;    /* memmap_slot.serial: the installation */
     bool removed;           /* the slot is gone: these are its last bits */
     uint64_t *bitmap;       /* bit i: page gpa + i * 4 KiB was written */
     uint64_t pages;         /* bits set in bitmap */
@@ -118,15 +130,32 @@ void dirty_harvest_clear(struct dirty_harvest *h);
  * Hot-plug. A slot is installed with memmap_add(), with
  * KVM_MEM_LOG_DIRTY_PAGES when dirty_log_active() (then it is installed
  * once) or without (slot_added() then turns the flag on if logging is
- * active), and announced right after with slot_added(), before the guest
- * can know about it; when that fails the caller removes the slot again. Before memmap_remove(), slot_removing() takes the
- * slot's pending bits from KVM into the next harvest (marked removed);
- * after it, slot_removed() collects ring entries that were still in flight,
- * so none is ever credited to a later slot that reuses the id.
+ * active), and announced right after with slot_added(gpa), before the
+ * guest can know about it; when that fails the caller removes the slot
+ * again. Before memmap_remove(), slot_removing() takes the slot's pending
+ * bits from KVM into the next harvest (marked removed); after it,
+ * slot_removed() collects ring entries that were still in flight, so none
+ * is ever credited to a later slot that reuses the id. Each touches only
+ * the slot at gpa (constant cost however many slots there are), and does
+ * nothing while logging is off.
  */
-bool dirty_log_slot_added(struct dirty_log *dl, GError **err);
+bool dirty_log_slot_added(struct dirty_log *dl, uint64_t gpa,
+                          GError **err);
 void dirty_log_slot_removing(struct dirty_log *dl, uint64_t gpa);
 void dirty_log_slot_removed(struct dirty_log *dl);
+
+/*
+ * What the log holds now: its records of memslots and the heap of their
+ * bitmaps. Records exist only while logging is on: one per memslot, plus
+ * one per memslot removed since the last harvest (its last bits, which
+ * that harvest reports). Logging off, the log holds nothing.
+ */
+struct dirty_log_usage {
+    unsigned slots;         /* live memslots */
+    unsigned removed;       /* removed memslots the next harvest reports */
+    uint64_t bytes;         /* their bitmaps */
+};
+void dirty_log_usage(struct dirty_log *dl, struct dirty_log_usage *out);
 
 /* KVM_EXIT_DIRTY_RING_FULL on vCPU index: collect and reset the rings. */
 void dirty_log_ring_full(struct dirty_log *dl, unsigned index);

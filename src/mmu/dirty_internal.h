@@ -7,16 +7,17 @@
 #include "mmu/dirty.h"
 
 /*
- * hotmem's record of one memslot it has seen. Identity is the slot id AND
- * the range and host address: a reused id with another range is another
- * record, so bits never move from a removed slot to its successor.
+ * hotmem's record of one memslot, kept while logging is on. Identity is
+ * the slot id AND its installation (memmap_slot.serial): a slot that reuses
+ * the id, even with the same range and host address, is another record, so
+ * bits never move from a removed slot to its successor.
  */
 struct dirty_slot {
     uint32_t id;
+    uint64_t serial;        /* memmap_slot.serial */
     uint64_t gpa, size;
-    void *hva;
     char *owner;
-    uint64_t generation;
+    unsigned seen;          /* reconcile() pass that last found it */
     uint64_t npages;
     size_t words;           /* bitmap length in uint64_t */
     uint64_t *acc;          /* KVM's bits gathered since the last harvest */
@@ -50,7 +51,8 @@ struct dirty_mode_ops {
 };
 
 struct dirty_log {
-    int vm_fd;
+    dirty_vm_ioctl_fn vm_ioctl;
+    void *vm_ioctl_opaque;
     struct memmap *memmap;
     const struct dirty_mode_ops *ops;
     uint32_t ring_entries;
@@ -63,8 +65,16 @@ struct dirty_log {
     GMutex ctl;
     GMutex lock;
     unsigned users;         /* atomic reads; changed under ctl and lock */
-    GPtrArray *slots;       /* struct dirty_slot *, live */
-    GPtrArray *retired;     /* removed, reported by the next harvest */
+    /*
+     * Records exist only while logging is on (users > 0). live: indexed by
+     * slot id (KVM's ids are small and reused lowest first), NULL where
+     * none, nr_live of them; retired: removed slots, in order of removal,
+     * reported by the next harvest.
+     */
+    GPtrArray *live;
+    unsigned nr_live;
+    GPtrArray *retired;
+    unsigned pass;          /* reconcile() passes, for dirty_slot.seen */
     struct dirty_ring *rings;
     unsigned nr_rings;
     uint64_t *vcpu_entries; /* per ring, since the last harvest */
@@ -75,7 +85,10 @@ struct dirty_log {
 
 /* dirty_kvm.c */
 const struct dirty_mode_ops *dirty_mode_ops_for(enum dirty_log_mode mode);
-bool dirty_manual_protect_flags(int vm_fd, uint64_t *flags);
+bool dirty_manual_protect_flags(dirty_vm_ioctl_fn vm_ioctl, void *opaque,
+                                uint64_t *flags);
+/* ioctl() on the VM fd passed as opaque: the default dirty_vm_ioctl_fn. */
+int dirty_vm_fd_ioctl(void *opaque, unsigned long request, void *arg);
 
 /* dirty.c: the record a ring entry's slot id names, live first. */
 struct dirty_slot *dirty_slot_by_id(struct dirty_log *dl, uint32_t id);

@@ -14,11 +14,33 @@
 #include "errors.h"
 #include "kvm.h"
 
-/* The flags KVM offers for manual protect; false when none. */
-bool dirty_manual_protect_flags(int vm_fd, uint64_t *flags)
+int dirty_vm_fd_ioctl(void *opaque, unsigned long request, void *arg)
 {
-    int r = __kvm_ioctl(vm_fd, KVM_CHECK_EXTENSION,
-                        (void *)(long)KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+    return __kvm_ioctl((int)(intptr_t)opaque, request, arg);
+}
+
+/* The VM ioctl request, its failure a GError naming it. */
+static bool vm_ioctl_named(struct dirty_log *dl, unsigned long request,
+                           const char *name, void *arg, GError **err)
+{
+    int r = dl->vm_ioctl(dl->vm_ioctl_opaque, request, arg);
+
+    if (r < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM, "%s failed: %s", name,
+                    g_strerror(-r));
+        return false;
+    }
+    return true;
+}
+#define dirty_ioctl(dl, request, arg, err) \
+    vm_ioctl_named((dl), (request), #request, (arg), (err))
+
+/* The flags KVM offers for manual protect; false when none. */
+bool dirty_manual_protect_flags(dirty_vm_ioctl_fn vm_ioctl, void *opaque,
+                                uint64_t *flags)
+{
+    int r = vm_ioctl(opaque, KVM_CHECK_EXTENSION,
+                     (void *)(long)KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 
     if (r <= 0 || !(r & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE))
         return false;
@@ -31,7 +53,7 @@ static bool get_log(struct dirty_log *dl, struct dirty_slot *s, GError **err)
 {
     struct kvm_dirty_log log = { .slot = s->id, .dirty_bitmap = s->scratch };
 
-    if (kvm_ioctl(dl->vm_fd, KVM_GET_DIRTY_LOG, &log, err))
+    if (dirty_ioctl(dl, KVM_GET_DIRTY_LOG, &log, err))
         return true;
     g_prefix_error(err, "slot %u (%s): ", s->id, s->owner);
     return false;
@@ -70,7 +92,7 @@ static void clear_log(struct dirty_log *dl, struct dirty_slot *s,
                                      .num_pages = (uint32_t)s->npages,
                                      .dirty_bitmap = bits };
 
-    if (!kvm_ioctl(dl->vm_fd, KVM_CLEAR_DIRTY_LOG, &c, err_out))
+    if (!dirty_ioctl(dl, KVM_CLEAR_DIRTY_LOG, &c, err_out))
         g_prefix_error(err_out, "slot %u (%s): ", s->id, s->owner);
 }
 
@@ -100,14 +122,15 @@ static bool clear_init(struct dirty_log *dl, GError **err)
         .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
     uint64_t flags;
 
-    if (!dirty_manual_protect_flags(dl->vm_fd, &flags)) {
+    if (!dirty_manual_protect_flags(dl->vm_ioctl, dl->vm_ioctl_opaque,
+                                    &flags)) {
         g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
                     "KVM lacks KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: the "
                     "clear dirty-log mode is not available");
         return false;
     }
     cap.args[0] = flags;
-    return kvm_ioctl(dl->vm_fd, KVM_ENABLE_CAP, &cap, err);
+    return dirty_ioctl(dl, KVM_ENABLE_CAP, &cap, err);
 }
 
 /*
@@ -216,7 +239,7 @@ static bool ring_collect(struct dirty_log *dl, bool discard, GError **err)
     dl->last_collected = total;
     if (total == 0)
         return true;
-    return kvm_ioctl(dl->vm_fd, KVM_RESET_DIRTY_RINGS, NULL, err);
+    return dirty_ioctl(dl, KVM_RESET_DIRTY_RINGS, NULL, err);
 }
 
 static const struct dirty_mode_ops mode_ops[] = {

@@ -16,7 +16,13 @@ struct memmap {
     GRWLock lock;
     GPtrArray *slots;           /* struct memmap_slot *, sorted by gpa */
     uint32_t max_slots;
-    GHashTable *used_ids;       /* slot id -> present */
+    /*
+     * Slot ids in use, one bit each; no id below free_hint is free. With
+     * the hint, the lowest free id is found at once however many slots
+     * are installed.
+     */
+    uint64_t *used_ids;
+    uint32_t free_hint;
     memmap_set_region_fn set_region;
     void *opaque;
     uint64_t generation;        /* atomic; starts at 1 */
@@ -50,7 +56,7 @@ struct memmap *memmap_new(uint32_t max_slots, memmap_set_region_fn set_region,
 
     g_rw_lock_init(&mm->lock);
     mm->slots = g_ptr_array_new_with_free_func(slot_free);
-    mm->used_ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+    mm->used_ids = g_new0(uint64_t, (max_slots + 63) / 64);
     mm->max_slots = max_slots;
     mm->set_region = set_region;
     mm->opaque = opaque;
@@ -63,15 +69,33 @@ void memmap_free(struct memmap *mm)
     if (!mm)
         return;
     g_ptr_array_free(mm->slots, TRUE);
-    g_hash_table_destroy(mm->used_ids);
+    g_free(mm->used_ids);
     g_rw_lock_clear(&mm->lock);
     g_free(mm);
 }
 
+static bool id_used(struct memmap *mm, uint32_t id)
+{
+    return mm->used_ids[id / 64] & (1ULL << (id % 64));
+}
+
+static void id_mark(struct memmap *mm, uint32_t id, bool used)
+{
+    if (used) {
+        mm->used_ids[id / 64] |= 1ULL << (id % 64);
+        if (id == mm->free_hint)
+            mm->free_hint++;
+    } else {
+        mm->used_ids[id / 64] &= ~(1ULL << (id % 64));
+        mm->free_hint = MIN(mm->free_hint, id);
+    }
+}
+
 static bool lowest_free_id(struct memmap *mm, uint32_t *id)
 {
-    for (uint32_t i = 0; i < mm->max_slots; i++) {
-        if (!g_hash_table_contains(mm->used_ids, GUINT_TO_POINTER(i + 1))) {
+    for (uint32_t i = mm->free_hint; i < mm->max_slots; i++) {
+        if (!id_used(mm, i)) {
+            mm->free_hint = i;      /* every id below i is in use */
             *id = i;
             return true;
         }
@@ -167,9 +191,10 @@ bool memmap_add(struct memmap *mm, uint64_t gpa, uint64_t size, void *hva,
     s = g_new0(struct memmap_slot, 1);
     *s = (struct memmap_slot){ .slot = id, .gpa = gpa, .size = size,
                                .hva = hva, .flags = flags,
-                               .owner = g_strdup(owner ? owner : "") };
+                               .owner = g_strdup(owner ? owner : ""),
+                               .serial = memmap_generation(mm) + 1 };
     g_ptr_array_insert(mm->slots, (gint)lower_bound(mm, gpa), s);
-    g_hash_table_add(mm->used_ids, GUINT_TO_POINTER(id + 1));
+    id_mark(mm, id, true);
     bump_generation(mm);
     g_rw_lock_writer_unlock(&mm->lock);
     if (slot_out)
@@ -205,7 +230,7 @@ bool memmap_remove(struct memmap *mm, uint64_t gpa, GError **err)
         g_rw_lock_writer_unlock(&mm->lock);
         return false;
     }
-    g_hash_table_remove(mm->used_ids, GUINT_TO_POINTER(s->slot + 1));
+    id_mark(mm, s->slot, false);
     g_ptr_array_remove_index(mm->slots, i);
     bump_generation(mm);
     g_rw_lock_writer_unlock(&mm->lock);
@@ -352,6 +377,21 @@ static struct memmap_slot *slot_at_locked(struct memmap *mm, uint64_t gpa)
         return NULL;
     s = g_ptr_array_index(mm->slots, i);
     return s->gpa == gpa ? s : NULL;
+}
+
+bool memmap_copy_slot(struct memmap *mm, uint64_t gpa,
+                      struct memmap_slot *out)
+{
+    const struct memmap_slot *s;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    s = slot_at_locked(mm, gpa);
+    if (s) {
+        *out = *s;
+        out->owner = g_strdup(s->owner);
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+    return s != NULL;
 }
 
 bool memmap_set_flags(struct memmap *mm, uint64_t gpa, uint32_t flags,

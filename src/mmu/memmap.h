@@ -18,6 +18,12 @@ struct memmap_slot {
     uint32_t flags;         /* KVM_MEM_* flags */
     char *owner;            /* "ram-below-4g", a DIMM id, ... */
     bool removing;          /* a DIMM on its way out: never translated */
+    /*
+     * The table generation its memmap_add() made: unique per installation,
+     * so it tells apart slots that reuse an id, a range and a host address
+     * (a DIMM unplugged and its backend plugged again).
+     */
+    uint64_t serial;
 };
 
 /*
@@ -70,6 +76,13 @@ bool memmap_remove(struct memmap *mm, uint64_t gpa, GError **err);
 
 /* The slot containing gpa, or NULL. Valid until the table changes. */
 const struct memmap_slot *memmap_find(struct memmap *mm, uint64_t gpa);
+
+/*
+ * A copy, taken under the lock, of the slot that starts at gpa (owner is
+ * the caller's to g_free); false when no slot starts there.
+ */
+bool memmap_copy_slot(struct memmap *mm, uint64_t gpa,
+                      struct memmap_slot *out);
 
 /*
  * Host pointer for [gpa, gpa + len) when that range lies inside one slot,
