@@ -200,6 +200,151 @@ static void test_console_stalled_sigterm(struct fixture *f,
     g_assert_nonnull(strstr(vm_stderr(f->vm), "terminating on signal 15"));
 }
 
+/* ---- pmemsave targets ------------------------------------------------- */
+
+#define PMEMSAVE_FMT "{\"execute\": \"pmemsave\", \"arguments\": " \
+    "{\"val\": %" G_GUINT64_FORMAT ", \"size\": %" G_GUINT64_FORMAT \
+    ", \"filename\": \"%s\"}}"
+
+/* A FIFO nobody has open: an error at once, and nothing waits for it. */
+static void test_pmemsave_fifo_no_reader(struct fixture *f,
+                                         gconstpointer data)
+{
+    g_autofree char *fifo = NULL;
+
+    if (skipped(f))
+        return;
+    fifo = path_in(f, "fifo");
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    qmp_fails(f->qmp, "No such device or address (a FIFO nobody has open "
+              "for reading", PMEMSAVE_FMT, (guint64)0, (guint64)4096, fifo);
+    json_object_put(qmp_return(f->qmp, "{\"execute\": \"query-status\"}"));
+}
+
+/*
+ * A FIFO whose reader does not read: the save waits for it on its own
+ * thread while other clients are answered; the reply comes when the
+ * reader has taken everything.
+ */
+static void test_pmemsave_fifo_slow_reader(struct fixture *f,
+                                           gconstpointer data)
+{
+    g_autofree char *fifo = NULL, *cmd = NULL;
+    const guint64 size = 16 << 20;
+    struct qmp *other;
+    guint64 got = 0;
+    char buf[65536];
+    int rd;
+
+    if (skipped(f))
+        return;
+    fifo = path_in(f, "fifo");
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    g_assert_cmpint(rd, >=, 0);
+    cmd = g_strdup_printf(PMEMSAVE_FMT, (guint64)0, size, fifo);
+    qmp_send(f->qmp, cmd);
+    /* The pipe fills up and stays full; the monitor goes on. */
+    other = qmp_connect(f->sock, TIMEOUT_MS);
+    json_object_put(qmp_return(other, "{\"execute\": \"query-status\"}"));
+    qmp_close(other);
+    while (got < size) {
+        struct pollfd p = { rd, POLLIN, 0 };
+        ssize_t n;
+
+        g_assert_cmpint(poll(&p, 1, TIMEOUT_MS), ==, 1);
+        n = read(rd, buf, sizeof(buf));
+        g_assert_cmpint(n, >, 0);
+        got += (guint64)n;
+    }
+    g_assert_cmpuint(got, ==, size);
+    qmp_expect_return(f->qmp, qmp_reply(f->qmp));
+    close(rd);
+}
+
+/* SIGTERM while a save waits for a reader that never reads. */
+static void test_pmemsave_fifo_sigterm(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *fifo = NULL, *cmd = NULL;
+    int rd, queued = 0;
+
+    if (skipped(f))
+        return;
+    fifo = path_in(f, "fifo");
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    rd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    g_assert_cmpint(rd, >=, 0);
+    cmd = g_strdup_printf(PMEMSAVE_FMT, (guint64)0, (guint64)(16 << 20),
+                          fifo);
+    qmp_send(f->qmp, cmd);
+    while (queued < 4096) {         /* the save has started writing */
+        g_assert_cmpint(ioctl(rd, FIONREAD, &queued), ==, 0);
+        g_usleep(10 * 1000);
+    }
+    vm_signal(f->vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(f->vm, TIMEOUT_MS), ==, 128 + SIGTERM);
+    close(rd);
+}
+
+/* The guest-physical address of DIMM id (query-memory-devices). */
+static guint64 dimm_addr(struct fixture *f, const char *id)
+{
+    json_object *list = qmp_return(f->qmp,
+                                   "{\"execute\": \"query-memory-devices\"}");
+    guint64 addr = 0;
+    bool found = false;
+
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        json_object *d = json_object_array_get_idx(list, i), *data, *v;
+
+        g_assert_true(json_object_object_get_ex(d, "data", &data));
+        if (json_object_object_get_ex(data, "id", &v) &&
+            !strcmp(json_object_get_string(v), id)) {
+            g_assert_true(json_object_object_get_ex(data, "addr", &v));
+            addr = (guint64)json_object_get_int64(v);
+            found = true;
+        }
+    }
+    json_object_put(list);
+    g_assert_true(found);
+    return addr;
+}
+
+/* Another process truncates a plugged file DIMM's file: an error, no
+ * SIGBUS, and hotmem goes on. */
+static void test_pmemsave_truncated_dimm(struct fixture *f,
+                                         gconstpointer data)
+{
+    g_autofree char *img = NULL, *out = NULL;
+    json_object *ost;
+    guint64 addr;
+    char *desc;
+
+    if (skipped(f))
+        return;
+    img = path_in(f, "dimm.img");
+    out = path_in(f, "out.bin");
+    qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-file\", \"id\": \"f0\", "
+           "\"mem-path\": \"%s\", \"size\": %d, \"share\": true}}", img,
+           128 << 20);
+    qmp_ok(f->qmp, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"f0\"}}");
+    ost = qmp_wait_event(f->qmp, "ACPI_DEVICE_OST", TIMEOUT_MS);
+    g_assert_nonnull(ost);
+    json_object_put(ost);
+    addr = dimm_addr(f, "d0");
+    g_assert_cmpint(truncate(img, 0), ==, 0);
+    desc = qmp_take_error(f->qmp, qmp_callf(f->qmp, PMEMSAVE_FMT, addr,
+                                            (guint64)(1 << 20), out));
+    g_assert_nonnull(strstr(desc, "is not accessible (backing file "
+                                  "truncated?)"));
+    g_test_message("pmemsave said: %s", desc);
+    g_free(desc);
+    json_object_put(qmp_return(f->qmp, "{\"execute\": \"query-status\"}"));
+    qmp_ok(f->qmp, PMEMSAVE_FMT, (guint64)0, (guint64)4096, out);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -208,6 +353,13 @@ int main(int argc, char **argv)
     ADD("/isolation/console/stalled", test_console_stalled, NULL);
     ADD("/isolation/console/stalled-quit", test_console_stalled_quit, NULL);
     ADD("/isolation/console/stalled-sigterm", test_console_stalled_sigterm,
+        NULL);
+    ADD("/isolation/pmemsave/fifo-no-reader", test_pmemsave_fifo_no_reader,
+        NULL);
+    ADD("/isolation/pmemsave/fifo-slow-reader",
+        test_pmemsave_fifo_slow_reader, NULL);
+    ADD("/isolation/pmemsave/fifo-sigterm", test_pmemsave_fifo_sigterm, NULL);
+    ADD("/isolation/pmemsave/truncated-dimm", test_pmemsave_truncated_dimm,
         NULL);
     return g_test_run();
 }
