@@ -7,6 +7,8 @@
  *                            a full pipe) while the guest prints a lot
  *   /isolation/pmemsave/...  pmemsave to a FIFO, and of a truncated file
  *                            DIMM
+ *   /isolation/prealloc/...  preallocating more than the host has, and
+ *                            signals during a long preallocation
  *
  * Skips where /dev/kvm cannot be used. No timed assertions: timeouts are
  * hang guards only.
@@ -345,6 +347,154 @@ static void test_pmemsave_truncated_dimm(struct fixture *f,
     qmp_ok(f->qmp, PMEMSAVE_FMT, (guint64)0, (guint64)4096, out);
 }
 
+/* ---- preallocation ---------------------------------------------------- */
+
+/* MemAvailable plus 8 GiB, in GiB: more than this host can give. */
+static guint64 too_much_gib(void)
+{
+    g_autofree char *text = NULL;
+    const char *line;
+    guint64 kib = 0;
+
+    g_assert_true(g_file_get_contents("/proc/meminfo", &text, NULL, NULL));
+    line = strstr(text, "MemAvailable:");
+    g_assert_nonnull(line);
+    g_assert_cmpint(sscanf(line, "MemAvailable: %" G_GUINT64_FORMAT, &kib),
+                    ==, 1);
+    return kib / (1024 * 1024) + 8;
+}
+
+/* object-add of more than the host has: an error, and the VM runs on. */
+static void test_prealloc_object_add_too_big(struct fixture *f,
+                                             gconstpointer data)
+{
+    json_object *status, *v, *list;
+    char *desc;
+
+    if (skipped(f))
+        return;
+    desc = qmp_take_error(f->qmp, qmp_callf(f->qmp,
+        "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+        "\"memory-backend-memfd\", \"id\": \"big\", \"size\": \"%"
+        G_GUINT64_FORMAT "G\", \"prealloc\": true}}", too_much_gib()));
+    g_test_message("object-add said: %s", desc);
+    g_assert_true(g_str_has_prefix(desc, "cannot preallocate "
+                                         "memory-backend-memfd 'big': it "
+                                         "needs "));
+    g_assert_true(strstr(desc, "MiB (MemAvailable in /proc/meminfo)") ||
+                  strstr(desc, "of hotmem's memory cgroup)"));
+    g_free(desc);
+    status = qmp_return(f->qmp, "{\"execute\": \"query-status\"}");
+    g_assert_true(json_object_object_get_ex(status, "status", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, "running");
+    json_object_put(status);
+    list = qmp_return(f->qmp, "{\"execute\": \"query-memdev\"}");
+    g_assert_cmpuint(json_object_array_length(list), ==, 0);
+    json_object_put(list);
+    /* The id is free again, and a size that fits is preallocated. */
+    qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-memfd\", \"id\": \"big\", "
+           "\"size\": %d, \"prealloc\": true}}", 64 << 20);
+}
+
+static struct vm *spawn_with_object(const char *object)
+{
+    const char *args[] = { "-m", "256M", "-serial", "none", "-object", object,
+                           NULL };
+
+    return vm_spawn(args);
+}
+
+/* At startup: a clear message and exit status 1. */
+static void test_prealloc_startup_too_big(void)
+{
+    g_autofree char *object = NULL;
+    struct vm *vm;
+
+    if (vm_kvm_unavailable()) {
+        g_test_skip(vm_kvm_unavailable());
+        return;
+    }
+    object = g_strdup_printf("memory-backend-memfd,id=big,size=%"
+                             G_GUINT64_FORMAT "G,prealloc=on",
+                             too_much_gib());
+    vm = spawn_with_object(object);
+    g_assert_cmpint(vm_wait_exit(vm, TIMEOUT_MS), ==, 1);
+    g_test_message("stderr: %s", vm_stderr(vm));
+    g_assert_nonnull(strstr(vm_stderr(vm), "hotmem: -object: cannot "
+                            "preallocate memory-backend-memfd 'big': it "
+                            "needs "));
+    vm_free(vm);
+}
+
+/* Shared memory (memfd) the process has faulted in, from /proc. */
+static guint64 rss_shmem_kib(int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *text = NULL;
+    const char *line;
+    guint64 kib = 0;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) ||
+        !(line = strstr(text, "RssShmem:")))
+        return 0;
+    sscanf(line, "RssShmem: %" G_GUINT64_FORMAT, &kib);
+    return kib;
+}
+
+/* Waits until pid has faulted in some memfd memory: preallocating. */
+static void wait_preallocating(int pid)
+{
+    gint64 deadline = g_get_monotonic_time() + TIMEOUT_MS * 1000LL;
+
+    while (rss_shmem_kib(pid) < 64 * 1024) {
+        g_assert_cmpint(g_get_monotonic_time(), <, deadline);
+        g_usleep(10 * 1000);
+    }
+}
+
+/*
+ * SIGTERM while -object preallocates 4 GiB on one thread: hotmem stops the
+ * preallocation part way ("cancelled after ... of ... bytes"), says why
+ * and ends with 128 + SIGTERM.
+ */
+static void test_prealloc_startup_sigterm(void)
+{
+    struct vm *vm;
+
+    if (vm_kvm_unavailable()) {
+        g_test_skip(vm_kvm_unavailable());
+        return;
+    }
+    vm = spawn_with_object("memory-backend-memfd,id=m0,size=4G,prealloc=on,"
+                           "prealloc-threads=1");
+    wait_preallocating(vm_pid(vm));
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, TIMEOUT_MS), ==, 128 + SIGTERM);
+    g_test_message("stderr: %s", vm_stderr(vm));
+    g_assert_nonnull(strstr(vm_stderr(vm), "hotmem: -object: preallocation "
+                            "of memory-backend-memfd 'm0' was cancelled "
+                            "after 0x"));
+    g_assert_nonnull(strstr(vm_stderr(vm), "of 0x100000000 bytes\nhotmem: "
+                            "terminating on signal 15\n"));
+    vm_free(vm);
+}
+
+/* SIGTERM while object-add preallocates in the background. */
+static void test_prealloc_object_add_sigterm(struct fixture *f,
+                                             gconstpointer data)
+{
+    if (skipped(f))
+        return;
+    qmp_send(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+             "{\"qom-type\": \"memory-backend-memfd\", \"id\": \"m0\", "
+             "\"size\": \"4G\", \"prealloc\": true, "
+             "\"prealloc-threads\": 1}}");
+    wait_preallocating(vm_pid(f->vm));
+    vm_signal(f->vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(f->vm, TIMEOUT_MS), ==, 128 + SIGTERM);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -361,5 +511,13 @@ int main(int argc, char **argv)
     ADD("/isolation/pmemsave/fifo-sigterm", test_pmemsave_fifo_sigterm, NULL);
     ADD("/isolation/pmemsave/truncated-dimm", test_pmemsave_truncated_dimm,
         NULL);
+    ADD("/isolation/prealloc/object-add-too-big",
+        test_prealloc_object_add_too_big, NULL);
+    ADD("/isolation/prealloc/object-add-sigterm",
+        test_prealloc_object_add_sigterm, NULL);
+    g_test_add_func("/isolation/prealloc/startup-too-big",
+                    test_prealloc_startup_too_big);
+    g_test_add_func("/isolation/prealloc/startup-sigterm",
+                    test_prealloc_startup_sigterm);
     return g_test_run();
 }

@@ -52,6 +52,7 @@ struct machine {
     GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
     GHashTable *objects;
+    GPtrArray *preallocating;   /* object-add contexts still running */
     /*
      * DIMMs. dimm_lock guards everything below; taken on the main thread
      * (device_add/del, queries) and on vCPU threads (guest _OST, eject).
