@@ -31,7 +31,72 @@ struct app {
     int signal;             /* the signal that ended us, or 0 */
     char *pidfile;
     int pidfile_fd;
+    gint startup_signal;    /* atomic: a signal that came while building */
 };
+
+/*
+ * While main() builds the machine it runs no main loop, so the signal
+ * sources above would only be seen once startup ended, which a long
+ * -object preallocation can make minutes. A thread of its own, with sources
+ * for the same signals on its own context, records them meanwhile; the
+ * machine polls the record (machine_config.cancel_startup) and stops
+ * preallocating. The main context's sources still see the signal after.
+ */
+struct startup_watch {
+    GMainContext *ctx;
+    GThread *thread;
+    GSource *sources[3];
+    gint stop;
+    struct app *app;
+};
+
+static const int startup_signals[3] = { SIGINT, SIGTERM, SIGHUP };
+
+static gboolean on_startup_signal(gpointer opaque)
+{
+    struct startup_watch *w = opaque;
+    GSource *current = g_main_current_source();
+
+    for (int i = 0; i < 3; i++) {
+        if (w->sources[i] == current)
+            g_atomic_int_set(&w->app->startup_signal, startup_signals[i]);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static gpointer startup_watch_thread(gpointer opaque)
+{
+    struct startup_watch *w = opaque;
+
+    g_main_context_push_thread_default(w->ctx);
+    while (!g_atomic_int_get(&w->stop))
+        g_main_context_iteration(w->ctx, TRUE);
+    g_main_context_pop_thread_default(w->ctx);
+    return NULL;
+}
+
+static void startup_watch_start(struct startup_watch *w, struct app *app)
+{
+    *w = (struct startup_watch){ .ctx = g_main_context_new(), .app = app };
+    for (int i = 0; i < 3; i++) {
+        w->sources[i] = g_unix_signal_source_new(startup_signals[i]);
+        g_source_set_callback(w->sources[i], on_startup_signal, w, NULL);
+        g_source_attach(w->sources[i], w->ctx);
+    }
+    w->thread = g_thread_new("hm-startup-sig", startup_watch_thread, w);
+}
+
+static void startup_watch_stop(struct startup_watch *w)
+{
+    g_atomic_int_set(&w->stop, 1);
+    g_main_context_wakeup(w->ctx);
+    g_thread_join(w->thread);
+    for (int i = 0; i < 3; i++) {
+        g_source_destroy(w->sources[i]);
+        g_source_unref(w->sources[i]);
+    }
+    g_main_context_unref(w->ctx);
+}
 
 static gboolean on_signal(gpointer opaque)
 {
@@ -309,11 +374,25 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
     struct machine *m;
     int status;
 
+    struct startup_watch watch;
+
     machine_config_from_options(&cfg, o, nodes, memdevs);
     cfg.on_exit = on_machine_exit;
     cfg.emit = on_machine_event;
     cfg.opaque = app;
+    cfg.cancel_startup = &app->startup_signal;
+    startup_watch_start(&watch, app);
     m = build(app, o, &cfg, &err);
+    startup_watch_stop(&watch);
+    if (!m && g_atomic_int_get(&app->startup_signal)) {
+        app->signal = g_atomic_int_get(&app->startup_signal);
+        fprintf(stderr, "hotmem: %s\nhotmem: terminating on signal %d\n",
+                err->message, app->signal);
+        if (report_fd >= 0)
+            detach_stdio(report_fd, 1);
+        teardown(app);
+        return 128 + app->signal;
+    }
     if (m && !wait_for_qmp_clients(app)) {
         fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);
         if (report_fd >= 0)

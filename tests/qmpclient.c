@@ -117,21 +117,33 @@ void qmp_close(struct qmp *q)
     g_free(q);
 }
 
-json_object *qmp_call(struct qmp *q, const char *cmd)
+void qmp_send(struct qmp *q, const char *cmd)
 {
     g_autofree char *line = g_strconcat(cmd, "\n", NULL);
-    gint64 deadline = deadline_after(q->timeout_ms);
     size_t len = strlen(line);
 
     g_free(q->last_cmd);
     q->last_cmd = g_strdup(cmd);
     /* MSG_NOSIGNAL: a VMM that went away fails the test, not SIGPIPE. */
     g_assert_cmpint(send(q->fd, line, len, MSG_NOSIGNAL), ==, (ssize_t)len);
+}
+
+json_object *qmp_call(struct qmp *q, const char *cmd)
+{
+    qmp_send(q, cmd);
+    return qmp_reply(q);
+}
+
+json_object *qmp_reply(struct qmp *q)
+{
+    gint64 deadline = deadline_after(q->timeout_ms);
+
     for (;;) {
         json_object *msg = qmp_next(q, deadline);
 
         if (!msg)
-            g_error("no reply to %s within %d ms", cmd, q->timeout_ms);
+            g_error("no reply to %s within %d ms", q->last_cmd,
+                    q->timeout_ms);
         if (!json_object_object_get_ex(msg, "event", NULL))
             return msg;
         g_ptr_array_add(q->events, msg);

@@ -28,6 +28,10 @@ void qmp_close(struct qmp *q);
 json_object *qmp_call(struct qmp *q, const char *cmd);
 json_object *qmp_callf(struct qmp *q, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
+/* qmp_call() in two halves: send now, take the reply (not an event)
+ * later; caller puts it. */
+void qmp_send(struct qmp *q, const char *cmd);
+json_object *qmp_reply(struct qmp *q);
 
 /*
  * The next event called name, from the queue first, else as it arrives;

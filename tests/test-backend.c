@@ -863,10 +863,125 @@ static void test_describe(void)
     backend_free(b);
 }
 
+/* ---- what the host can give (backend_room.c), on a fake /proc and /sys */
+
+static void put_file(const char *root, const char *rel, const char *text)
+{
+    g_autofree char *path = g_build_filename(root, rel, NULL);
+    g_autofree char *dir = g_path_get_dirname(path);
+
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
+    g_assert_true(g_file_set_contents(path, text, -1, NULL));
+}
+
+/* The fake tree, depth first (remove_tree() is one level). */
+static void remove_fake_root(const char *path)
+{
+    GDir *d = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(path, name, NULL);
+
+        if (g_file_test(p, G_FILE_TEST_IS_DIR))
+            remove_fake_root(p);
+        else
+            g_unlink(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(path);
+}
+
+static void test_room_cgroup_v2(void)
+{
+    g_autofree char *root = g_dir_make_tmp("hotmem-room-XXXXXX", NULL);
+    g_autofree char *source = NULL;
+    uint64_t room;
+
+    put_file(root, "proc/meminfo", "MemTotal: 4194304 kB\n"
+             "MemFree: 10 kB\nMemAvailable: 1048576 kB\n");
+    room = backend_host_room(root, BACKEND_MEMORY_RAM, 4096, &source);
+    g_assert_cmpuint(room, ==, 1ULL << 30);
+    g_assert_cmpstr(source, ==, "MemAvailable in /proc/meminfo");
+    g_clear_pointer(&source, g_free);
+
+    /* The cgroup's parent is the tighter limit. */
+    put_file(root, "proc/self/cgroup", "0::/a/b\n");
+    put_file(root, "sys/fs/cgroup/a/b/memory.max", "max\n");
+    put_file(root, "sys/fs/cgroup/a/b/memory.current", "1000\n");
+    put_file(root, "sys/fs/cgroup/a/memory.max", "536870912\n");
+    put_file(root, "sys/fs/cgroup/a/memory.current", "134217728\n");
+    room = backend_host_room(root, BACKEND_MEMORY_RAM, 4096, &source);
+    g_assert_cmpuint(room, ==, 384ULL << 20);
+    g_assert_cmpstr(source, ==, "memory.max - memory.current in "
+                    "/sys/fs/cgroup/a of hotmem's memory cgroup");
+    g_clear_pointer(&source, g_free);
+
+    /* Over its limit already: nothing left. */
+    put_file(root, "sys/fs/cgroup/a/b/memory.max", "500\n");
+    room = backend_host_room(root, BACKEND_MEMORY_RAM, 4096, &source);
+    g_assert_cmpuint(room, ==, 0);
+    g_clear_pointer(&source, g_free);
+
+    /* A file on a disk is page cache: no limit. */
+    room = backend_host_room(root, BACKEND_MEMORY_PAGE_CACHE, 4096, &source);
+    g_assert_cmpuint(room, ==, UINT64_MAX);
+    g_assert_null(source);
+    remove_fake_root(root);
+}
+
+static void test_room_cgroup_v1(void)
+{
+    g_autofree char *root = g_dir_make_tmp("hotmem-room-XXXXXX", NULL);
+    g_autofree char *source = NULL;
+    uint64_t room;
+
+    put_file(root, "proc/self/cgroup", "5:cpu,cpuacct:/x\n"
+             "4:memory:/job\n0::/\n");
+    put_file(root, "sys/fs/cgroup/memory/job/memory.limit_in_bytes",
+             "1610612736\n");
+    put_file(root, "sys/fs/cgroup/memory/job/memory.usage_in_bytes",
+             "536870912\n");
+    put_file(root, "sys/fs/cgroup/memory/memory.limit_in_bytes",
+             "9223372036854771712\n");
+    put_file(root, "sys/fs/cgroup/memory/memory.usage_in_bytes", "5\n");
+    room = backend_host_room(root, BACKEND_MEMORY_RAM, 4096, &source);
+    g_assert_cmpuint(room, ==, 1ULL << 30);
+    g_assert_cmpstr(source, ==, "memory.limit_in_bytes - "
+                    "memory.usage_in_bytes in /sys/fs/cgroup/memory/job of "
+                    "hotmem's memory cgroup");
+    remove_fake_root(root);
+}
+
+static void test_room_hugetlb(void)
+{
+    g_autofree char *root = g_dir_make_tmp("hotmem-room-XXXXXX", NULL);
+    g_autofree char *source = NULL;
+    uint64_t room;
+
+    put_file(root, "proc/meminfo", "MemAvailable: 10 kB\n");
+    put_file(root, "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+             "3\n");
+    room = backend_host_room(root, BACKEND_MEMORY_HUGETLB, 2 << 20, &source);
+    g_assert_cmpuint(room, ==, 6ULL << 20);
+    g_assert_cmpstr(source, ==, "free_hugepages in /sys/kernel/mm/hugepages/"
+                    "hugepages-2048kB");
+    g_clear_pointer(&source, g_free);
+    room = backend_host_room(root, BACKEND_MEMORY_HUGETLB, 1 << 30, &source);
+    g_assert_cmpuint(room, ==, 0);
+    g_assert_cmpstr(source, ==, "no pool of 1048576 KiB huge pages in "
+                    "/sys/kernel/mm/hugepages");
+    remove_fake_root(root);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/backend/ram/json", test_ram_json);
+    g_test_add_func("/backend/room/cgroup-v2", test_room_cgroup_v2);
+    g_test_add_func("/backend/room/cgroup-v1", test_room_cgroup_v1);
+    g_test_add_func("/backend/room/hugetlb", test_room_hugetlb);
     g_test_add_func("/backend/ram/strings", test_ram_strings);
     g_test_add_func("/backend/ram/default-threads", test_default_threads);
     g_test_add_func("/backend/ram/default-threads-affinity",

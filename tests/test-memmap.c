@@ -4,7 +4,10 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "errors.h"
 #include "mmu/memmap.h"
@@ -363,6 +366,42 @@ static void test_read_write_across(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(b[0x1fff], ==, src[0]);
 }
 
+/*
+ * A shared file mapping whose file another process truncated: the second
+ * page is gone. A plain read there would be SIGBUS; the no-fault read says
+ * where it stopped.
+ */
+static void test_read_nofault_truncated(struct fixture *f,
+                                        gconstpointer data)
+{
+    g_autofree char *path = NULL;
+    uint8_t buf[0x2000];
+    uint64_t bad = 0;
+    uint8_t *p;
+    int fd = g_file_open_tmp("hotmem-memmap-XXXXXX", &path, NULL);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 0x2000), ==, 0);
+    p = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    g_assert_true(p != MAP_FAILED);
+    memset(p, 0x5a, 0x2000);
+    add_ok(f, 0x10000, 0x2000, p, "file");
+    g_assert_cmpint(memmap_read_nofault(f->mm, 0x10000, buf, 0x2000, &bad),
+                    ==, MEMMAP_READ_OK);
+    g_assert_cmpuint(buf[0x1fff], ==, 0x5a);
+    g_assert_cmpint(ftruncate(fd, 0x1000), ==, 0);
+    g_assert_cmpint(memmap_read_nofault(f->mm, 0x10000, buf, 0x1000, &bad),
+                    ==, MEMMAP_READ_OK);
+    g_assert_cmpint(memmap_read_nofault(f->mm, 0x10800, buf, 0x1000, &bad),
+                    ==, MEMMAP_READ_FAULT);
+    g_assert_cmphex(bad, ==, 0x11000);
+    g_assert_cmpint(memmap_read_nofault(f->mm, 0x20000, buf, 1, &bad), ==,
+                    MEMMAP_READ_UNMAPPED);
+    munmap(p, 0x2000);
+    close(fd);
+    g_unlink(path);
+}
+
 static void test_read_write_unmapped(struct fixture *f, gconstpointer data)
 {
     g_autofree uint8_t *a = g_malloc0(0x1000);
@@ -610,6 +649,7 @@ int main(int argc, char **argv)
     ADD("cache/hits-until-change", test_cache_hits_until_change);
     ADD("removing/not-translated", test_removing_not_translated);
     ADD("write-hook/reports-vmm-writes", test_write_hook);
+    ADD("read/nofault-truncated", test_read_nofault_truncated);
     ADD("foreach/generation", test_foreach_generation);
     g_test_add_func("/memmap/max-slots/exhausted", test_max_slots);
     g_test_add_func("/memmap/max-slots/zero", test_zero_slots);

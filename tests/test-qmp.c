@@ -5,6 +5,7 @@
  * sockets; the fake commands below run on that thread.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -1119,6 +1120,12 @@ static const struct {
     { "tcp:127.0.0.1:,server=on,wait=off", "invalid port ''" },
     { "tcp:127.0.0.1,server=on,wait=off", "HOST:PORT" },
     { "udp:127.0.0.1:4444,server=on,wait=off", "unix: or tcp:" },
+    { "unix:/tmp/hotmem-test-qmp.sock,server,nowait,max-clients=0",
+      "max-clients '0' in monitor address" },
+    { "unix:/tmp/hotmem-test-qmp.sock,server,nowait,max-clients=4097",
+      "must be a number from 1 to 4096" },
+    { "unix:/tmp/hotmem-test-qmp.sock,server,nowait,max-clients=two",
+      "max-clients 'two'" },
     { "/tmp/hotmem-test-qmp.sock", "unix: or tcp:" },
 };
 
@@ -1165,6 +1172,112 @@ static void test_listen_wait(void)
         g_main_context_iteration(ctx, TRUE);
     g_assert_false(qmp_server_waiting(s));
     close(fd);
+    qmp_server_free(s);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    g_rmdir(dir);
+}
+
+/* Runs ctx until fd has something to read (or EOF); then reads a line. */
+static char *serve_and_read_line(GMainContext *ctx, int fd)
+{
+    GString *line = g_string_new(NULL);
+    char ch;
+
+    for (int i = 0; i < 10000; i++) {
+        struct pollfd p = { fd, POLLIN, 0 };
+
+        if (poll(&p, 1, 0) == 1)
+            break;
+        g_main_context_iteration(ctx, FALSE);
+        g_usleep(100);
+    }
+    while (recv(fd, &ch, 1, MSG_DONTWAIT) == 1 && ch != '\n')
+        g_string_append_c(line, ch);
+    return g_string_free(line, FALSE);
+}
+
+/*
+ * max-clients=N: N clients at a time through that spec; the next one gets
+ * an error line and EOF, and a place freed is taken again.
+ */
+static void test_listen_max_clients(void)
+{
+    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    GMainContext *ctx = g_main_context_new();
+    g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
+    g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off,"
+                                            "max-clients=2", a);
+    struct qmp_server *s;
+    int fd[4];
+    char ch;
+
+    g_main_context_push_thread_default(ctx);
+    s = qmp_server_new(&info);
+    g_assert_true(qmp_server_listen(s, spec, NULL));
+    for (int i = 0; i < 2; i++) {
+        g_autofree char *greeting = NULL;
+
+        fd[i] = connect_path(a);
+        greeting = serve_and_read_line(ctx, fd[i]);
+        g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    }
+    fd[2] = connect_path(a);
+    {
+        g_autofree char *refused = serve_and_read_line(ctx, fd[2]);
+
+        g_assert_cmpstr(refused, ==, "{\"error\": {\"class\": "
+                        "\"GenericError\", \"desc\": \"too many monitor "
+                        "clients (limit 2)\"}}\r");
+    }
+    g_assert_cmpint(recv(fd[2], &ch, 1, 0), ==, 0);     /* then EOF */
+    g_assert_cmpuint(qmp_server_client_count(s), ==, 2);
+    close(fd[2]);
+    close(fd[0]);
+    for (int i = 0; i < 1000 && qmp_server_client_count(s) > 1; i++)
+        g_main_context_iteration(ctx, TRUE);
+    fd[3] = connect_path(a);
+    {
+        g_autofree char *greeting = serve_and_read_line(ctx, fd[3]);
+
+        g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    }
+    close(fd[1]);
+    close(fd[3]);
+    qmp_server_free(s);
+    g_main_context_pop_thread_default(ctx);
+    g_main_context_unref(ctx);
+    g_rmdir(dir);
+}
+
+/* Without max-clients, 64 clients at a time. */
+static void test_listen_max_clients_default(void)
+{
+    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    GMainContext *ctx = g_main_context_new();
+    g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
+    g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off", a);
+    g_autofree char *refused = NULL;
+    struct qmp_server *s;
+    int fd[65];
+
+    g_main_context_push_thread_default(ctx);
+    s = qmp_server_new(&info);
+    g_assert_true(qmp_server_listen(s, spec, NULL));
+    for (int i = 0; i < 64; i++) {
+        g_autofree char *greeting = NULL;
+
+        fd[i] = connect_path(a);
+        greeting = serve_and_read_line(ctx, fd[i]);
+        g_assert_true(g_str_has_prefix(greeting, "{\"QMP\": "));
+    }
+    fd[64] = connect_path(a);
+    refused = serve_and_read_line(ctx, fd[64]);
+    g_assert_nonnull(strstr(refused, "too many monitor clients (limit 64)"));
+    for (int i = 0; i < 65; i++)
+        close(fd[i]);
     qmp_server_free(s);
     g_main_context_pop_thread_default(ctx);
     g_main_context_unref(ctx);
@@ -1229,5 +1342,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/listen/tcp-addresses", test_listen_tcp_addresses);
     g_test_add_func("/qmp/listen/bad-specs", test_listen_bad_specs);
     g_test_add_func("/qmp/listen/wait", test_listen_wait);
+    g_test_add_func("/qmp/listen/max-clients", test_listen_max_clients);
+    g_test_add_func("/qmp/listen/max-clients-default",
+                    test_listen_max_clients_default);
     return g_test_run();
 }

@@ -17,6 +17,7 @@ struct vm {
     gsize scanned;      /* console lines before this offset were returned */
     GString *err;
     int status;         /* -1 while running */
+    bool hold_console;  /* leave the console unread */
 };
 
 const char *vm_kvm_unavailable(void)
@@ -84,7 +85,7 @@ struct vm *vm_spawn_program(const char *bin, const char *const *args)
 /* Reads whatever is available on out and err within timeout_ms. */
 static bool pump(struct vm *vm, int timeout_ms)
 {
-    struct pollfd p[2] = { { vm->out_fd, POLLIN, 0 },
+    struct pollfd p[2] = { { vm->hold_console ? -1 : vm->out_fd, POLLIN, 0 },
                            { vm->err_fd, POLLIN, 0 } };
     char buf[4096];
     bool any = false;
@@ -152,6 +153,21 @@ char *vm_wait_line(struct vm *vm, const char *prefix, int timeout_ms)
             return NULL;
         pump(vm, MIN(ms_left(deadline), 100));
     }
+}
+
+void vm_hold_console(struct vm *vm, bool hold)
+{
+    vm->hold_console = hold;
+}
+
+int vm_console_fd(struct vm *vm)
+{
+    return vm->out_fd;
+}
+
+int vm_input_fd(struct vm *vm)
+{
+    return vm->in_fd;
 }
 
 const char *vm_console(struct vm *vm)

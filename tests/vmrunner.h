@@ -24,6 +24,15 @@ void vm_free(struct vm *vm);        /* kills the child if still running */
  * line ending; g_free it) or NULL after timeout_ms or when the child exits.
  */
 char *vm_wait_line(struct vm *vm, const char *prefix, int timeout_ms);
+/*
+ * hold: stop reading the console (the child's stdout pipe), as a terminal
+ * nobody reads; every wait above then leaves it alone. false reads again.
+ */
+void vm_hold_console(struct vm *vm, bool hold);
+/* The read end of the child's stdout, and the write end of its stdin
+ * (pipe sizes, FIONREAD). */
+int vm_console_fd(struct vm *vm);
+int vm_input_fd(struct vm *vm);
 /* Everything read from the console so far. */
 const char *vm_console(struct vm *vm);
 bool vm_send(struct vm *vm, const char *line);

@@ -89,6 +89,26 @@ bool backend_parse_props(enum backend_kind kind, json_object *props,
                          struct backend_config *cfg, GError **err);
 void backend_config_clear(struct backend_config *cfg);
 
+/* backend_room.c: what the host can still give a preallocation. */
+enum backend_memory {
+    BACKEND_MEMORY_RAM,         /* anonymous or shmem: RAM and cgroup */
+    BACKEND_MEMORY_HUGETLB,     /* huge pages of one size */
+    BACKEND_MEMORY_PAGE_CACHE,  /* a file the kernel can write back */
+};
+/*
+ * Bytes of kind the host can still give (UINT64_MAX: no limit known) and
+ * in *source (g_free) the figure that limits it. root prefixes /proc and
+ * /sys ("" on a real host; a fake tree in tests).
+ */
+uint64_t backend_host_room(const char *root, enum backend_memory kind,
+                           uint64_t page_size, char **source);
+/*
+ * Fails, naming both sizes and the limit, when preallocating what b has
+ * not allocated yet needs more than backend_host_room().
+ */
+bool backend_check_room(const struct backend *b, const char *root,
+                        GError **err);
+
 /* How preallocation touches pages; tests force the fallback. */
 enum backend_prealloc_method {
     BACKEND_PREALLOC_AUTO,      /* MADV_POPULATE_*, else touch */

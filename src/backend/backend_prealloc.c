@@ -262,6 +262,8 @@ static bool prealloc_run(struct backend *b, backend_progress_fn progress,
     unsigned threads = MIN((uint64_t)backend_prealloc_threads(b), pages);
     bool ok;
 
+    if (!backend_check_room(b, "", err))
+        return false;
     job.step = MAX(PREALLOC_STEP / job.page, 1) * job.page;
     atomic_store(&job.touch,
                  atomic_load(&prealloc_method) == BACKEND_PREALLOC_TOUCH);

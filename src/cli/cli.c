@@ -427,10 +427,11 @@ static const struct cli_opt cli_opts[] = {
       opt_object },
     { "device", "pc-dimm,id=ID,memdev=ID[,slot=N,addr=A,node=N]",
       "a cold-plugged DIMM, as QMP device_add (repeatable)", opt_device },
-    { "qmp", "unix:PATH,server=on[,wait=off]|"
-      "tcp:HOST:PORT,server=on[,wait=off]",
+    { "qmp", "unix:PATH,server=on[,wait=off][,max-clients=N]|"
+      "tcp:HOST:PORT,server=on[,wait=off][,max-clients=N]",
       "a QMP monitor socket (repeatable; wait=on, the default, holds "
-      "startup until a client connects)", opt_qmp },
+      "startup until a client connects; at most N clients, default 64)",
+      opt_qmp },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
       "and exit", opt_dump_acpi },
     { "accel", "kvm[,dirty-ring-size=N]", "KVM options: N entries per "

@@ -1,8 +1,11 @@
 /*
  * 16550A UART: the register model of the National Semiconductor PC16550D
- * data sheet (receive FIFO of 16 bytes, interrupt priorities per its table 4).
- * Transmission is instantaneous: THR and the shift register are always empty
- * by the time the guest looks again.
+ * data sheet (receive and transmit FIFOs of 16 bytes, interrupt priorities
+ * per its table 4). Transmission takes no time while the backend takes the
+ * bytes; when it does not (a console nobody reads), the bytes wait in the
+ * transmit FIFO, LSR shows THRE and TEMT clear, bytes written to a full
+ * FIFO are lost as on the chip, and the vCPU carries on: the guest sees a
+ * busy line, never a stopped CPU. serial_tx_ready() resumes transmission.
  */
 #include "devices/serial.h"
 
@@ -33,6 +36,7 @@ enum {
 #define IIR_FIFO_ON     0xc0
 #define FCR_ENABLE      0x01
 #define FCR_CLEAR_RX    0x02
+#define FCR_CLEAR_TX    0x04
 #define LCR_DLAB        0x80
 #define MCR_DTR         0x01
 #define MCR_RTS         0x02
@@ -55,6 +59,8 @@ struct serial {
     struct serial_ops ops;
     uint8_t fifo[SERIAL_FIFO_SIZE];
     unsigned rx_head, rx_count;
+    uint8_t tx_fifo[SERIAL_FIFO_SIZE];  /* not yet taken by the backend */
+    unsigned tx_head, tx_count;
     uint8_t ier, lcr, mcr, lsr_errors, scr, fcr;
     uint16_t divisor;
     bool thre_pending;      /* THRE interrupt armed (cleared by IIR read) */
@@ -62,6 +68,12 @@ struct serial {
 };
 
 static unsigned rx_capacity(const struct serial *s)
+{
+    return (s->fcr & FCR_ENABLE) ? SERIAL_FIFO_SIZE : 1;
+}
+
+/* THR alone without FIFOs, the 16-byte transmit FIFO with them. */
+static unsigned tx_capacity(const struct serial *s)
 {
     return (s->fcr & FCR_ENABLE) ? SERIAL_FIFO_SIZE : 1;
 }
@@ -74,7 +86,7 @@ static uint8_t current_iir(const struct serial *s)
         return fifo | IIR_RLS;
     if ((s->ier & IER_RDA) && s->rx_count)
         return fifo | IIR_RDA;
-    if ((s->ier & IER_THRE) && s->thre_pending)
+    if ((s->ier & IER_THRE) && s->thre_pending && !s->tx_count)
         return fifo | IIR_THRE;
     return fifo | IIR_NONE;
 }
@@ -148,7 +160,8 @@ static uint8_t reg_read(struct serial *s, unsigned reg, bool *drained)
     case REG_MCR:
         return s->mcr;
     case REG_LSR:
-        v = LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0) | s->lsr_errors;
+        v = (s->tx_count ? 0 : LSR_THRE | LSR_TEMT) |
+            (s->rx_count ? LSR_DR : 0) | s->lsr_errors;
         s->lsr_errors = 0;
         return v;
     case REG_MSR:
@@ -158,13 +171,42 @@ static uint8_t reg_read(struct serial *s, unsigned reg, bool *drained)
     }
 }
 
+/*
+ * Offers the transmit FIFO to the backend (lock held); THRE is raised when
+ * it empties. A FIFO that wraps goes in two calls.
+ */
+static void tx_flush(struct serial *s)
+{
+    while (s->tx_count) {
+        unsigned run = MIN(s->tx_count, SERIAL_FIFO_SIZE - s->tx_head);
+        size_t n = s->ops.transmit ? s->ops.transmit(s->ops.chr_opaque,
+                                                     s->tx_fifo + s->tx_head,
+                                                     run)
+                                   : run;
+
+        n = MIN(n, (size_t)run);
+        s->tx_head = (s->tx_head + (unsigned)n) % SERIAL_FIFO_SIZE;
+        s->tx_count -= (unsigned)n;
+        if (n < run)
+            return;
+    }
+    s->thre_pending = true;
+}
+
 static void transmit(struct serial *s, uint8_t byte)
 {
-    if (s->mcr & MCR_LOOP)
+    if (s->mcr & MCR_LOOP) {
         push_rx(s, byte);
-    else if (s->ops.transmit)
-        s->ops.transmit(s->ops.chr_opaque, &byte, 1);
-    s->thre_pending = true;
+        s->thre_pending = true;
+        return;
+    }
+    s->thre_pending = false;    /* writing THR clears the THRE interrupt */
+    /* Writing THR while the FIFO is full loses the byte (PC16550D 8.5). */
+    if (s->tx_count >= tx_capacity(s))
+        return;
+    s->tx_fifo[(s->tx_head + s->tx_count) % SERIAL_FIFO_SIZE] = byte;
+    s->tx_count++;
+    tx_flush(s);
 }
 
 static void reg_write(struct serial *s, unsigned reg, uint8_t v)
@@ -181,7 +223,7 @@ static void reg_write(struct serial *s, unsigned reg, uint8_t v)
             s->divisor = (uint16_t)((s->divisor & 0xff) | (v << 8));
         } else {
             /* Enabling THRE interrupts with THR empty raises one at once. */
-            if ((v & IER_THRE) && !(s->ier & IER_THRE))
+            if ((v & IER_THRE) && !(s->ier & IER_THRE) && !s->tx_count)
                 s->thre_pending = true;
             s->ier = v & 0x0f;
         }
@@ -189,6 +231,10 @@ static void reg_write(struct serial *s, unsigned reg, uint8_t v)
     case REG_IIR_FCR:
         if ((v & FCR_CLEAR_RX) || ((v ^ s->fcr) & FCR_ENABLE))
             s->rx_head = s->rx_count = 0;
+        if ((v & FCR_CLEAR_TX) || ((v ^ s->fcr) & FCR_ENABLE)) {
+            s->tx_head = s->tx_count = 0;
+            s->thre_pending = true;
+        }
         s->fcr = v & 0xc9;
         break;
     case REG_LCR:
@@ -250,6 +296,16 @@ void serial_destroy(struct serial *s)
     bus_unregister(s->bus, BUS_PIO, s->base);
     g_mutex_clear(&s->lock);
     g_free(s);
+}
+
+void serial_tx_ready(struct serial *s)
+{
+    g_mutex_lock(&s->lock);
+    if (s->tx_count) {
+        tx_flush(s);
+        update_irq(s);
+    }
+    g_mutex_unlock(&s->lock);
 }
 
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len)

@@ -16,8 +16,14 @@ struct serial_ops {
     void *irq_opaque;
     /* The character backend: transmit and rx_drained get chr_opaque. */
     void *chr_opaque;
-    /* The guest transmitted bytes. */
-    void (*transmit)(void *opaque, const uint8_t *buf, size_t len);
+    /*
+     * The guest transmitted bytes: returns how many the backend took. The
+     * rest stay in the UART's transmit FIFO (LSR THRE and TEMT clear, as
+     * on a real UART whose line is busy) until the backend calls
+     * serial_tx_ready(). Called with the UART's lock held, on a vCPU thread
+     * or in serial_tx_ready(): it must never block.
+     */
+    size_t (*transmit)(void *opaque, const uint8_t *buf, size_t len);
     /*
      * The guest emptied the receive FIFO: the backend may call
      * serial_receive() again. Called on a vCPU thread.
@@ -36,6 +42,13 @@ void serial_destroy(struct serial *s);
  * fit (the rest must be offered again after rx_drained). Thread-safe.
  */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+
+/*
+ * The backend can take bytes again: the UART offers what waits in its
+ * transmit FIFO and, once that is empty, raises THRE. Thread-safe; do not
+ * call it from inside transmit.
+ */
+void serial_tx_ready(struct serial *s);
 
 struct aml;
 /* Appends Device(name) for a UART at base with interrupt gsi to scope. */

@@ -1,7 +1,10 @@
 /*
  * Where a UART's bytes go and come from: the terminal (stdio), a file, or
  * nowhere. Input is read on the main loop and fed to the UART as fast as the
- * guest drains its FIFO, so pasted text is never dropped.
+ * guest drains its FIFO, so pasted text is never dropped. Output never
+ * blocks a vCPU: it is buffered (up to SERIAL_BACKEND_OUT_BUFFER bytes) and
+ * written from the main loop; beyond that the UART's line looks busy to the
+ * guest until the reader catches up.
  */
 #pragma once
 
@@ -9,6 +12,9 @@
 #include <glib.h>
 
 #include "devices/serial.h"
+
+/* Guest output kept while the console's reader is behind. */
+#define SERIAL_BACKEND_OUT_BUFFER   (64u << 10)
 
 enum serial_backend_kind {
     SERIAL_BACKEND_STDIO,

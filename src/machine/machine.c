@@ -25,6 +25,7 @@
 #include "boot/linux_cmdline.h"
 #include "boot/loader.h"
 #include "machine/machine_acpi.h"
+#include "machine/machine_inspect.h"
 #include "mmu/layout.h"
 #include "mmu/memmap.h"
 #include "boot/vcpu.h"
@@ -322,6 +323,7 @@ void machine_destroy(struct machine *m)
 {
     if (!m)
         return;
+    machine_inspect_cancel_all(m);  /* their threads read guest memory */
     machine_stats_free(m);      /* before the vCPU fds go */
     vcpus_destroy(m->vcpus);
     machine_dimms_free(m);

@@ -73,6 +73,13 @@ struct machine_config {
     void (*emit)(void *opaque, const char *event, json_object *data);
     void *opaque;
     /*
+     * May be NULL. Read (atomically) while machine_create() preallocates
+     * -object memory: once non-zero (set from any thread, say on SIGTERM)
+     * the preallocation stops within a step and machine_create() fails
+     * with a "cancelled" error.
+     */
+    const gint *cancel_startup;
+    /*
      * -object and -device, created in order at startup: flat property bags
      * with "qom-type" / "driver" and "id" (values may be strings).
      */

@@ -48,8 +48,11 @@ struct machine {
     int exit_status;            /* -1 until someone asks to end */
     GMutex state_lock;          /* run state */
     enum machine_run_state run_state;
+    /* pmemsave/memsave jobs running (machine_inspect.c; main thread). */
+    GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
     GHashTable *objects;
+    GPtrArray *preallocating;   /* object-add contexts still running */
     /*
      * DIMMs. dimm_lock guards everything below; taken on the main thread
      * (device_add/del, queries) and on vCPU threads (guest _OST, eject).

@@ -14,6 +14,7 @@
 
 struct object_add_ctx {
     struct machine *m;
+    struct backend *b;
     char *id;
     machine_done_fn done;
     void *opaque;
@@ -83,6 +84,7 @@ static void on_prealloc_done(void *opaque, struct backend *b, GError *err)
 {
     struct object_add_ctx *ctx = opaque;
 
+    g_ptr_array_remove(ctx->m->preallocating, ctx);
     if (err) {
         g_hash_table_remove(ctx->m->objects, ctx->id);
         backend_free(b);
@@ -111,9 +113,10 @@ void machine_object_add(struct machine *m, json_object *args,
         return;
     }
     ctx = g_new0(struct object_add_ctx, 1);
-    *ctx = (struct object_add_ctx){ m, g_strdup(backend_id(b)), done,
+    *ctx = (struct object_add_ctx){ m, b, g_strdup(backend_id(b)), done,
                                     opaque };
     g_hash_table_insert(m->objects, g_strdup(ctx->id), NULL);
+    g_ptr_array_add(m->preallocating, ctx);
     backend_prealloc_async(b, on_prealloc_done, ctx);
 }
 
@@ -160,13 +163,25 @@ json_object *machine_query_memdev(struct machine *m)
     return list;
 }
 
-/* Startup preallocation prints progress when someone watches stderr. */
-static void print_progress(void *opaque, uint64_t done, uint64_t total)
-{
-    const char *id = opaque;
+struct startup_prealloc {
+    struct machine *m;
+    struct backend *b;
+};
 
+/*
+ * Startup preallocation prints progress when someone watches stderr, and
+ * stops when asked to (a signal): this runs on the preallocating thread
+ * every few milliseconds.
+ */
+static void startup_progress(void *opaque, uint64_t done, uint64_t total)
+{
+    struct startup_prealloc *p = opaque;
+    const gint *cancel = p->m->cfg.cancel_startup;
+
+    if (cancel && g_atomic_int_get(cancel))
+        backend_prealloc_cancel(p->b);
     if (isatty(STDERR_FILENO))
-        g_printerr("\rhotmem: preallocating %s: %3u%%%s", id,
+        g_printerr("\rhotmem: preallocating %s: %3u%%%s", backend_id(p->b),
                    (unsigned)(done * 100 / (total ? total : 1)),
                    done == total ? "\n" : "");
 }
@@ -176,6 +191,7 @@ bool machine_objects_init(struct machine *m, GError **err)
 {
     m->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        NULL);
+    m->preallocating = g_ptr_array_new();
     for (unsigned i = 0; i < m->cfg.nr_objects; i++) {
         struct backend *b = new_backend(m, m->cfg.objects[i], err);
 
@@ -185,9 +201,11 @@ bool machine_objects_init(struct machine *m, GError **err)
         }
         g_hash_table_insert(m->objects, g_strdup(backend_id(b)), b);
         if (backend_prealloc_requested(b) &&
-            !backend_prealloc(b, print_progress, (void *)backend_id(b),
-                              err))
+            !backend_prealloc(b, startup_progress,
+                              &(struct startup_prealloc){ m, b }, err)) {
+            g_prefix_error(err, "-object: ");
             return false;
+        }
     }
     return true;
 }
@@ -199,7 +217,17 @@ void machine_objects_free(struct machine *m)
 
     if (!m->objects)
         return;
-    /* Objects still preallocating are left to their threads (exit). */
+    /*
+     * Objects still preallocating (object-add) are left to their threads,
+     * which the process exit ends; told to stop, they no longer make the
+     * host fault in memory that is about to go.
+     */
+    for (guint i = 0; i < m->preallocating->len; i++) {
+        struct object_add_ctx *ctx = g_ptr_array_index(m->preallocating, i);
+
+        backend_prealloc_cancel(ctx->b);
+    }
+    g_ptr_array_free(m->preallocating, TRUE);
     g_hash_table_iter_init(&it, m->objects);
     while (g_hash_table_iter_next(&it, NULL, &value))
         backend_free(value);

@@ -96,6 +96,23 @@ bool memmap_write(struct memmap *mm, uint64_t gpa, const void *src,
 bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len);
 
 /*
+ * memmap_read() for guest memory the host may fail to provide: the copy is
+ * made by the kernel (process_vm_readv() on this process), so a page behind
+ * a truncated backing file or an exhausted huge page pool makes it return
+ * MEMMAP_READ_FAULT with *fault_gpa set, where a plain read would kill the
+ * process with SIGBUS. MEMMAP_READ_UNMAPPED: not all of the range is in
+ * slots (nothing copied). Takes the read lock during the copy.
+ */
+enum memmap_read_result {
+    MEMMAP_READ_OK,
+    MEMMAP_READ_UNMAPPED,
+    MEMMAP_READ_FAULT,
+};
+enum memmap_read_result memmap_read_nofault(struct memmap *mm, uint64_t gpa,
+                                            void *dst, size_t len,
+                                            uint64_t *fault_gpa);
+
+/*
  * Translation through a cache: the host pointer for [gpa, gpa + len) inside
  * one slot that is not being removed, else NULL.
  */

@@ -50,25 +50,33 @@ static const char *filename_arg(json_object *args)
     return json_object_get_string(v);
 }
 
+/* The save has ended (on the main loop): the reply goes out now. */
+static void saved(void *opaque, GError *err)
+{
+    struct qmp_request *req = opaque;
+
+    if (err)
+        qmp_request_error(req, err);
+    else
+        qmp_request_return(req, NULL);
+    g_clear_error(&err);
+}
+
+/* Asynchronous: this client's next command waits, the others do not. */
 static void cmd_pmemsave(struct qmp_request *req, json_object *args,
                          void *opaque)
 {
-    g_autoptr(GError) err = NULL;
     uint64_t size;
 
     if (!size_arg(req, args, &size))
         return;
-    if (machine_pmemsave(opaque, addr_arg(args, "val"), size,
-                         filename_arg(args), &err))
-        qmp_request_return(req, NULL);
-    else
-        qmp_request_error(req, err);
+    machine_pmemsave(opaque, addr_arg(args, "val"), size, filename_arg(args),
+                     saved, req);
 }
 
 static void cmd_memsave(struct qmp_request *req, json_object *args,
                         void *opaque)
 {
-    g_autoptr(GError) err = NULL;
     json_object *v = NULL;
     int64_t cpu = 0;
     uint64_t size;
@@ -82,11 +90,8 @@ static void cmd_memsave(struct qmp_request *req, json_object *args,
                          "CPU %" PRId64 " is not present", cpu);
         return;
     }
-    if (machine_memsave(opaque, addr_arg(args, "val"), size, (unsigned)cpu,
-                        filename_arg(args), &err))
-        qmp_request_return(req, NULL);
-    else
-        qmp_request_error(req, err);
+    machine_memsave(opaque, addr_arg(args, "val"), size, (unsigned)cpu,
+                    filename_arg(args), saved, req);
 }
 
 static const struct qmp_arg pmemsave_args[] = {

@@ -366,10 +366,11 @@ static void client_send_greeting(struct qmp_client *c)
     json_object_put(msg);
 }
 
-void qmp_server_add_client(struct qmp_server *s, int fd)
+void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id)
 {
     struct qmp_client *c = g_new0(struct qmp_client, 1);
 
+    c->spec_id = spec_id;
     c->refcount = 1;                    /* owned by s->clients */
     c->server = s;
     c->fd = fd;

@@ -62,6 +62,7 @@ struct qmp_client {
     int refcount;
     struct qmp_server *server;      /* NULL once closed */
     int fd;
+    unsigned spec_id;               /* the -qmp spec it came through */
     GSource *io;                    /* watches fd; NULL once closed */
     gpointer io_tag;
     GSource *resume;                /* continues input after async replies */
@@ -95,8 +96,9 @@ struct qmp_server {
     GSource *events_source;         /* idle that flushes events */
 };
 
-/* Takes ownership of fd (a connected, non-blocking socket). */
-void qmp_server_add_client(struct qmp_server *s, int fd);
+/* Takes ownership of fd (a connected, non-blocking socket) accepted
+ * through the listeners of spec_id. */
+void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id);
 struct qmp_client *qmp_client_ref(struct qmp_client *c);
 void qmp_client_unref(struct qmp_client *c);
 void qmp_client_close(struct qmp_client *c);

@@ -8,7 +8,9 @@
  * stands for a literal comma in the address, as in QEMU's option syntax.
  * We only listen, so server=on is required. wait=on (QEMU's default when
  * wait is not given) makes startup wait until a client has connected on
- * that listener: see qmp_server_waiting().
+ * that listener: see qmp_server_waiting(). max-clients=N (hotmem's own,
+ * default QMP_DEFAULT_MAX_CLIENTS) caps the clients connected through one
+ * spec at a time: the one over it gets an error line and is disconnected.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -27,6 +29,9 @@
 #define QMP_LISTEN_BACKLOG 16
 /* After accept() fails for lack of resources, wait this long (ms). */
 #define QMP_ACCEPT_PAUSE_MS 100
+/* max-clients: each client holds an fd and some 35 KiB. */
+#define QMP_DEFAULT_MAX_CLIENTS 64
+#define QMP_MAX_MAX_CLIENTS     4096
 
 struct qmp_listener {
     struct qmp_server *server;
@@ -37,6 +42,7 @@ struct qmp_listener {
     char *path;                 /* UNIX socket file we created, or NULL */
     unsigned spec_id;           /* listeners from one spec share it */
     bool wait;                  /* the spec said wait=on */
+    unsigned max_clients;       /* of the spec, connected at a time */
     bool accepted;              /* a client has connected here */
     dev_t dev;                  /* ... and its identity, so we never */
     ino_t ino;                  /* unlink a successor's socket */
@@ -47,6 +53,7 @@ struct listen_spec {
     char *address;              /* PATH or HOST:PORT */
     int server;                 /* -1 when not given */
     int wait;
+    unsigned max_clients;
 };
 
 /* ---- spec parsing ----------------------------------------------------- */
@@ -72,6 +79,24 @@ static GPtrArray *split_options(const char *spec)
     return parts;
 }
 
+static bool parse_max_clients(struct listen_spec *ls, const char *value,
+                              const char *spec, GError **err)
+{
+    uint64_t n = 0;
+    bool overflow = false;
+    const char *end = props_parse_digits(value, &n, &overflow);
+
+    if (end == value || *end || overflow || n < 1 ||
+        n > QMP_MAX_MAX_CLIENTS) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "max-clients '%s' in monitor address '%s' must be a "
+                    "number from 1 to %d", value, spec, QMP_MAX_MAX_CLIENTS);
+        return false;
+    }
+    ls->max_clients = (unsigned)n;
+    return true;
+}
+
 /* One "key=value", or a legacy bare flag ("server", "nowait"). */
 static bool parse_option(struct listen_spec *ls, const char *opt,
                          const char *spec, GError **err)
@@ -89,10 +114,12 @@ static bool parse_option(struct listen_spec *ls, const char *opt,
         memmove(key, key + 2, strlen(key + 2) + 1);
         value = "off";
     }
+    if (!strcmp(key, "max-clients"))
+        return parse_max_clients(ls, value, spec, err);
     if (strcmp(key, "server") != 0 && strcmp(key, "wait") != 0) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "unknown option '%s' in monitor address '%s' (known: "
-                    "server, wait)", key, spec);
+                    "server, wait, max-clients)", key, spec);
         return false;
     }
     if (!props_parse_bool(value, &b)) {
@@ -112,6 +139,7 @@ static bool parse_spec(const char *spec, struct listen_spec *ls,
     const char *addr = g_ptr_array_index(parts, 0);
 
     ls->server = ls->wait = -1;
+    ls->max_clients = QMP_DEFAULT_MAX_CLIENTS;
     if (g_str_has_prefix(addr, "unix:")) {
         ls->is_unix = true;
         ls->address = g_strdup(addr + 5);
@@ -155,6 +183,35 @@ static void listener_pause(struct qmp_listener *l)
     g_source_attach(l->pause, l->server->ctx);
 }
 
+/* Clients connected through the listeners of spec_id. */
+static unsigned spec_clients(struct qmp_server *s, unsigned spec_id)
+{
+    unsigned n = 0;
+
+    for (guint i = 0; i < s->clients->len; i++) {
+        struct qmp_client *c = g_ptr_array_index(s->clients, i);
+
+        n += c->spec_id == spec_id;
+    }
+    return n;
+}
+
+/*
+ * One client too many: an error line instead of the greeting, then close.
+ * The socket is new and empty, so the short line fits without waiting.
+ */
+static void refuse_client(struct qmp_listener *l, int fd)
+{
+    g_autofree char *line = g_strdup_printf(
+        "{\"error\": {\"class\": \"GenericError\", \"desc\": \"too many "
+        "monitor clients (limit %u)\"}}\r\n", l->max_clients);
+    ssize_t n = send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+    (void)n;                    /* a client already gone misses nothing */
+    shutdown(fd, SHUT_WR);
+    close(fd);
+}
+
 static gboolean listener_ready(GIOCondition revents, void *opaque)
 {
     struct qmp_listener *l = opaque;
@@ -173,7 +230,10 @@ static gboolean listener_ready(GIOCondition revents, void *opaque)
         if (!l->path)   /* replies are single writes: no Nagle delays */
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         l->accepted = true;
-        qmp_server_add_client(l->server, fd);
+        if (spec_clients(l->server, l->spec_id) >= l->max_clients)
+            refuse_client(l, fd);
+        else
+            qmp_server_add_client(l->server, fd, l->spec_id);
     }
     return G_SOURCE_CONTINUE;
 }
@@ -408,6 +468,7 @@ bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err)
 
         l->spec_id = first + 1;
         l->wait = ls.wait != 0;     /* absent means on, as in QEMU */
+        l->max_clients = ls.max_clients;
     }
     g_free(ls.address);
     return ok;
