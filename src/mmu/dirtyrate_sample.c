@@ -3,8 +3,9 @@
  * least DIRTYRATE_MIN_SAMPLED_SLOT, per_gib random pages per GiB are hashed
  * at the start and again at the end; the fraction that changed, times the
  * slot's pages, estimates its dirty pages. A slot that left (or is being
- * removed) by the end is not counted. Reads go through memmap_read(), so
- * they never touch a DIMM on its way out.
+ * removed) by the end is not counted. Reads go through
+ * memmap_read_nofault(), so they never touch a DIMM on its way out, and a
+ * page the host cannot provide is skipped instead of killing hotmem.
  */
 #include "mmu/dirtyrate.h"
 
@@ -39,11 +40,15 @@ static uint64_t page_hash(const uint64_t *w)
     return h;
 }
 
+/* A page the host cannot provide (its backing file truncated, say) is not
+ * sampled: the kernel copies it, so that is an error, not SIGBUS. */
 static bool hash_at(struct memmap *mm, uint64_t gpa, uint64_t *out)
 {
-    static uint64_t buf[DIRTY_PAGE_SIZE / 8];   /* main thread only */
+    uint64_t buf[DIRTY_PAGE_SIZE / 8];
+    uint64_t fault;
 
-    if (!memmap_read(mm, gpa, buf, sizeof(buf)))
+    if (memmap_read_nofault(mm, gpa, buf, sizeof(buf), &fault) !=
+        MEMMAP_READ_OK)
         return false;
     *out = page_hash(buf);
     return true;
