@@ -53,8 +53,8 @@ run_tests() {  # here|rig name meson-test-args...
     local cmd=(meson test -C "$build" --print-errorlogs "$@")
     echo "== $name: ${cmd[*]}$([ "$where" = rig ] && echo ' (in the nested KVM host)')"
     if [ "$where" = rig ]; then
-        cmd=(tests/rig/run --tries "$rig_tries" -- "${cmd[@]}" --no-rebuild
-             --logbase "rig-$name")
+        cmd=(tests/rig/run --tries "$rig_tries" ${rig_quiet:+--quiet-limit "$rig_quiet"}
+             -- "${cmd[@]}" --no-rebuild --logbase "rig-$name")
     fi
     "${cmd[@]}" 2>&1 | tee "$logs/$name.log"
     local rc=${PIPESTATUS[0]}
@@ -83,7 +83,8 @@ rerun_in_rig() {  # name
     n=$(echo "$tests" | wc -l)
     echo "== $n test(s) failed inside the nested host; once more in a fresh boot: $(echo $tests)"
     # shellcheck disable=SC2086
-    tests/rig/run --tries "$rig_tries" -- meson test -C "$build" --no-rebuild \
+    tests/rig/run --tries "$rig_tries" ${rig_quiet:+--quiet-limit "$rig_quiet"} \
+        -- meson test -C "$build" --no-rebuild \
         --print-errorlogs --logbase "rig-$name-rerun" $tests 2>&1 |
         tee "$logs/$name.rerun"
     [ "${PIPESTATUS[0]}" = 0 ] || return 1
@@ -113,11 +114,16 @@ else
         0|3) run_tests here all --no-suite rig ;;
         1)  run_tests here here --no-suite ring0
             linux_where=rig
-            run_tests rig rig --suite kvm --suite scenario --suite linux ;;
+            run_tests rig rig --suite kvm --suite scenario --suite linux \
+                --no-suite slow
+            # meson shows nothing of a test until it ends, and a soak runs
+            # for minutes: the watchdog must wait longer for these.
+            rig_quiet=900 run_tests rig rig-slow soak-linux ;;
         *)  run_tests here here --suite unit --suite acpi --suite rig
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux \
-                --suite slow ;;
+                --no-suite slow
+            rig_quiet=900 run_tests rig rig-slow --suite slow ;;
     esac
 fi
 

@@ -499,7 +499,7 @@ static void soak_run(struct soak *s, unsigned cycles)
             hot_add(s);
         else
             hot_remove(s);
-        if (s->adds % 100 == 0 && add)
+        if (add && s->adds % (s->linux_guest ? 10 : 100) == 0)
             printf("# soak: %u cycles, %u DIMMs plugged, %.1f s\n",
                    s->adds - 1, s->live,
                    (double)(g_get_monotonic_time() - t0) / 1e6);
