@@ -59,6 +59,7 @@ enum backend_value {
 struct backend_prop {
     const char *name;
     enum backend_value value;
+    bool required;              /* size, and mem-path of a file backend */
 };
 /* The i-th property of qom_type; false past the last or for a type that
  * is not a memory backend. */

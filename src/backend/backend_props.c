@@ -352,6 +352,9 @@ bool backend_type_prop(const char *qom_type, unsigned i,
         if (i-- == 0) {
             out->name = prop_table[t].name;
             out->value = prop_table[t].kind;
+            /* As check_config() demands. */
+            out->required = !strcmp(out->name, "size") ||
+                            !strcmp(out->name, "mem-path");
             return true;
         }
     }

@@ -1,9 +1,12 @@
 /*
  * QAPI descriptions (schema.h) of what the monitor's commands take and
- * return, with QEMU's type names (qapi/*.json) as C names. The commands
- * point at these from their tables; query-qmp-schema prints them.
+ * return, with QEMU's type names (its qapi/ schema files) as C names. The
+ * commands point at these from their tables; query-qmp-schema prints
+ * them.
  */
 #pragma once
+
+#include <stddef.h>
 
 #include "schema.h"
 
