@@ -346,6 +346,9 @@ static bool set_backend_prop(struct qom_node *n, struct qom_prop *p,
                        "of %s", n->type);
     if (g_strv_contains(fixed_in_qemu, p->name))
         return hm_fail(err, HM_ERROR_INVALID, "cannot change property value");
+    /* Asking for the value it has changes nothing. */
+    if (p->value && value && json_object_equal(p->value, value))
+        return true;
     return hm_fail(err, HM_ERROR_INVALID, "Property '%s.%s' cannot change "
                    "once the backend exists in hotmem (it has no later "
                    "allocation to apply it to): give it to object-add",

@@ -201,13 +201,26 @@ static const struct {
     const char *name;
     const char *help;
     hmp_info_fn fn;
+    bool flags;         /* takes QEMU's -X flags (and ignores them) */
 } infos[] = {
-    { "memdev", "show memory backends", info_memdev },
-    { "memory-devices", "show memory devices", info_memory_devices },
-    { "mtree", "show memory tree (guest-physical memory map)", info_mtree },
-    { "numa", "show NUMA information", info_numa },
-    { "status", "show the current VM status (running|paused)", info_status },
+    { "memdev", "show memory backends", info_memdev, false },
+    { "memory-devices", "show memory devices", info_memory_devices, false },
+    { "mtree", "show memory tree (guest-physical memory map)", info_mtree,
+      true },
+    { "numa", "show NUMA information", info_numa, false },
+    { "status", "show the current VM status (running|paused)", info_status,
+      false },
 };
+
+/* Words after the command's name that it cannot take. */
+static bool extraneous(char **rest, bool flags)
+{
+    for (; *rest; rest++) {
+        if (!flags || (*rest)[0] != '-')
+            return true;
+    }
+    return false;
+}
 
 static void run_info(GString *out, struct machine *m, char **words)
 {
@@ -220,7 +233,7 @@ static void run_info(GString *out, struct machine *m, char **words)
     for (size_t i = 0; i < G_N_ELEMENTS(infos); i++) {
         if (strcmp(words[1], infos[i].name))
             continue;
-        if (words[2]) {
+        if (extraneous(words + 2, infos[i].flags)) {
             g_string_append_printf(out, "%s: extraneous characters at the "
                                    "end of line\r\nTry \"help info %s\" for "
                                    "more information\r\n", infos[i].name,
