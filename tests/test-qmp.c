@@ -39,12 +39,17 @@ static void cmd_echo(struct qmp_request *req, json_object *args, void *opaque)
     qmp_request_return(req, json_object_get(args));
 }
 
+static const struct schema_member object_members[] = { { NULL } };
+static const struct schema_type object_type = {
+    .meta = SCHEMA_OBJECT, .name = "Object", .members = object_members,
+};
+
 static const struct qmp_arg typed_args[] = {
     { "s", QMP_ARG_STR, false },
     { "i", QMP_ARG_INT, false },
     { "n", QMP_ARG_NUMBER, true },
     { "b", QMP_ARG_BOOL, true },
-    { "o", QMP_ARG_OBJECT, true },
+    { "o", &object_type, true },
     { "a", QMP_ARG_ARRAY, true },
     { "any", QMP_ARG_ANY, true },
     { NULL },

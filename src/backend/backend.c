@@ -304,6 +304,25 @@ static bool apply_advice(struct backend *b, GError **err)
     return true;
 }
 
+bool backend_set_advice(struct backend *b, const char *name, bool on,
+                        GError **err)
+{
+    if (!strcmp(name, "merge")) {
+        madvise(b->addr, b->cfg.size, on ? MADV_MERGEABLE : MADV_UNMERGEABLE);
+        b->cfg.merge = on;
+        return true;
+    }
+    if (strcmp(name, "dump"))
+        return fail(err, HM_ERROR_INVALID, "property %s of %s '%s' cannot "
+                    "change once it exists", name,
+                    backend_kind_name(b->kind), b->id);
+    if (madvise(b->addr, b->cfg.size, on ? MADV_DODUMP : MADV_DONTDUMP) < 0)
+        return fail(err, HM_ERROR_FAILED, "madvise(%s) failed: %s",
+                    on ? "MADV_DODUMP" : "MADV_DONTDUMP", g_strerror(errno));
+    b->cfg.dump = on;
+    return true;
+}
+
 static long sys_mbind(void *addr, uint64_t len, int mode,
                       const unsigned long *nodes, unsigned long maxnode,
                       unsigned flags)

@@ -43,6 +43,41 @@ bool backend_readonly(const struct backend *b);
 bool backend_in_use(const struct backend *b);
 void backend_set_in_use(struct backend *b, bool in_use);
 
+/*
+ * The properties a backend type takes, with QEMU's names, in the order of
+ * the one table object-add and -object are parsed with (so whoever lists
+ * them, query-qmp-schema or qom-list, lists what is accepted).
+ */
+enum backend_value {
+    BACKEND_VALUE_BOOL,
+    BACKEND_VALUE_SIZE,         /* bytes */
+    BACKEND_VALUE_COUNT,        /* a plain integer */
+    BACKEND_VALUE_STR,
+    BACKEND_VALUE_POLICY,       /* HostMemPolicy */
+    BACKEND_VALUE_NODES,        /* host-nodes: a list of node numbers */
+};
+struct backend_prop {
+    const char *name;
+    enum backend_value value;
+    bool required;              /* size, and mem-path of a file backend */
+};
+/* The i-th property of qom_type; false past the last or for a type that
+ * is not a memory backend. */
+bool backend_type_prop(const char *qom_type, unsigned i,
+                       struct backend_prop *out);
+/* The i-th backend type ("memory-backend-ram", ...); NULL past the last. */
+const char *backend_type_name(unsigned i);
+/* Property name's value in b (a new JSON value: sizes and counts as
+ * integers, host-nodes as an array), or NULL when b has no such property. */
+json_object *backend_prop_value(const struct backend *b, const char *name);
+/*
+ * qom-set: changes dump or merge of a mapped backend and applies the
+ * advice (madvise) at once. Every other property is fixed once the
+ * backend exists; the error says so.
+ */
+bool backend_set_advice(struct backend *b, const char *name, bool on,
+                        GError **err);
+
 /* The object's properties as query-memdev reports them (new object). */
 json_object *backend_describe(const struct backend *b);
 

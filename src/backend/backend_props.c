@@ -17,8 +17,6 @@
 /* The sysfs directory that lists the host's NUMA nodes (node0, node1...). */
 #define SYSFS_NODE_DIR "/sys/devices/system/node"
 
-enum prop_kind { PROP_BOOL, PROP_SIZE, PROP_COUNT, PROP_STR, PROP_POLICY,
-                 PROP_NODES };
 
 #define FOR_RAM     (1u << BACKEND_RAM)
 #define FOR_FILE    (1u << BACKEND_FILE)
@@ -28,7 +26,7 @@ enum prop_kind { PROP_BOOL, PROP_SIZE, PROP_COUNT, PROP_STR, PROP_POLICY,
 
 struct prop_desc {
     const char *name;
-    enum prop_kind kind;
+    enum backend_value kind;
     unsigned types;             /* FOR_* */
     size_t off;                 /* the field in struct backend_config */
     size_t given_off;           /* its has_ flag, or NO_FLAG */
@@ -37,24 +35,24 @@ struct prop_desc {
 #define CFG(f) offsetof(struct backend_config, f)
 
 static const struct prop_desc prop_table[] = {
-    { "size", PROP_SIZE, FOR_ALL, CFG(size), CFG(has_size) },
-    { "share", PROP_BOOL, FOR_ALL, CFG(share), CFG(has_share) },
-    { "prealloc", PROP_BOOL, FOR_ALL, CFG(prealloc), NO_FLAG },
-    { "prealloc-threads", PROP_COUNT, FOR_ALL, CFG(prealloc_threads),
+    { "size", BACKEND_VALUE_SIZE, FOR_ALL, CFG(size), CFG(has_size) },
+    { "share", BACKEND_VALUE_BOOL, FOR_ALL, CFG(share), CFG(has_share) },
+    { "prealloc", BACKEND_VALUE_BOOL, FOR_ALL, CFG(prealloc), NO_FLAG },
+    { "prealloc-threads", BACKEND_VALUE_COUNT, FOR_ALL, CFG(prealloc_threads),
       CFG(has_prealloc_threads) },
-    { "reserve", PROP_BOOL, FOR_ALL, CFG(reserve), NO_FLAG },
-    { "merge", PROP_BOOL, FOR_ALL, CFG(merge), NO_FLAG },
-    { "dump", PROP_BOOL, FOR_ALL, CFG(dump), NO_FLAG },
-    { "policy", PROP_POLICY, FOR_ALL, CFG(policy), CFG(has_policy) },
-    { "host-nodes", PROP_NODES, FOR_ALL, 0, NO_FLAG },
-    { "mem-path", PROP_STR, FOR_FILE, CFG(mem_path), NO_FLAG },
-    { "align", PROP_SIZE, FOR_FILE, CFG(align), NO_FLAG },
-    { "offset", PROP_SIZE, FOR_FILE, CFG(offset), NO_FLAG },
-    { "readonly", PROP_BOOL, FOR_FILE, CFG(readonly), NO_FLAG },
-    { "discard-data", PROP_BOOL, FOR_FILE, CFG(discard_data), NO_FLAG },
-    { "hugetlb", PROP_BOOL, FOR_MEMFD, CFG(hugetlb), NO_FLAG },
-    { "hugetlbsize", PROP_SIZE, FOR_MEMFD, CFG(hugetlbsize), NO_FLAG },
-    { "seal", PROP_BOOL, FOR_MEMFD, CFG(seal), NO_FLAG },
+    { "reserve", BACKEND_VALUE_BOOL, FOR_ALL, CFG(reserve), NO_FLAG },
+    { "merge", BACKEND_VALUE_BOOL, FOR_ALL, CFG(merge), NO_FLAG },
+    { "dump", BACKEND_VALUE_BOOL, FOR_ALL, CFG(dump), NO_FLAG },
+    { "policy", BACKEND_VALUE_POLICY, FOR_ALL, CFG(policy), CFG(has_policy) },
+    { "host-nodes", BACKEND_VALUE_NODES, FOR_ALL, 0, NO_FLAG },
+    { "mem-path", BACKEND_VALUE_STR, FOR_FILE, CFG(mem_path), NO_FLAG },
+    { "align", BACKEND_VALUE_SIZE, FOR_FILE, CFG(align), NO_FLAG },
+    { "offset", BACKEND_VALUE_SIZE, FOR_FILE, CFG(offset), NO_FLAG },
+    { "readonly", BACKEND_VALUE_BOOL, FOR_FILE, CFG(readonly), NO_FLAG },
+    { "discard-data", BACKEND_VALUE_BOOL, FOR_FILE, CFG(discard_data), NO_FLAG },
+    { "hugetlb", BACKEND_VALUE_BOOL, FOR_MEMFD, CFG(hugetlb), NO_FLAG },
+    { "hugetlbsize", BACKEND_VALUE_SIZE, FOR_MEMFD, CFG(hugetlbsize), NO_FLAG },
+    { "seal", BACKEND_VALUE_BOOL, FOR_MEMFD, CFG(seal), NO_FLAG },
 };
 
 /* HostMemPolicy (qapi/machine.json) in MPOL_* order. */
@@ -194,22 +192,22 @@ static bool parse_one(const struct prop_desc *d, json_object *v,
     bool ok = false;
 
     switch (d->kind) {
-    case PROP_BOOL:
+    case BACKEND_VALUE_BOOL:
         ok = props_bool(v, d->name, field, err);
         break;
-    case PROP_SIZE:
+    case BACKEND_VALUE_SIZE:
         ok = props_size(v, d->name, field, err);
         break;
-    case PROP_COUNT:
+    case BACKEND_VALUE_COUNT:
         ok = props_uint(v, d->name, UINT64_MAX, field, err);
         break;
-    case PROP_STR:
+    case BACKEND_VALUE_STR:
         ok = props_string(v, d->name, field, err);
         break;
-    case PROP_POLICY:
+    case BACKEND_VALUE_POLICY:
         ok = parse_policy(d->name, v, field, err);
         break;
-    case PROP_NODES:
+    case BACKEND_VALUE_NODES:
         ok = parse_host_nodes(v, cfg, err);
         break;
     }
@@ -339,4 +337,68 @@ bool backend_parse_props(enum backend_kind kind, json_object *props,
 void backend_config_clear(struct backend_config *cfg)
 {
     g_clear_pointer(&cfg->mem_path, g_free);
+}
+
+bool backend_type_prop(const char *qom_type, unsigned i,
+                       struct backend_prop *out)
+{
+    enum backend_kind kind;
+
+    if (!backend_kind_from_name(qom_type, &kind))
+        return false;
+    for (unsigned t = 0; t < G_N_ELEMENTS(prop_table); t++) {
+        if (!(prop_table[t].types & (1u << kind)))
+            continue;
+        if (i-- == 0) {
+            out->name = prop_table[t].name;
+            out->value = prop_table[t].kind;
+            /* As check_config() demands. */
+            out->required = !strcmp(out->name, "size") ||
+                            !strcmp(out->name, "mem-path");
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *backend_type_name(unsigned i)
+{
+    return i < G_N_ELEMENTS(kind_names) ? kind_names[i] : NULL;
+}
+
+static json_object *host_nodes_json(const struct backend_config *c)
+{
+    json_object *nodes = json_object_new_array();
+
+    for (unsigned n = 0; n < BACKEND_MAX_HOST_NODES; n++) {
+        if (c->host_nodes[n / (8 * sizeof(unsigned long))] &
+            (1UL << (n % (8 * sizeof(unsigned long)))))
+            json_object_array_add(nodes, json_object_new_int(n));
+    }
+    return nodes;
+}
+
+json_object *backend_prop_value(const struct backend *b, const char *name)
+{
+    const struct prop_desc *d = find_prop(b->kind, name);
+    const void *field;
+
+    if (!d)
+        return NULL;
+    field = (const char *)&b->cfg + d->off;
+    switch (d->kind) {
+    case BACKEND_VALUE_BOOL:
+        return json_object_new_boolean(*(const bool *)field);
+    case BACKEND_VALUE_SIZE:
+    case BACKEND_VALUE_COUNT:
+        return json_object_new_uint64(*(const uint64_t *)field);
+    case BACKEND_VALUE_STR:
+        return json_object_new_string(*(char *const *)field
+                                      ? *(char *const *)field : "");
+    case BACKEND_VALUE_POLICY:
+        return json_object_new_string(policy_names[b->cfg.policy]);
+    case BACKEND_VALUE_NODES:
+        return host_nodes_json(&b->cfg);
+    }
+    return NULL;
 }

@@ -25,6 +25,7 @@ struct vcpu {
     struct kvm_dirty_gfn *dirty_ring;   /* NULL without the dirty ring */
     pthread_t thread;
     bool thread_started;
+    int tid;                /* the thread's Linux id; 0 until it runs */
 };
 
 struct vcpus {
@@ -287,6 +288,22 @@ int vcpus_fd(struct vcpus *v, unsigned index)
     return index < v->count ? v->cpus[index].fd : -1;
 }
 
+int vcpus_thread_id(struct vcpus *v, unsigned index)
+{
+    struct vcpu *c = index < v->count ? &v->cpus[index] : NULL;
+    int tid;
+
+    if (!c || !c->thread_started)
+        return 0;
+    /* A thread just created may not have run yet: its id comes at once. */
+    g_mutex_lock(&v->lock);
+    while (!c->tid)
+        g_cond_wait(&v->cond, &v->lock);
+    tid = c->tid;
+    g_mutex_unlock(&v->lock);
+    return tid;
+}
+
 struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index)
 {
     return index < v->count ? v->cpus[index].dirty_ring : NULL;
@@ -419,6 +436,10 @@ static void *vcpu_thread(void *arg)
     sigset_t kick;
 
     pthread_setname_np(pthread_self(), name);
+    g_mutex_lock(&c->group->lock);
+    c->tid = (int)gettid();
+    g_cond_broadcast(&c->group->cond);
+    g_mutex_unlock(&c->group->lock);
     sigemptyset(&kick);
     sigaddset(&kick, SIG_KICK);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

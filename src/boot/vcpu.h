@@ -57,6 +57,9 @@ void vcpus_stop(struct vcpus *v);
 /* The KVM fd of vCPU index (for KVM_GET_STATS_FD and friends). */
 int vcpus_fd(struct vcpus *v, unsigned index);
 unsigned vcpus_count(struct vcpus *v);
+/* The Linux thread id of vCPU index (query-cpus-fast), 0 before
+ * vcpus_start(). */
+int vcpus_thread_id(struct vcpus *v, unsigned index);
 /* vCPU index's dirty ring (kvm->dirty_ring_entries entries), or NULL. */
 struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index);
 

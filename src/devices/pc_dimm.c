@@ -24,6 +24,16 @@ static bool prop_str(json_object *v, const char *name, char **out,
     return true;
 }
 
+/* What parse_one() below accepts (QEMU's pc-dimm properties but "size",
+ * which QEMU only reports). */
+const struct pc_dimm_prop_info pc_dimm_prop_infos[] = {
+    { "memdev", "link<memory-backend>", NULL },
+    { "node", "uint32", "0" },
+    { "addr", "uint64", "0" },
+    { "slot", "int32", "-1" },
+    { NULL },
+};
+
 static bool parse_one(struct pc_dimm_props *p, const char *key,
                       json_object *v, GError **err)
 {

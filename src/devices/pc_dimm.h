@@ -57,6 +57,17 @@ struct pc_dimm_props {
 };
 
 /*
+ * The properties device_add and -device take for a pc-dimm beyond id, as
+ * device-list-properties reports them: QOM type and default (NULL: none).
+ */
+struct pc_dimm_prop_info {
+    const char *name;
+    const char *qom_type;
+    const char *default_json;
+};
+extern const struct pc_dimm_prop_info pc_dimm_prop_infos[];   /* NULL-ended */
+
+/*
  * Parses the flat property bag (everything but "driver"); accepts JSON types
  * (device_add) and strings (-device). Errors name the property and value.
  */

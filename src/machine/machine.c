@@ -352,10 +352,11 @@ bool machine_start(struct machine *m, bool paused, GError **err)
     return vcpus_start(m->vcpus, paused, err);
 }
 
-void machine_emit(struct machine *m, const char *event, json_object *data)
+void machine_emit(struct machine *m, enum machine_event event,
+                  json_object *data)
 {
     if (m->cfg.emit)
-        m->cfg.emit(m->cfg.opaque, event, data);
+        m->cfg.emit(m->cfg.opaque, machine_events[event].name, data);
     else
         json_object_put(data);
 }
@@ -400,7 +401,7 @@ void machine_pause(struct machine *m)
     if (!change_run_state(m, false))
         return;
     vcpus_pause(m->vcpus);
-    machine_emit(m, "STOP", NULL);
+    machine_emit(m, MACHINE_EVENT_STOP, NULL);
 }
 
 void machine_resume(struct machine *m)
@@ -408,12 +409,12 @@ void machine_resume(struct machine *m)
     if (!change_run_state(m, true))
         return;
     vcpus_resume(m->vcpus);
-    machine_emit(m, "RESUME", NULL);
+    machine_emit(m, MACHINE_EVENT_RESUME, NULL);
 }
 
 void machine_powerdown(struct machine *m)
 {
-    machine_emit(m, "POWERDOWN", NULL);
+    machine_emit(m, MACHINE_EVENT_POWERDOWN, NULL);
     ged_raise(m->ged, GED_EVENT_POWER);
 }
 
@@ -443,7 +444,7 @@ void machine_request_exit(struct machine *m, int status, bool guest,
         json_object_object_add(data, "guest", json_object_new_boolean(guest));
         json_object_object_add(data, "reason",
                                json_object_new_string(reason));
-        machine_emit(m, "SHUTDOWN", data);
+        machine_emit(m, MACHINE_EVENT_SHUTDOWN, data);
     }
     /* A clean power-off is silent, as in QEMU; anything else says why. */
     if (why && status != 0)

@@ -433,9 +433,9 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
         refused = device_event_data(d);
     }
     g_mutex_unlock(&m->dimm_lock);
-    machine_emit(m, "ACPI_DEVICE_OST", data);
+    machine_emit(m, MACHINE_EVENT_ACPI_DEVICE_OST, data);
     if (refused)
-        machine_emit(m, "DEVICE_UNPLUG_GUEST_ERROR", refused);
+        machine_emit(m, MACHINE_EVENT_DEVICE_UNPLUG_GUEST_ERROR, refused);
 }
 
 /* vCPU thread: the guest ejected slot after device_del asked it to. */
@@ -471,7 +471,7 @@ void machine_dimm_on_eject(void *opaque, unsigned slot)
     }
     g_mutex_unlock(&m->dimm_lock);
     if (deleted)
-        machine_emit(m, "DEVICE_DELETED", deleted);
+        machine_emit(m, MACHINE_EVENT_DEVICE_DELETED, deleted);
 }
 
 /* MemoryDeviceInfo (QEMU qapi/machine.json), type "dimm". */

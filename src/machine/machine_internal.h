@@ -18,6 +18,7 @@
 #include "boot/loader.h"
 #include "acpi/tables.h"
 #include "machine/machine.h"
+#include "machine/machine_events.h"
 #include "mmu/layout.h"
 #include "mmu/memmap.h"
 #include "devices/serial_backend.h"
@@ -114,4 +115,5 @@ struct backend *machine_object_find(struct machine *m, const char *id);
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);
 
 /* Sends an event to the monitor (any thread); takes data. */
-void machine_emit(struct machine *m, const char *event, json_object *data);
+void machine_emit(struct machine *m, enum machine_event event,
+                  json_object *data);

@@ -5,6 +5,7 @@
  * monitor: the QMP server has no unregister hook and holds the commands.
  */
 #include "monitor/commands.h"
+#include "monitor/qmp_types.h"
 
 #include <string.h>
 
@@ -145,10 +146,13 @@ struct monitor_group monitor_register_dirty(struct qmp_server *server,
     struct dirty_cmds *c = g_new0(struct dirty_cmds, 1);
 
     c->m = m;
-    c->commands[0] = (struct qmp_command){ "calc-dirty-rate", calc_args,
-                                           false, cmd_calc_dirty_rate, c };
-    c->commands[1] = (struct qmp_command){ "query-dirty-rate", query_args,
-                                           false, cmd_query_dirty_rate, c };
+    c->commands[0] = (struct qmp_command){
+        .name = "calc-dirty-rate", .args = calc_args,
+        .handler = cmd_calc_dirty_rate, .opaque = c };
+    c->commands[1] = (struct qmp_command){
+        .name = "query-dirty-rate", .args = query_args,
+        .handler = cmd_query_dirty_rate, .opaque = c,
+        .ret = &qt_dirty_rate_info };
     qmp_server_register(server, &c->commands[0]);
     qmp_server_register(server, &c->commands[1]);
     return (struct monitor_group){ c, g_free };

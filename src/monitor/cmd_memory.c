@@ -105,8 +105,8 @@ static const struct qmp_arg memsave_args[] = {
 };
 
 static const struct qmp_command memory_commands[] = {
-    { "pmemsave", pmemsave_args, false, cmd_pmemsave, NULL },
-    { "memsave", memsave_args, false, cmd_memsave, NULL },
+    { .name = "pmemsave", .args = pmemsave_args, .handler = cmd_pmemsave },
+    { .name = "memsave", .args = memsave_args, .handler = cmd_memsave },
 };
 
 struct monitor_group monitor_register_memory(struct qmp_server *server,

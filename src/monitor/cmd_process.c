@@ -6,6 +6,7 @@
  * reachable" shows here as heap that never comes back.
  */
 #include "monitor/commands.h"
+#include "monitor/qmp_types.h"
 
 #include <dirent.h>
 #include <malloc.h>
@@ -78,7 +79,8 @@ static void cmd_x_query_process(struct qmp_request *req, json_object *args,
 static const struct qmp_arg no_args[] = { { NULL } };
 
 static const struct qmp_command process_commands[] = {
-    { "x-query-process", no_args, false, cmd_x_query_process, NULL },
+    { .name = "x-query-process", .args = no_args,
+      .handler = cmd_x_query_process, .ret = &qt_process_info },
 };
 
 struct monitor_group monitor_register_process(struct qmp_server *server,

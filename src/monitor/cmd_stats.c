@@ -6,6 +6,7 @@
  * structs it holds point into it).
  */
 #include "monitor/commands.h"
+#include "monitor/qmp_types.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -232,10 +233,13 @@ struct monitor_group monitor_register_stats(struct qmp_server *server,
 
     st->m = m;
     st->commands[0] = (struct qmp_command){
-        "query-stats", query_stats_args, false, cmd_query_stats, st };
+        .name = "query-stats", .args = query_stats_args,
+        .handler = cmd_query_stats, .opaque = st,
+        .ret = &qt_stats_result_list };
     st->commands[1] = (struct qmp_command){
-        "query-stats-schemas", query_stats_schemas_args, false,
-        cmd_query_stats_schemas, st };
+        .name = "query-stats-schemas", .args = query_stats_schemas_args,
+        .handler = cmd_query_stats_schemas, .opaque = st,
+        .ret = &qt_stats_schema_list };
     for (size_t i = 0; i < G_N_ELEMENTS(st->commands); i++)
         qmp_server_register(server, &st->commands[i]);
     return (struct monitor_group){ st, g_free };

@@ -3,14 +3,17 @@
 
 #include <stdio.h>
 
+#include "backend/backend.h"
 #include "errors.h"
+#include "monitor/qmp_types.h"
 
 struct monitor {
     struct qmp_server *server;
     struct machine *m;
     char *name;
     struct qmp_command *table;
-    struct monitor_group groups[4];
+    struct backend_variants *backend_variants;  /* object-add's schema */
+    struct monitor_group groups[8];
 };
 
 #define MON(opaque) ((struct monitor *)(opaque))
@@ -175,48 +178,134 @@ static const struct qmp_arg device_add_args[] = {
     { "driver", QMP_ARG_STR, false }, { "id", QMP_ARG_STR, true },
     { NULL },
 };
-static const struct qmp_arg no_args[] = { { NULL } };
+
+/* device_add's features in QEMU's schema: -device takes JSON, and a
+ * JSON -device means what device_add with the same object means. */
+static const char *const device_add_features[] = {
+    "json-cli", "json-cli-hotplug", NULL,
+};
 
 static const struct qmp_command commands[] = {
-    { "query-version", no_args, false, cmd_query_version, NULL },
-    { "query-name", no_args, false, cmd_query_name, NULL },
-    { "query-status", no_args, false, cmd_query_status, NULL },
-    { "query-kvm", no_args, false, cmd_query_kvm, NULL },
-    { "stop", no_args, false, cmd_stop, NULL },
-    { "cont", no_args, false, cmd_cont, NULL },
-    { "quit", no_args, false, cmd_quit, NULL },
-    { "system_powerdown", no_args, false, cmd_system_powerdown, NULL },
-    { "object-add", object_add_args, true, cmd_object_add, NULL },
-    { "object-del", id_arg, false, cmd_object_del, NULL },
-    { "device_add", device_add_args, true, cmd_device_add, NULL },
-    { "device_del", id_arg, false, cmd_device_del, NULL },
-    { "query-memory-devices", no_args, false, cmd_query_memory_devices,
-      NULL },
-    { "query-memory-size-summary", no_args, false,
-      cmd_query_memory_size_summary, NULL },
-    { "query-acpi-ospm-status", no_args, false, cmd_query_acpi_ospm_status,
-      NULL },
-    { "query-memdev", no_args, false, cmd_query_memdev, NULL },
-    { "x-query-memslots", no_args, false, cmd_x_query_memslots, NULL },
+    { .name = "query-version", .handler = cmd_query_version,
+      .ret = &qt_version_info },
+    { .name = "query-name", .handler = cmd_query_name,
+      .ret = &qt_name_info },
+    { .name = "query-status", .handler = cmd_query_status,
+      .ret = &qt_status_info },
+    { .name = "query-kvm", .handler = cmd_query_kvm, .ret = &qt_kvm_info },
+    { .name = "stop", .handler = cmd_stop },
+    { .name = "cont", .handler = cmd_cont },
+    { .name = "quit", .handler = cmd_quit },
+    { .name = "system_powerdown", .handler = cmd_system_powerdown },
+    /* The union branches are filled in by monitor_new(). */
+    { .name = "object-add", .args = object_add_args, .extra_args = true,
+      .handler = cmd_object_add, .tag = "qom-type" },
+    { .name = "object-del", .args = id_arg, .handler = cmd_object_del },
+    { .name = "device_add", .args = device_add_args, .extra_args = true,
+      .handler = cmd_device_add, .features = device_add_features },
+    { .name = "device_del", .args = id_arg, .handler = cmd_device_del },
+    { .name = "query-memory-devices", .handler = cmd_query_memory_devices,
+      .ret = &qt_memory_device_info_list },
+    { .name = "query-memory-size-summary",
+      .handler = cmd_query_memory_size_summary, .ret = &qt_memory_info },
+    { .name = "query-acpi-ospm-status",
+      .handler = cmd_query_acpi_ospm_status,
+      .ret = &qt_acpi_ost_info_list },
+    { .name = "query-memdev", .handler = cmd_query_memdev,
+      .ret = &qt_memdev_list },
+    { .name = "x-query-memslots", .handler = cmd_x_query_memslots,
+      .ret = &qt_memslots_info },
 };
+
+/*
+ * object-add's branches, one per memory backend type, each listing the
+ * properties of the table the backend parses them with (backend.h).
+ */
+struct backend_variants {
+    struct schema_variant *variants;        /* { NULL }-ended */
+    struct schema_type *types;
+    struct schema_member **members;
+    unsigned count;
+};
+
+static const struct schema_type *backend_value_type(enum backend_value v)
+{
+    switch (v) {
+    case BACKEND_VALUE_BOOL:   return &schema_bool;
+    case BACKEND_VALUE_SIZE:
+    case BACKEND_VALUE_COUNT:  return &schema_int;
+    case BACKEND_VALUE_STR:    return &schema_str;
+    case BACKEND_VALUE_POLICY: return &qt_host_mem_policy;
+    case BACKEND_VALUE_NODES:  return &schema_int_list;
+    }
+    return &schema_any;
+}
+
+static struct backend_variants *backend_variants_new(void)
+{
+    struct backend_variants *bv = g_new0(struct backend_variants, 1);
+
+    while (backend_type_name(bv->count))
+        bv->count++;
+    bv->variants = g_new0(struct schema_variant, bv->count + 1);
+    bv->types = g_new0(struct schema_type, bv->count);
+    bv->members = g_new0(struct schema_member *, bv->count);
+    for (unsigned i = 0; i < bv->count; i++) {
+        const char *type = backend_type_name(i);
+        struct backend_prop p;
+        unsigned n = 0;
+
+        while (backend_type_prop(type, n, &p))
+            n++;
+        bv->members[i] = g_new0(struct schema_member, n + 1);
+        for (unsigned k = 0; k < n; k++) {
+            backend_type_prop(type, k, &p);
+            bv->members[i][k] = (struct schema_member){
+                p.name, backend_value_type(p.value), !p.required };
+        }
+        bv->types[i] = (struct schema_type){
+            .meta = SCHEMA_OBJECT, .name = type, .members = bv->members[i] };
+        bv->variants[i] = (struct schema_variant){ type, &bv->types[i] };
+    }
+    return bv;
+}
+
+static void backend_variants_free(struct backend_variants *bv)
+{
+    for (unsigned i = 0; i < bv->count; i++)
+        g_free(bv->members[i]);
+    g_free(bv->members);
+    g_free(bv->types);
+    g_free(bv->variants);
+    g_free(bv);
+}
 
 struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
                             const char *name)
 {
     struct monitor *mon = g_new0(struct monitor, 1);
+    unsigned g = 0;
 
     mon->server = server;
     mon->m = m;
     mon->name = g_strdup(name);
+    mon->backend_variants = backend_variants_new();
     mon->table = g_memdup2(commands, sizeof(commands));
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
         mon->table[i].opaque = mon;
+        if (mon->table[i].tag)
+            mon->table[i].variants = mon->backend_variants->variants;
         qmp_server_register(server, &mon->table[i]);
     }
-    mon->groups[0] = monitor_register_stats(server, m);
-    mon->groups[1] = monitor_register_dirty(server, m);
-    mon->groups[2] = monitor_register_memory(server, m);
-    mon->groups[3] = monitor_register_process(server, m);
+    mon->groups[g++] = monitor_register_stats(server, m);
+    mon->groups[g++] = monitor_register_dirty(server, m);
+    mon->groups[g++] = monitor_register_memory(server, m);
+    mon->groups[g++] = monitor_register_process(server, m);
+    mon->groups[g++] = monitor_register_qom(server, m);
+    mon->groups[g++] = monitor_register_machine(server, m);
+    mon->groups[g++] = monitor_register_hmp(server, m);
+    mon->groups[g++] = monitor_register_schema(server);
+    g_assert(g == G_N_ELEMENTS(mon->groups));
     return mon;
 }
 
@@ -228,6 +317,7 @@ void monitor_free(struct monitor *mon)
         if (mon->groups[i].free)
             mon->groups[i].free(mon->groups[i].state);
     }
+    backend_variants_free(mon->backend_variants);
     g_free(mon->name);
     g_free(mon->table);
     g_free(mon);

@@ -35,3 +35,11 @@ struct monitor_group monitor_register_memory(struct qmp_server *server,
                                              struct machine *m);
 struct monitor_group monitor_register_process(struct qmp_server *server,
                                               struct machine *m);
+struct monitor_group monitor_register_qom(struct qmp_server *server,
+                                          struct machine *m);
+struct monitor_group monitor_register_machine(struct qmp_server *server,
+                                              struct machine *m);
+struct monitor_group monitor_register_hmp(struct qmp_server *server,
+                                          struct machine *m);
+/* query-qmp-schema and query-events: they read the server's table. */
+struct monitor_group monitor_register_schema(struct qmp_server *server);

@@ -17,6 +17,8 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "schema.h"
+
 /* Error classes (QEMU's qapi/error.json ErrorClass). */
 #define QMP_ERROR (qmp_error_quark())
 GQuark qmp_error_quark(void);
@@ -30,19 +32,22 @@ enum qmp_error_class {
 /* Any other GError domain is reported as GenericError. */
 const char *qmp_error_class_name(const GError *err);
 
-enum qmp_arg_type {
-    QMP_ARG_STR,
-    QMP_ARG_INT,        /* JSON integer */
-    QMP_ARG_NUMBER,     /* integer or floating point */
-    QMP_ARG_BOOL,
-    QMP_ARG_OBJECT,
-    QMP_ARG_ARRAY,
-    QMP_ARG_ANY,
-};
+/*
+ * A command argument: its name, its type (schema.h: the dispatcher checks
+ * the JSON type, enum values and the element type of arrays of builtins
+ * and enums; query-qmp-schema prints the same description) and whether it
+ * may be left out. The QMP_ARG_* names are the common builtins.
+ */
+#define QMP_ARG_STR     (&schema_str)
+#define QMP_ARG_INT     (&schema_int)       /* JSON integer */
+#define QMP_ARG_NUMBER  (&schema_number)    /* integer or floating point */
+#define QMP_ARG_BOOL    (&schema_bool)
+#define QMP_ARG_ARRAY   (&schema_any_list)  /* an array of anything */
+#define QMP_ARG_ANY     (&schema_any)
 
 struct qmp_arg {
     const char *name;
-    enum qmp_arg_type type;
+    const struct schema_type *type;
     bool optional;
 };
 
@@ -64,6 +69,16 @@ struct qmp_command {
                                        property bags: object-add, ...) */
     qmp_handler handler;
     void *opaque;
+    /* What query-qmp-schema says the command returns (NULL: {}). */
+    const struct schema_type *ret;
+    /*
+     * Arguments beyond args (extra_args) that the schema can describe: a
+     * flat union on the member tag, one branch per accepted value (the
+     * qom-type of object-add). The handler checks them.
+     */
+    const char *tag;
+    const struct schema_variant *variants;
+    const char *const *features;    /* NULL-terminated, or NULL */
 };
 
 struct qmp_server;
@@ -95,6 +110,15 @@ bool qmp_server_waiting(struct qmp_server *s);
  * itself provides qmp_capabilities and query-commands.
  */
 void qmp_server_register(struct qmp_server *s, const struct qmp_command *cmd);
+
+/*
+ * Calls fn for every command the server answers, its built-in
+ * qmp_capabilities and query-commands first, then in registration order.
+ */
+void qmp_server_foreach_command(struct qmp_server *s,
+                                void (*fn)(const struct qmp_command *cmd,
+                                           void *opaque),
+                                void *opaque);
 
 /* Sends {"event", "data", "timestamp"} to every negotiated client. data
  * may be NULL (the message then has no "data", like QEMU's STOP); ownership

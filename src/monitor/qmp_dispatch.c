@@ -98,30 +98,67 @@ void qmp_request_fail(struct qmp_request *req, enum qmp_error_class cls,
 
 /* ---- argument checks -------------------------------------------------- */
 
-static const char *const arg_type_names[] = {
-    [QMP_ARG_STR] = "string",
-    [QMP_ARG_INT] = "integer",
-    [QMP_ARG_NUMBER] = "number",
-    [QMP_ARG_BOOL] = "boolean",
-    [QMP_ARG_OBJECT] = "object",
-    [QMP_ARG_ARRAY] = "array",
-    [QMP_ARG_ANY] = "any",
-};
-
-static bool arg_type_matches(enum qmp_arg_type type, json_object *v)
+/*
+ * One value against its declared type, as QEMU's input visitor checks it:
+ * the JSON type, an enum's values, and the elements of arrays of builtins
+ * and enums ("enable[1]"). Members of nested objects are left to the
+ * handler. false after replying.
+ */
+static bool check_value(struct qmp_request *req, const char *what,
+                        const struct schema_type *type, json_object *v)
 {
-    json_type t = json_object_get_type(v);
+    const char *expected = schema_expected_name(type);
+    bool ok = true;
 
-    switch (type) {
-    case QMP_ARG_STR:    return t == json_type_string;
-    case QMP_ARG_INT:    return t == json_type_int;
-    case QMP_ARG_NUMBER: return t == json_type_int || t == json_type_double;
-    case QMP_ARG_BOOL:   return t == json_type_boolean;
-    case QMP_ARG_OBJECT: return t == json_type_object;
-    case QMP_ARG_ARRAY:  return t == json_type_array;
-    case QMP_ARG_ANY:    return true;
+    switch (type->meta) {
+    case SCHEMA_BUILTIN:
+        if (!expected)
+            return true;
+        if (!strcmp(type->json_type, "number"))
+            ok = json_object_is_type(v, json_type_int) ||
+                 json_object_is_type(v, json_type_double);
+        else if (!strcmp(type->json_type, "int"))
+            ok = json_object_is_type(v, json_type_int);
+        else if (!strcmp(type->json_type, "string"))
+            ok = json_object_is_type(v, json_type_string);
+        else if (!strcmp(type->json_type, "boolean"))
+            ok = json_object_is_type(v, json_type_boolean);
+        else if (!strcmp(type->json_type, "null"))
+            ok = json_object_is_type(v, json_type_null);
+        break;
+    case SCHEMA_ENUM:
+        ok = json_object_is_type(v, json_type_string);
+        if (ok && !schema_enum_has(type, json_object_get_string(v))) {
+            qmp_request_fail(req, QMP_ERROR_GENERIC, "Parameter '%s' does "
+                             "not accept value '%s'", what,
+                             json_object_get_string(v));
+            return false;
+        }
+        break;
+    case SCHEMA_ARRAY:
+        ok = json_object_is_type(v, json_type_array);
+        if (!ok || (type->element->meta != SCHEMA_BUILTIN &&
+                    type->element->meta != SCHEMA_ENUM))
+            break;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            g_autofree char *item = g_strdup_printf("%s[%zu]", what, i);
+
+            if (!check_value(req, item, type->element,
+                             json_object_array_get_idx(v, i)))
+                return false;
+        }
+        break;
+    case SCHEMA_OBJECT:
+        ok = json_object_is_type(v, json_type_object);
+        break;
+    case SCHEMA_ALTERNATE:
+        break;
     }
-    return false;
+    if (!ok)
+        qmp_request_fail(req, QMP_ERROR_GENERIC,
+                         "Invalid parameter type for '%s', expected: %s",
+                         what, expected);
+    return ok;
 }
 
 static bool arg_is_declared(const struct qmp_arg *args, const char *name)
@@ -132,7 +169,7 @@ static bool arg_is_declared(const struct qmp_arg *args, const char *name)
     return false;
 }
 
-/* Declared arguments first (missing, then type), then undeclared ones. */
+/* Declared arguments in order (missing, then type), then undeclared ones. */
 static bool check_args(struct qmp_request *req, const struct qmp_command *cmd,
                        json_object *args)
 {
@@ -146,12 +183,8 @@ static bool check_args(struct qmp_request *req, const struct qmp_command *cmd,
                              "Parameter '%s' is missing", a->name);
             return false;
         }
-        if (!arg_type_matches(a->type, v)) {
-            qmp_request_fail(req, QMP_ERROR_GENERIC,
-                             "Invalid parameter type for '%s', expected: %s",
-                             a->name, arg_type_names[a->type]);
+        if (!check_value(req, a->name, a->type, v))
             return false;
-        }
     }
     if (cmd->extra_args)
         return true;
@@ -202,19 +235,17 @@ static json_object *command_info(const char *name)
     return o;
 }
 
+static void add_command_info(const struct qmp_command *cmd, void *list)
+{
+    json_object_array_add(list, command_info(cmd->name));
+}
+
 static void cmd_query_commands(struct qmp_request *req, json_object *args,
                                void *opaque)
 {
-    struct qmp_server *s = req->client->server;
     json_object *list = json_object_new_array();
 
-    json_object_array_add(list, command_info("qmp_capabilities"));
-    json_object_array_add(list, command_info("query-commands"));
-    for (guint i = 0; i < s->commands->len; i++) {
-        const struct qmp_command *cmd = g_ptr_array_index(s->commands, i);
-
-        json_object_array_add(list, command_info(cmd->name));
-    }
+    qmp_server_foreach_command(req->client->server, add_command_info, list);
     qmp_request_return(req, list);
 }
 
@@ -229,10 +260,35 @@ static const struct qmp_command builtin_capabilities = {
     .handler = cmd_qmp_capabilities,
 };
 
+/* QEMU's CommandInfo. */
+static const struct schema_member command_info_members[] = {
+    { "name", &schema_str, false }, { NULL },
+};
+static const struct schema_type command_info_type = {
+    .meta = SCHEMA_OBJECT, .name = "CommandInfo",
+    .members = command_info_members,
+};
+static const struct schema_type command_info_list = {
+    .meta = SCHEMA_ARRAY, .name = "CommandInfoList",
+    .element = &command_info_type,
+};
+
 static const struct qmp_command builtin_query_commands = {
     .name = "query-commands",
     .handler = cmd_query_commands,
+    .ret = &command_info_list,
 };
+
+void qmp_server_foreach_command(struct qmp_server *s,
+                                void (*fn)(const struct qmp_command *cmd,
+                                           void *opaque),
+                                void *opaque)
+{
+    fn(&builtin_capabilities, opaque);
+    fn(&builtin_query_commands, opaque);
+    for (guint i = 0; i < s->commands->len; i++)
+        fn(g_ptr_array_index(s->commands, i), opaque);
+}
 
 /* ---- dispatch --------------------------------------------------------- */
 
