@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "machine/machine.h"
 #include "machine/machine_internal.h"
+#include "mmu/dirtyrate.h"
 
 #define MIB (1ULL << 20)
 
@@ -445,6 +446,43 @@ static void test_anonymous(struct fixture *f, gconstpointer data)
                     "/machine/peripheral-anon/device[0]");
 }
 
+/*
+ * A machine built on the stub has no vCPUs, no KVM statistics and no dirty
+ * log, yet every monitor command may reach it: stop and cont change only
+ * the run state, query-stats finds nothing, calc-dirty-rate says why not.
+ */
+static void test_without_kvm(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *results = json_object_new_array();
+    json_object *schemas;
+    struct dirtyrate_request req = { .calc_time = 1 };
+
+    machine_resume(f->m);
+    g_assert_cmpint(machine_run_state(f->m), ==, MACHINE_RUNNING);
+    machine_pause(f->m);
+    g_assert_cmpint(machine_run_state(f->m), ==, MACHINE_PAUSED);
+    g_assert_cmpuint(f->events->len, ==, 2);
+    assert_event(f, 0, "RESUME {}");
+    assert_event(f, 1, "STOP {}");
+    g_assert_true(machine_query_stats(f->m, false, NULL, NULL, results,
+                                      &err));
+    g_assert_true(machine_query_stats(f->m, true, NULL, NULL, results,
+                                      &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_object_array_length(results), ==, 0);
+    json_object_put(results);
+    schemas = machine_query_stats_schemas(f->m, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_object_array_length(schemas), ==, 0);
+    json_object_put(schemas);
+    g_assert_false(machine_calc_dirty_rate(f->m, &req, &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED);
+    g_assert_cmpstr(err->message, ==, "the dirty rate needs KVM's dirty "
+                    "log, which this machine (built without KVM) does not "
+                    "have");
+}
+
 int main(int argc, char **argv)
 {
     static const char cold[] = "{\"driver\": \"pc-dimm\", \"id\": "
@@ -461,5 +499,6 @@ int main(int argc, char **argv)
     ADD("remove", test_remove, NULL);
     ADD("anonymous", test_anonymous, NULL);
     ADD("readonly", test_readonly, NULL);
+    ADD("without-kvm", test_without_kvm, NULL);
     return g_test_run();
 }

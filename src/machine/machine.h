@@ -22,7 +22,9 @@ enum machine_serial {
  * A machine without /dev/kvm, for unit tests of what the machine decides
  * (DIMM rules, objects, events): memslots go to set_region, interrupt lines
  * to irq_line, and the guest physical width is phys_bits. Such a machine
- * has no vCPUs, no dirty log and no KVM statistics; it never runs.
+ * has no vCPUs, no dirty log and no KVM statistics; it never runs. Every
+ * machine_*() call still works on it: stop and cont change the run state
+ * only, query-stats finds no statistics, calc-dirty-rate is refused.
  */
 struct machine_kvm_stub {
     int (*set_region)(void *opaque, uint32_t slot, uint32_t flags,
