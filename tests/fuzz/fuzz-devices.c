@@ -27,7 +27,9 @@
  */
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acpi/tables.h"
@@ -56,6 +58,24 @@ static uint64_t take(struct input *in, unsigned bytes)
     for (unsigned i = 0; i < bytes && in->n; i++, in->n--)
         v |= (uint64_t)*in->p++ << (8 * i);
     return v;
+}
+
+/* FUZZ_VERBOSE=1: what each operation did, to read a reproducer. */
+static void trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static void trace(const char *fmt, ...)
+{
+    static int verbose = -1;
+    va_list ap;
+
+    if (verbose < 0)
+        verbose = g_getenv("FUZZ_VERBOSE") != NULL;
+    if (!verbose)
+        return;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
 }
 
 static uint8_t take8(struct input *in)
@@ -254,6 +274,7 @@ static uint64_t guest_io(struct state *st, enum bus_space space,
     snapshot_take(st, &b);
     check_guest_effect(st, &a, &b, what);
     memcpy(&got, data, size);
+    trace("%s: 0x%" PRIx64, what, write ? value & size_mask(size) : got);
     if (space == BUS_PIO && addr == MEMHP_PORT && write)
         st->selector = (uint32_t)(value & size_mask(MIN(size, 4u)));
     if (space == BUS_PIO && addr >= MEMHP_PORT &&
@@ -415,6 +436,8 @@ static void op_device_add(struct state *st, struct input *in)
             st->vm->m->layout.window_base + (addr & 0x3f) * (1ULL << 20)));
     snapshot_take(st, &a);
     ok = machine_device_add(st->vm->m, args, &err);
+    trace("device_add %s: %s", json_object_to_json_string(args),
+          ok ? "ok" : err->message);
     snapshot_take(st, &b);
     for (unsigned i = 0; ok && i < FUZZ_VM_SLOTS; i++) {
         if (!a.slot[i].present && b.slot[i].present) {
@@ -446,6 +469,7 @@ static void op_device_del(struct state *st, struct input *in)
 
     snapshot_take(st, &a);
     ok = machine_device_del(st->vm->m, id, &err);
+    trace("device_del %s: %s", id, ok ? "ok" : err->message);
     snapshot_take(st, &b);
     for (unsigned i = 0; i < FUZZ_VM_SLOTS; i++) {
         if (a.slot[i].present && !g_strcmp0(a.slot[i].id, id))
@@ -473,6 +497,7 @@ static void op_object_del(struct state *st, struct input *in)
 
     snapshot_take(st, &a);
     ok = machine_object_del(st->vm->m, id, &err);
+    trace("object-del %s: %s", id, ok ? "ok" : err->message);
     snapshot_take(st, &b);
     /* A backend in use can never go; the DIMMs stay as they were. */
     for (unsigned i = 0; i < FUZZ_VM_SLOTS; i++) {
@@ -496,11 +521,13 @@ static void op_serial_input(struct state *st, struct input *in)
     memcpy(buf, in->p, n);
     in->p += n;
     in->n -= n;
-    serial_receive(st->vm->m->com1, buf, n);
+    trace("serial input of %zu bytes: %zu taken", n,
+          serial_receive(st->vm->m->com1, buf, n));
 }
 
 static void op_powerdown(struct state *st, struct input *in)
 {
+    trace("system_powerdown");
     machine_powerdown(st->vm->m);
     st->ged_power_due = true;
 }
@@ -527,6 +554,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         fuzz_vm_check(st.vm);
     }
+    for (guint i = 0; i < st.vm->events->len; i++)
+        trace("event %s", (char *)g_ptr_array_index(st.vm->events, i));
     fuzz_vm_free(st.vm);
     return 0;
 }
