@@ -5,7 +5,8 @@
  * and leaves the options cleared; an accepted command line holds only
  * what the parser promises (docs/usage.md): a page-aligned RAM size, at
  * most 256 slots with maxmem above the size, 1-255 vCPUs, NUMA nodes
- * with a node for every vCPU, -object / -device bags with their type.
+ * with a node for every vCPU, -object / -device property bags (objects
+ * with an id; their types are the machine's to check at startup).
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -41,17 +42,18 @@ static void check_options(const struct cli_options *o)
             fuzz_fail("vCPU %u is on node %u, which does not exist", i,
                       o->cpu_node[i]);
     }
+    /* Types and the rest are the machine's to check, at startup. */
     for (guint i = 0; o->objects && i < o->objects->len; i++) {
         json_object *bag = g_ptr_array_index(o->objects, i);
 
-        if (!json_object_object_get_ex(bag, "qom-type", NULL))
-            fuzz_fail("accepted an -object without qom-type");
+        if (!json_object_is_type(bag, json_type_object) ||
+            !json_object_object_get_ex(bag, "id", NULL))
+            fuzz_fail("accepted an -object without id");
     }
     for (guint i = 0; o->devices && i < o->devices->len; i++) {
-        json_object *bag = g_ptr_array_index(o->devices, i);
-
-        if (!json_object_object_get_ex(bag, "driver", NULL))
-            fuzz_fail("accepted a -device without driver");
+        if (!json_object_is_type(g_ptr_array_index(o->devices, i),
+                                 json_type_object))
+            fuzz_fail("accepted a -device that is not a property bag");
     }
 }
 
