@@ -42,7 +42,8 @@
 #include "hotmem/guest-abi.h"
 #include "machine/machine_internal.h"
 
-#define MAX_OPS         256
+#define MAX_OPS         64
+#define NAME_MAX_LEN    64      /* ids and paths the harness makes */
 #define NR_IDS          6       /* "d0".."d5" */
 #define EXTRA_SLOTS     2       /* selectors beyond the last slot */
 
@@ -86,8 +87,8 @@ static uint8_t take8(struct input *in)
 /* ---- what the harness knows ------------------------------------------ */
 
 struct dimm_view {
-    bool present;
-    char *id, *path;
+    bool present, has_id;
+    char id[NAME_MAX_LEN], path[NAME_MAX_LEN];
     uint64_t addr, size;
     const void *backend;
     uint32_t node;
@@ -120,28 +121,23 @@ static void snapshot_take(struct state *st, struct snapshot *s)
         if (!d)
             continue;
         s->slot[i] = (struct dimm_view){
-            .present = true, .id = g_strdup(d->id),
-            .path = g_strdup(d->path), .addr = d->addr, .size = d->size,
-            .backend = d->backend, .node = d->node, .hp = d->hp };
+            .present = true, .has_id = d->id != NULL, .addr = d->addr,
+            .size = d->size, .backend = d->backend, .node = d->node,
+            .hp = d->hp };
+        g_strlcpy(s->slot[i].id, d->id ? d->id : "", NAME_MAX_LEN);
+        g_strlcpy(s->slot[i].path, d->path, NAME_MAX_LEN);
     }
     s->plugged = m->plugged_size;
     g_mutex_unlock(&m->dimm_lock);
     s->memslots = memmap_count(m->memmap);
 }
 
-static void snapshot_clear(struct snapshot *s)
-{
-    for (unsigned i = 0; i < FUZZ_VM_SLOTS; i++) {
-        g_free(s->slot[i].id);
-        g_free(s->slot[i].path);
-    }
-}
-
 /* The DIMM itself (not its slot state) is the same. */
 static bool same_dimm(const struct dimm_view *a, const struct dimm_view *b)
 {
-    return a->present == b->present && g_strcmp0(a->id, b->id) == 0 &&
-           g_strcmp0(a->path, b->path) == 0 && a->addr == b->addr &&
+    return a->present == b->present && a->has_id == b->has_id &&
+           !strcmp(a->id, b->id) && !strcmp(a->path, b->path) &&
+           a->addr == b->addr &&
            a->size == b->size && a->backend == b->backend &&
            a->node == b->node;
 }
@@ -264,10 +260,11 @@ static uint64_t guest_io(struct state *st, enum bus_space space,
     struct snapshot a, b;
     uint8_t data[8];
     uint64_t got = 0, want;
-    g_autofree char *what = g_strdup_printf(
-        "guest %s of %u bytes at %s 0x%" PRIx64, write ? "write" : "read",
-        size, space == BUS_PIO ? "port" : "MMIO", addr);
+    char what[80];
 
+    g_snprintf(what, sizeof(what), "guest %s of %u bytes at %s 0x%" PRIx64,
+               write ? "write" : "read", size,
+               space == BUS_PIO ? "port" : "MMIO", addr);
     memcpy(data, &value, sizeof(data));
     snapshot_take(st, &a);
     bus_dispatch(st->vm->m->bus, space, addr, data, size, write);
@@ -297,8 +294,6 @@ static uint64_t guest_io(struct state *st, enum bus_space space,
                       "event of system_powerdown", what, got);
         st->ged_memory_due = st->ged_power_due = false;
     }
-    snapshot_clear(&a);
-    snapshot_clear(&b);
     return got;
 }
 
@@ -454,8 +449,6 @@ static void op_device_add(struct state *st, struct input *in)
         fuzz_fail("hot-added DIMM in slot %d is not inserting", changed);
     check_host_effect(st, &a, &b, ok, changed, "device_add");
     st->ged_memory_due |= ok;
-    snapshot_clear(&a);
-    snapshot_clear(&b);
     json_object_put(args);
 }
 
@@ -472,7 +465,8 @@ static void op_device_del(struct state *st, struct input *in)
     trace("device_del %s: %s", id, ok ? "ok" : err->message);
     snapshot_take(st, &b);
     for (unsigned i = 0; i < FUZZ_VM_SLOTS; i++) {
-        if (a.slot[i].present && !g_strcmp0(a.slot[i].id, id))
+        if (a.slot[i].present && a.slot[i].has_id &&
+            !strcmp(a.slot[i].id, id))
             slot = (int)i;
     }
     if (ok && (slot < 0 || !b.slot[slot].hp.unplug_requested ||
@@ -484,8 +478,6 @@ static void op_device_del(struct state *st, struct input *in)
         fuzz_fail("device_del refused without saying why");
     check_host_effect(st, &a, &b, ok, slot, "device_del");
     st->ged_memory_due |= ok;
-    snapshot_clear(&a);
-    snapshot_clear(&b);
 }
 
 static void op_object_del(struct state *st, struct input *in)
@@ -508,8 +500,6 @@ static void op_object_del(struct state *st, struct input *in)
             fuzz_fail("object-del removed %s, which DIMM '%s' uses", id,
                       a.slot[i].path);
     }
-    snapshot_clear(&a);
-    snapshot_clear(&b);
 }
 
 static void op_serial_input(struct state *st, struct input *in)
