@@ -241,6 +241,11 @@ static const struct err_case err_cases[] = {
       { "-numa", "node 1", "twice" } },
     { "/cli/numa/error/nodeid-range", "-numa node,nodeid=64",
       { "-numa", "nodeid" } },
+    /* Found by fuzz-cli: an empty cpus= crashed the parser. */
+    { "/cli/numa/error/cpus-empty", "-numa node,cpus=",
+      { "-numa: cpus '' is not a decimal number" } },
+    { "/cli/numa/error/cpus-open-range", "-numa node,cpus=1-",
+      { "-numa: cpus '' is not a decimal number" } },
     { "/cli/numa/error/mem-and-memdev", "-numa node,mem=1G,memdev=m0",
       { "-numa", "mutually exclusive" } },
     { "/cli/numa/error/memdev-partial",

@@ -139,8 +139,9 @@ static json_object *parse(const char *s)
     return o;
 }
 
-/* A machine of 256 MiB, 4 slots, maxmem 1 GiB, and -device args if any. */
-static void build(struct fixture *f, const char *device)
+/* A machine of 256 MiB, 4 slots, maxmem 1 GiB, and -device args if any;
+ * with a dirty log when dirty_log (the stub plays KVM's). */
+static void build(struct fixture *f, const char *device, bool dirty_log)
 {
     g_autoptr(GError) err = NULL;
     json_object *obj = parse("{\"qom-type\": \"memory-backend-ram\", "
@@ -158,7 +159,7 @@ static void build(struct fixture *f, const char *device)
     memset(f, 0, sizeof(*f));
     f->stub = (struct machine_kvm_stub){ stub_set_region, stub_irq_line,
                                          &f->kvm, 40, STUB_SLOTS,
-                                         stub_vm_ioctl };
+                                         dirty_log ? stub_vm_ioctl : NULL };
     f->events = g_ptr_array_new_with_free_func(g_free);
     f->m = machine_create(&cfg, &err);
     g_assert_no_error(err);
@@ -169,7 +170,12 @@ static void build(struct fixture *f, const char *device)
 
 static void setup(struct fixture *f, gconstpointer data)
 {
-    build(f, data);
+    build(f, data, true);
+}
+
+static void setup_no_dirty_log(struct fixture *f, gconstpointer data)
+{
+    build(f, data, false);
 }
 
 static void teardown(struct fixture *f, gconstpointer data)
@@ -720,7 +726,45 @@ static void test_refill_hole(struct fixture *f, gconstpointer data)
     g_assert_false(machine_device_del(f->m, "zz", &err));
     g_assert_cmpstr(err->message, ==, "Device 'zz' not found");
     hot_remove(f, "bb", 3);
-    g_assert_cmpstr(memory_devices(f), ==, "[]");
+    g_autofree char *devs = memory_devices(f);
+    g_assert_cmpstr(devs, ==, "[]");
+}
+
+/*
+ * A machine built on the stub has no vCPUs, no KVM statistics and, when the
+ * stub plays no dirty log, no dirty log, yet every monitor command may reach it: stop and cont change only
+ * the run state, query-stats finds nothing, calc-dirty-rate says why not.
+ */
+static void test_without_kvm(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *results = json_object_new_array();
+    json_object *schemas;
+    struct dirtyrate_request req = { .calc_time = 1 };
+
+    machine_resume(f->m);
+    g_assert_cmpint(machine_run_state(f->m), ==, MACHINE_RUNNING);
+    machine_pause(f->m);
+    g_assert_cmpint(machine_run_state(f->m), ==, MACHINE_PAUSED);
+    g_assert_cmpuint(f->events->len, ==, 2);
+    assert_event(f, 0, "RESUME {}");
+    assert_event(f, 1, "STOP {}");
+    g_assert_true(machine_query_stats(f->m, false, NULL, NULL, results,
+                                      &err));
+    g_assert_true(machine_query_stats(f->m, true, NULL, NULL, results,
+                                      &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_object_array_length(results), ==, 0);
+    json_object_put(results);
+    schemas = machine_query_stats_schemas(f->m, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint(json_object_array_length(schemas), ==, 0);
+    json_object_put(schemas);
+    g_assert_false(machine_calc_dirty_rate(f->m, &req, &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED);
+    g_assert_cmpstr(err->message, ==, "the dirty rate needs KVM's dirty "
+                    "log, which this machine (built without KVM) does not "
+                    "have");
 }
 
 int main(int argc, char **argv)
@@ -743,5 +787,7 @@ int main(int argc, char **argv)
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);
     ADD("dirty-log-memory", test_dirty_log_memory, NULL);
+    g_test_add("/machine-dimm/without-kvm", struct fixture, NULL,
+               setup_no_dirty_log, test_without_kvm, teardown);
     return g_test_run();
 }

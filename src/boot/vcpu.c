@@ -285,7 +285,7 @@ bool vcpus_set_boot_state(struct vcpus *v, const struct boot_entry *entry,
 
 int vcpus_fd(struct vcpus *v, unsigned index)
 {
-    return index < v->count ? v->cpus[index].fd : -1;
+    return v && index < v->count ? v->cpus[index].fd : -1;
 }
 
 int vcpus_thread_id(struct vcpus *v, unsigned index)
@@ -306,12 +306,12 @@ int vcpus_thread_id(struct vcpus *v, unsigned index)
 
 struct kvm_dirty_gfn *vcpus_dirty_ring(struct vcpus *v, unsigned index)
 {
-    return index < v->count ? v->cpus[index].dirty_ring : NULL;
+    return v && index < v->count ? v->cpus[index].dirty_ring : NULL;
 }
 
 unsigned vcpus_count(struct vcpus *v)
 {
-    return v->count;
+    return v ? v->count : 0;
 }
 
 char *vcpus_dump_regs(struct vcpus *v, unsigned index)
@@ -510,6 +510,8 @@ static void kick_all(struct vcpus *v)
 
 void vcpus_pause(struct vcpus *v)
 {
+    if (!v)
+        return;
     g_mutex_lock(&v->lock);
     v->paused = true;
     g_mutex_unlock(&v->lock);
@@ -522,6 +524,8 @@ void vcpus_pause(struct vcpus *v)
 
 void vcpus_resume(struct vcpus *v)
 {
+    if (!v)
+        return;
     g_mutex_lock(&v->lock);
     v->paused = false;
     g_cond_broadcast(&v->cond);
@@ -532,6 +536,8 @@ bool vcpus_paused(struct vcpus *v)
 {
     bool p;
 
+    if (!v)
+        return false;
     g_mutex_lock(&v->lock);
     p = v->paused;
     g_mutex_unlock(&v->lock);
@@ -540,6 +546,8 @@ bool vcpus_paused(struct vcpus *v)
 
 void vcpus_stop(struct vcpus *v)
 {
+    if (!v)
+        return;
     g_mutex_lock(&v->lock);
     v->stopping = true;
     g_cond_broadcast(&v->cond);

@@ -46,6 +46,11 @@ bool vcpus_set_boot_state(struct vcpus *v, const struct boot_entry *entry,
 /* Spawns the threads; with paused they wait for vcpus_resume(). */
 bool vcpus_start(struct vcpus *v, bool paused, GError **err);
 
+/*
+ * The calls below also take v == NULL, a machine without vCPUs (one built
+ * on machine_config.kvm_stub): none to pause, resume, stop or count.
+ */
+
 /* Returns once every vCPU thread is parked outside KVM_RUN. */
 void vcpus_pause(struct vcpus *v);
 void vcpus_resume(struct vcpus *v);

@@ -22,8 +22,9 @@ static bool parse_cpus(struct cli_numa_node *n, const char *v, GError **err)
     g_auto(GStrv) ends = g_strsplit(v, "-", 2);
     uint64_t first, last;
 
-    if (!cli_parse_count("-numa", "cpus", ends[0], 0, CLI_MAX_SMP - 1,
-                         &first, err))
+    /* g_strsplit() gives no element at all for an empty cpus=. */
+    if (!cli_parse_count("-numa", "cpus", ends[0] ? ends[0] : "", 0,
+                         CLI_MAX_SMP - 1, &first, err))
         return false;
     last = first;
     if (ends[1] && !cli_parse_count("-numa", "cpus", ends[1], 0,

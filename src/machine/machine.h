@@ -26,6 +26,8 @@ enum machine_serial {
  * bitmap unless vm_ioctl answers KVM_CHECK_EXTENSION for manual protect)
  * whose VM ioctls go there; without, none. Such a machine has no vCPUs and
  * no KVM statistics; it never runs.
+ * Every machine_*() call still works on it: stop and cont change the run
+ * state only, query-stats finds no statistics.
  */
 struct machine_kvm_stub {
     int (*set_region)(void *opaque, uint32_t slot, uint32_t flags,

@@ -79,9 +79,10 @@ static struct dirtyrate *dirtyrate(struct machine *m)
 bool machine_calc_dirty_rate(struct machine *m,
                              const struct dirtyrate_request *r, GError **err)
 {
-    if (!m->dirty) {
+    if (!m->dirty) {        /* a machine on machine_config.kvm_stub */
         g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
-                    "this machine has no dirty log (no KVM)");
+                    "the dirty rate needs KVM's dirty log, which this "
+                    "machine (built without KVM) does not have");
         return false;
     }
     return dirtyrate_start(dirtyrate(m), r, err);

@@ -176,6 +176,8 @@ bool machine_query_stats(struct machine *m, bool vcpu_target,
     struct machine_stats *st = m->stats;
     struct kvm_stats *reader;
 
+    if (!st)                /* built without KVM: no statistics at all */
+        return true;
     if (!vcpu_target) {
         if (!source_reader(&st->sources[0], &reader, err))
             return false;
@@ -236,7 +238,7 @@ json_object *machine_query_stats_schemas(struct machine *m, GError **err)
     json_object *results = json_object_new_array();
 
     /* Every vCPU has the same statistics: vCPU 0 describes them. */
-    for (unsigned i = 0; i < MIN(st->nr_vcpus + 1, 2); i++) {
+    for (unsigned i = 0; st && i < MIN(st->nr_vcpus + 1, 2); i++) {
         struct kvm_stats *reader;
 
         if (!source_reader(&st->sources[i], &reader, err)) {
