@@ -21,6 +21,11 @@
 # runs, hotmem's included, writes its reports to build-san/sanitizer-logs,
 # and a single report fails the run (--no-sanitize leaves this out).
 #
+# Under CI (or --fuzz) every libFuzzer target then runs for
+# HOTMEM_FUZZ_TIME seconds (15) from its corpus (tests/fuzz/run.sh, clang,
+# ASan+UBSan); a finding fails the run. Suite fuzz (every target replaying
+# its corpus and crash reproducers) runs with unit everywhere.
+#
 # With CI set (or --bench) it then runs bench/linux-hotplug where the Linux
 # tests ran. It prints one closing line, "tests: N passed, N failed,
 # N skipped"; under CI, or with --no-skips, a skipped test fails the run.
@@ -29,12 +34,14 @@ cd "$(dirname "$0")/.."
 
 bench=${CI:+1}
 noskips=${CI:+1}
+fuzz=${CI:+1}
 sanitize=1
 args=()
 for a in "$@"; do
     case $a in
         --bench) bench=1 ;;
         --no-sanitize) sanitize=0 ;;
+        --fuzz) fuzz=1 ;;
         --no-skips) noskips=1 ;;
         *) args+=("$a") ;;
     esac
@@ -119,7 +126,7 @@ else
             # meson shows nothing of a test until it ends, and a soak runs
             # for minutes: the watchdog must wait longer for these.
             rig_quiet=900 run_tests rig rig-slow soak-linux ;;
-        *)  run_tests here here --suite unit --suite acpi --suite rig
+        *)  run_tests here here --suite unit --suite acpi --suite fuzz --suite rig
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux \
                 --no-suite slow
@@ -143,7 +150,7 @@ if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
             0|3) run_tests here san --no-suite rig --no-suite slow ;;
             1)  run_tests here san --no-suite ring0 --no-suite rig \
                     --no-suite slow ;;
-            *)  run_tests here san --suite unit --suite acpi
+            *)  run_tests here san --suite unit --suite acpi --suite fuzz
                 run_tests rig san-rig --suite kvm --suite scenario --suite linux \
                     --no-suite slow ;;
         esac
@@ -160,6 +167,16 @@ if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
         echo "== sanitizer reports: $reports"
     else
         echo "== build-san: the sanitizer build failed"
+        failed_runs=$((failed_runs + 1))
+    fi
+fi
+
+if [ -n "$fuzz" ] && [ ${#args[@]} -eq 0 ]; then
+    echo "== fuzzing: every target for ${HOTMEM_FUZZ_TIME:-15} s (tests/fuzz/run.sh)"
+    if tests/fuzz/run.sh --time "${HOTMEM_FUZZ_TIME:-15}" 2>&1 | tee "$logs/fuzz.out"; then
+        echo "Ok: 1" >"$logs/fuzz.log"
+    else
+        echo "Fail: 1" >"$logs/fuzz.log"
         failed_runs=$((failed_runs + 1))
     fi
 fi
