@@ -308,8 +308,6 @@ static const struct refusal add_refusals[] = {
     { "{\"driver\": \"pc-dimm\", \"id\": \"x\"}",
       "'memdev' property is not set: a pc-dimm needs a memory backend "
       "(object-add memory-backend-*)" },
-    { "{\"driver\": \"pc-dimm\", \"memdev\": \"nope\"}",
-      "memdev 'nope' not found (object-add it first)" },
     { "{\"driver\": \"pc-dimm\", \"memdev\": \"m0\"}",
       "can't use already busy memdev: m0" },
     { "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m1\"}",
@@ -377,6 +375,221 @@ static void test_add_refused(struct fixture *f, gconstpointer data)
         g_assert_cmpuint(f->kvm.ged_raises, ==, raises);
     }
     g_assert_cmpuint(f->events->len, ==, 0);
+}
+
+static char *to_json(json_object *o)
+{
+    char *s = g_strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return s;
+}
+
+static void hot_add_acked(struct fixture *f, const char *json, unsigned slot);
+static void hot_remove(struct fixture *f, const char *id, unsigned slot);
+
+/* QEMU's class and text for a memdev that names no object. */
+static void test_unknown_memdev(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"x\", "
+                              "\"memdev\": \"nope\"}", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==, "Device 'nope' not found");
+    g_assert_cmpuint(f->kvm.regions, ==, 1);    /* boot RAM only */
+}
+
+/*
+ * A DIMM without id is removed through its QOM path; a refused device_add
+ * without id used a number up first, as in QEMU (so this one is
+ * device[1]). DEVICE_DELETED then has only "path".
+ */
+static void test_anonymous_del_by_path(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                              "\"nope\"}", &err));
+    g_clear_error(&err);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"memdev\": \"m0\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                  "\"memdev\": \"m1\"}", 1);
+    g_assert_false(machine_device_del(f->m,
+                   "/machine/peripheral-anon/device[0]", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==,
+                    "Device '/machine/peripheral-anon/device[0]' not found");
+    g_clear_error(&err);
+    hot_remove(f, "/machine/peripheral-anon/device[1]", 0);
+    assert_event(f, 0, "DEVICE_DELETED "
+                 "{\"path\":\"/machine/peripheral-anon/device[1]\"}");
+    hot_remove(f, "/machine/peripheral/d1", 1);
+    assert_event(f, 1, "DEVICE_DELETED {\"device\":\"d1\","
+                 "\"path\":\"/machine/peripheral/d1\"}");
+}
+
+/*
+ * A file on 4 KiB pages may be plugged at any 4 KiB boundary with a size
+ * in 4 KiB units, as in QEMU; anonymous RAM keeps 2 MiB.
+ */
+static void test_file_page_align(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("hotmem-dimm-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "f0", NULL);
+    g_autofree char *obj = g_strdup_printf(
+        "{\"qom-type\": \"memory-backend-file\", \"id\": \"f0\", "
+        "\"size\": 1052672, \"mem-path\": \"%s\"}", path);
+    uint64_t addr = f->m->layout.window_base + 0x1000;
+    g_autofree char *dev = g_strdup_printf(
+        "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"f0\", "
+        "\"addr\": %" G_GUINT64_FORMAT "}", addr);
+    g_autofree char *want = g_strdup_printf("\"addr\":%" G_GUINT64_FORMAT
+                                            ",\"size\":1052672", addr);
+    g_autofree char *devs = NULL;
+    json_object *args = parse(obj);
+    bool done = false;
+
+    machine_object_add(f->m, args, object_done, &done);
+    g_assert_true(done);
+    json_object_put(args);
+    g_assert_true(device_add(f, dev, &err));
+    g_assert_no_error(err);
+    devs = memory_devices(f);
+    g_assert_nonnull(strstr(devs, want));
+    g_assert_cmphex(f->kvm.last_gpa, ==, addr);
+    g_assert_cmphex(f->kvm.last_size, ==, 1052672);
+    machine_destroy(f->m);
+    f->m = NULL;
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/*
+ * query-acpi-ospm-status lists every slot, as QEMU does: empty ones with
+ * source 0, status 0, and a slot keeps the guest's last word after its
+ * DIMM is gone (0x103, success, without "device").
+ */
+static void test_ospm_every_slot(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *empty = to_json(machine_query_acpi_ospm_status(f->m));
+    g_autofree char *after = NULL;
+
+    g_assert_cmpstr(empty, ==,
+        "[{\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"1\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"2\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"3\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0}]");
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                  "\"memdev\": \"m0\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                  "\"memdev\": \"m1\"}", 1);
+    guest_ost(f, 1, 0x1, 0x0);
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    guest_ost(f, 0, 0x3, 0x84);
+    guest_eject(f, 0);
+    guest_ost(f, 0, 0x103, 0x0);
+    after = to_json(machine_query_acpi_ospm_status(f->m));
+    g_assert_cmpstr(after, ==,
+        "[{\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":259,\"status\":0},"
+        "{\"device\":\"d1\",\"slot\":\"1\",\"slot-type\":\"DIMM\",\"source\":1,"
+        "\"status\":0},"
+        "{\"slot\":\"2\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"3\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0}]");
+}
+
+/*
+ * The anonymous boot RAM is QEMU's "pc.ram": query-memdev lists it, and
+ * it can be neither deleted, nor plugged, nor created again.
+ */
+static void test_boot_ram_object(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *memdev = to_json(machine_query_memdev(f->m));
+    json_object *dup = parse("{\"qom-type\": \"memory-backend-ram\", "
+                             "\"id\": \"pc.ram\", \"size\": 2097152}");
+    GError *add_err = NULL;
+
+    g_assert_nonnull(strstr(memdev, "{\"id\":\"pc.ram\",\"size\":268435456,"
+                            "\"merge\":true,\"dump\":true,\"prealloc\":false,"
+                            "\"share\":false,\"reserve\":true,"
+                            "\"host-nodes\":[],\"policy\":\"default\"}"));
+    g_assert_false(machine_object_del(f->m, "pc.ram", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "object 'pc.ram' is in use, can not be deleted");
+    g_clear_error(&err);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                              "\"pc.ram\"}", &err));
+    g_assert_cmpstr(err->message, ==, "can't use already busy memdev: pc.ram");
+    machine_object_add(f->m, dup, (machine_done_fn)g_propagate_error,
+                       &add_err);
+    json_object_put(dup);
+    g_assert_nonnull(add_err);
+    g_assert_cmpstr(add_err->message, ==,
+                    "an object with id 'pc.ram' already exists");
+    g_error_free(add_err);
+}
+
+/* QMP object-add is typed as in QEMU: no strings for sizes or booleans. */
+static void test_object_add_typed(struct fixture *f, gconstpointer data)
+{
+    static const struct refusal typed[] = {
+        { "\"size\": \"1G\"", "Parameter 'size' expects uint64" },
+        { "\"size\": -1", "Parameter 'size' expects uint64" },
+        { "\"size\": 1048576, \"prealloc\": \"on\"",
+          "Invalid parameter type for 'prealloc', expected: boolean" },
+        { "\"size\": 1048576, \"share\": \"on\"",
+          "Invalid parameter type for 'share', expected: boolean" },
+        { "\"size\": 1048576, \"prealloc-threads\": \"2\"",
+          "Parameter 'prealloc-threads' expects uint64" },
+        { "\"size\": 1048576, \"host-nodes\": \"0\"",
+          "Invalid parameter type for 'host-nodes', expected: array" },
+        { "\"size\": 1048576, \"host-nodes\": [\"0\"]",
+          "Invalid parameter type for 'host-nodes[0]', expected: integer" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(typed); i++) {
+        g_autofree char *s = g_strdup_printf(
+            "{\"qom-type\": \"memory-backend-ram\", \"id\": \"x\", %s}",
+            typed[i].args);
+        json_object *args = parse(s);
+        GError *err = NULL;
+
+        machine_object_add(f->m, args, (machine_done_fn)g_propagate_error,
+                           &err);
+        json_object_put(args);
+        g_assert_nonnull(err);
+        g_assert_cmpstr(err->message, ==, typed[i].message);
+        g_error_free(err);
+    }
+}
+
+/* Without slots, query-memory-size-summary still says plugged-memory 0. */
+static void test_summary_no_slots(void)
+{
+    struct kvm_log log = { 0 };
+    struct machine_kvm_stub stub = { stub_set_region, stub_irq_line, &log,
+                                     40, STUB_SLOTS, NULL };
+    struct machine_config cfg = {
+        .ram_size = 256 * MIB, .maxmem = 256 * MIB, .smp = 1,
+        .serial = MACHINE_SERIAL_NONE, .kvm_stub = &stub,
+    };
+    g_autoptr(GError) err = NULL;
+    struct machine *m = machine_create(&cfg, &err);
+    g_autofree char *s = NULL;
+
+    g_assert_no_error(err);
+    s = to_json(machine_query_memory_size_summary(m));
+    g_assert_cmpstr(s, ==, "{\"base-memory\":268435456,\"plugged-memory\":0}");
+    machine_destroy(m);
+    kvm_log_clear(&log);
 }
 
 static void test_slots_full(struct fixture *f, gconstpointer data)
@@ -739,6 +952,13 @@ int main(int argc, char **argv)
     ADD("remove", test_remove, NULL);
     ADD("add-then-del", test_add_then_del, NULL);
     ADD("anonymous", test_anonymous, NULL);
+    ADD("anonymous-del-by-path", test_anonymous_del_by_path, NULL);
+    ADD("unknown-memdev", test_unknown_memdev, NULL);
+    ADD("file-page-align", test_file_page_align, NULL);
+    ADD("ospm-every-slot", test_ospm_every_slot, NULL);
+    ADD("boot-ram-object", test_boot_ram_object, NULL);
+    ADD("object-add-typed", test_object_add_typed, NULL);
+    g_test_add_func("/machine-dimm/summary-no-slots", test_summary_no_slots);
     ADD("readonly", test_readonly, NULL);
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);

@@ -61,6 +61,11 @@ struct machine {
     GMutex dimm_lock;
     struct pc_dimm **dimm_slots;        /* cfg.slots entries (+1) */
     /*
+     * Per slot, the guest's last _OST (query-acpi-ospm-status): it stays
+     * with the slot after its DIMM is gone, as in QEMU.
+     */
+    struct machine_slot_ost { uint32_t event, status; } *slot_ost;
+    /*
      * The same DIMMs, indexed so that device_add and device_del cost the
      * same with 2 or 256 of them (binary searches in arrays sized for every
      * slot: nothing grows or rehashes on the way): the named ones by id,
@@ -109,6 +114,12 @@ bool machine_objects_init(struct machine *m, GError **err);
 void machine_objects_free(struct machine *m);
 /* The object with id, or NULL (also while it is being created). */
 struct backend *machine_object_find(struct machine *m, const char *id);
+/*
+ * The anonymous boot RAM (no -numa memdev) is the object QEMU calls
+ * "pc.ram": listed by query-memdev, in use, never deleted.
+ */
+#define MACHINE_BOOT_RAM_ID "pc.ram"
+bool machine_is_boot_ram(struct machine *m, const char *id);
 
 /* An interrupt line of the in-kernel IOAPIC (or of the KVM stub). */
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);

@@ -91,9 +91,9 @@ static void cmd_cont(struct qmp_request *req, json_object *args,
 static void cmd_quit(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
-    /* Reply first, as QEMU does; SHUTDOWN follows. */
-    qmp_request_return(req, NULL);
+    /* SHUTDOWN first, then the reply, as QEMU 7.2 sends them. */
     machine_quit(MON(opaque)->m);
+    qmp_request_return(req, NULL);
 }
 
 static void cmd_system_powerdown(struct qmp_request *req, json_object *args,
@@ -200,6 +200,10 @@ static const struct qmp_command commands[] = {
     { "x-query-memslots", no_args, false, cmd_x_query_memslots, NULL },
 };
 
+static const char *const oob_commands[] = {
+    "query-version", "query-name", "query-status", "query-kvm",
+};
+
 struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
                             const char *name)
 {
@@ -213,6 +217,13 @@ struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
         mon->table[i].opaque = mon;
         qmp_server_register(server, &mon->table[i]);
     }
+    /*
+     * Reads that answer at once and never wait may run out of band
+     * (docs/qmp.md; QEMU allows it only for migration commands hotmem
+     * lacks).
+     */
+    for (size_t i = 0; i < G_N_ELEMENTS(oob_commands); i++)
+        qmp_server_allow_oob(server, oob_commands[i]);
     mon->groups[0] = monitor_register_stats(server, m);
     mon->groups[1] = monitor_register_dirty(server, m);
     mon->groups[2] = monitor_register_memory(server, m);
