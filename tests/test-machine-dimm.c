@@ -571,6 +571,87 @@ static void test_object_add_typed(struct fixture *f, gconstpointer data)
     }
 }
 
+/*
+ * system_reset with three DIMMs: one the guest onlined, one whose insert
+ * event it never took, one whose removal it never answered. After it,
+ * each reads enabled only (cold-plugged), the removal is dropped (the
+ * memory is hotmem's to touch again), no event is pending on the GED, and
+ * RESET says who asked. A new device_del works.
+ */
+static void test_system_reset(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = NULL, *after = NULL;
+    uint8_t ged = 0xff;
+
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    object_add(f, "m2", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                  "\"memdev\": \"m0\"}", 0);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                             "\"memdev\": \"m1\"}", &err));
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d2\", "
+                  "\"memdev\": \"m2\"}", 2);
+    g_assert_true(machine_device_del(f->m, "d2", &err));
+    g_assert_cmphex(guest_status(f, 1), ==, 0x3);
+    g_assert_cmphex(guest_status(f, 2), ==, 0x5);
+    before = memory_devices(f);
+    machine_system_reset(f->m);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);
+    g_assert_cmphex(guest_status(f, 1), ==, 0x1);
+    g_assert_cmphex(guest_status(f, 2), ==, 0x1);
+    bus_dispatch(f->m->bus, BUS_PIO, GED_PORT, &ged, 1, false);
+    g_assert_cmphex(ged, ==, 0);
+    after = memory_devices(f);
+    g_assert_cmpstr(after, ==, before);
+    assert_event(f, f->events->len - 1, "RESET {\"guest\":false,"
+                 "\"reason\":\"host-qmp-system-reset\"}");
+    /* The dropped removal: an eject now is refused, as one nobody asked. */
+    guest_eject(f, 2);
+    g_assert_nonnull(f->m->dimm_slots[2]);
+    hot_remove(f, "d2", 2);
+    assert_event(f, f->events->len - 1, "DEVICE_DELETED {\"device\":\"d2\","
+                 "\"path\":\"/machine/peripheral/d2\"}");
+}
+
+/* The guest's reset: on the main loop, reason guest-reset. */
+static void test_guest_reset(struct fixture *f, gconstpointer data)
+{
+    uint8_t reset = 0x0f;
+
+    bus_dispatch(f->m->bus, BUS_PIO, 0x0b06, &reset, 1, true);
+    while (f->events->len == 0)
+        g_main_context_iteration(NULL, TRUE);
+    assert_event(f, 0, "RESET {\"guest\":true,\"reason\":\"guest-reset\"}");
+    g_assert_cmpint(machine_exit_status(f->m), ==, -1);
+}
+
+/* With no_reboot (-no-reboot), the guest's reset ends the machine. */
+static void test_guest_reset_no_reboot(void)
+{
+    struct fixture f = { 0 };
+    struct machine_config cfg = {
+        .ram_size = 256 * MIB, .slots = 4, .maxmem = 1024 * MIB, .smp = 1,
+        .serial = MACHINE_SERIAL_NONE, .kvm_stub = &f.stub,
+        .emit = record_event, .opaque = &f, .no_reboot = true,
+    };
+    g_autoptr(GError) err = NULL;
+    uint8_t reset = 0x0f;
+
+    f.stub = (struct machine_kvm_stub){ stub_set_region, stub_irq_line,
+                                        &f.kvm, 40, STUB_SLOTS, NULL };
+    f.events = g_ptr_array_new_with_free_func(g_free);
+    f.m = machine_create(&cfg, &err);
+    g_assert_no_error(err);
+    bus_dispatch(f.m->bus, BUS_PIO, 0x0b06, &reset, 1, true);
+    assert_event(&f, 0, "SHUTDOWN {\"guest\":true,\"reason\":\"guest-reset\"}");
+    g_assert_cmpint(machine_exit_status(f.m), ==, 0);
+    machine_destroy(f.m);
+    kvm_log_clear(&f.kvm);
+    g_ptr_array_free(f.events, TRUE);
+}
+
 /* Without slots, query-memory-size-summary still says plugged-memory 0. */
 static void test_summary_no_slots(void)
 {
@@ -959,6 +1040,10 @@ int main(int argc, char **argv)
     ADD("boot-ram-object", test_boot_ram_object, NULL);
     ADD("object-add-typed", test_object_add_typed, NULL);
     g_test_add_func("/machine-dimm/summary-no-slots", test_summary_no_slots);
+    ADD("system-reset", test_system_reset, NULL);
+    ADD("guest-reset", test_guest_reset, NULL);
+    g_test_add_func("/machine-dimm/guest-reset-no-reboot",
+                    test_guest_reset_no_reboot);
     ADD("readonly", test_readonly, NULL);
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);

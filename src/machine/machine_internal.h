@@ -42,7 +42,11 @@ struct machine {
     struct memhp *memhp;
     uint64_t rsdp_addr;
     struct boot_entry entry;
+    GBytes *kernel_image, *initrd_image;    /* -kernel, -initrd as read */
     struct vcpus *vcpus;
+    GMainContext *main_ctx;     /* machine_create()'s thread-default */
+    struct machine_platform_state *power_on;    /* machine_reset.c */
+    gint reset_pending;         /* a guest reset is on its way (atomic) */
     bool built;                 /* machine_create() done: plugs are hot */
     GMutex exit_lock;
     int exit_status;            /* -1 until someone asks to end */
@@ -90,6 +94,15 @@ void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
+
+/* machine.c: ACPI tables and kernel into guest RAM, at boot and reset. */
+bool machine_load_images(struct machine *m, GError **err);
+
+/* machine_reset.c: the irqchip and PIT as created; the guest's reset. */
+bool machine_reset_init(struct machine *m, GError **err);
+void machine_reset_free(struct machine *m);
+/* Any thread (vCPU threads included): the guest asked for a reset. */
+void machine_guest_reset(struct machine *m);
 
 /* machine_stats.c: KVM's binary stats fds, opened before the vCPUs run. */
 bool machine_stats_init(struct machine *m, GError **err);

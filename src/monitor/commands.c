@@ -103,6 +103,14 @@ static void cmd_system_powerdown(struct qmp_request *req, json_object *args,
     qmp_request_return(req, NULL);
 }
 
+/* RESET first, then the reply, as QEMU 7.2 sends them. */
+static void cmd_system_reset(struct qmp_request *req, json_object *args,
+                             void *opaque)
+{
+    machine_system_reset(MON(opaque)->m);
+    qmp_request_return(req, NULL);
+}
+
 static void object_added(void *opaque, GError *err)
 {
     struct qmp_request *req = opaque;
@@ -186,6 +194,7 @@ static const struct qmp_command commands[] = {
     { "cont", no_args, false, cmd_cont, NULL },
     { "quit", no_args, false, cmd_quit, NULL },
     { "system_powerdown", no_args, false, cmd_system_powerdown, NULL },
+    { "system_reset", no_args, false, cmd_system_reset, NULL },
     { "object-add", object_add_args, true, cmd_object_add, NULL },
     { "object-del", id_arg, false, cmd_object_del, NULL },
     { "device_add", device_add_args, true, cmd_device_add, NULL },
