@@ -508,7 +508,7 @@ static void test_prealloc_object_add_sigterm(struct fixture *f,
         return;
     qmp_send(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
              "{\"qom-type\": \"memory-backend-memfd\", \"id\": \"m0\", "
-             "\"size\": \"4G\", \"prealloc\": true, "
+             "\"size\": 4294967296, \"prealloc\": true, "
              "\"prealloc-threads\": 1}}");
     wait_preallocating(vm_pid(f->vm));
     vm_signal(f->vm, SIGTERM);

@@ -314,8 +314,6 @@ static const struct refusal add_refusals[] = {
     { "{\"driver\": \"pc-dimm\", \"id\": \"x\"}",
       "'memdev' property is not set: a pc-dimm needs a memory backend "
       "(object-add memory-backend-*)" },
-    { "{\"driver\": \"pc-dimm\", \"memdev\": \"nope\"}",
-      "memdev 'nope' not found (object-add it first)" },
     { "{\"driver\": \"pc-dimm\", \"memdev\": \"m0\"}",
       "can't use already busy memdev: m0" },
     { "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m1\"}",
@@ -383,6 +381,302 @@ static void test_add_refused(struct fixture *f, gconstpointer data)
         g_assert_cmpuint(f->kvm.ged_raises, ==, raises);
     }
     g_assert_cmpuint(f->events->len, ==, 0);
+}
+
+static char *to_json(json_object *o)
+{
+    char *s = g_strdup(json_object_to_json_string_ext(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return s;
+}
+
+static void hot_add_acked(struct fixture *f, const char *json, unsigned slot);
+static void hot_remove(struct fixture *f, const char *id, unsigned slot);
+
+/* QEMU's class and text for a memdev that names no object. */
+static void test_unknown_memdev(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"x\", "
+                              "\"memdev\": \"nope\"}", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==, "Device 'nope' not found");
+    g_assert_cmpuint(f->kvm.regions, ==, 1);    /* boot RAM only */
+}
+
+/*
+ * A DIMM without id is removed through its QOM path; a refused device_add
+ * without id used a number up first, as in QEMU (so this one is
+ * device[1]). DEVICE_DELETED then has only "path".
+ */
+static void test_anonymous_del_by_path(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                              "\"nope\"}", &err));
+    g_clear_error(&err);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"memdev\": \"m0\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                  "\"memdev\": \"m1\"}", 1);
+    g_assert_false(machine_device_del(f->m,
+                   "/machine/peripheral-anon/device[0]", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND);
+    g_assert_cmpstr(err->message, ==,
+                    "Device '/machine/peripheral-anon/device[0]' not found");
+    g_clear_error(&err);
+    hot_remove(f, "/machine/peripheral-anon/device[1]", 0);
+    assert_event(f, 0, "DEVICE_DELETED "
+                 "{\"path\":\"/machine/peripheral-anon/device[1]\"}");
+    hot_remove(f, "/machine/peripheral/d1", 1);
+    assert_event(f, 1, "DEVICE_DELETED {\"device\":\"d1\","
+                 "\"path\":\"/machine/peripheral/d1\"}");
+}
+
+/*
+ * A file on 4 KiB pages may be plugged at any 4 KiB boundary with a size
+ * in 4 KiB units, as in QEMU; anonymous RAM keeps 2 MiB.
+ */
+static void test_file_page_align(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("hotmem-dimm-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "f0", NULL);
+    g_autofree char *obj = g_strdup_printf(
+        "{\"qom-type\": \"memory-backend-file\", \"id\": \"f0\", "
+        "\"size\": 1052672, \"mem-path\": \"%s\"}", path);
+    uint64_t addr = f->m->layout.window_base + 0x1000;
+    g_autofree char *dev = g_strdup_printf(
+        "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"f0\", "
+        "\"addr\": %" G_GUINT64_FORMAT "}", addr);
+    g_autofree char *want = g_strdup_printf("\"addr\":%" G_GUINT64_FORMAT
+                                            ",\"size\":1052672", addr);
+    g_autofree char *devs = NULL;
+    json_object *args = parse(obj);
+    bool done = false;
+
+    machine_object_add(f->m, args, object_done, &done);
+    g_assert_true(done);
+    json_object_put(args);
+    g_assert_true(device_add(f, dev, &err));
+    g_assert_no_error(err);
+    devs = memory_devices(f);
+    g_assert_nonnull(strstr(devs, want));
+    g_assert_cmphex(f->kvm.last_gpa, ==, addr);
+    g_assert_cmphex(f->kvm.last_size, ==, 1052672);
+    machine_destroy(f->m);
+    f->m = NULL;
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
+/*
+ * query-acpi-ospm-status lists every slot, as QEMU does: empty ones with
+ * source 0, status 0, and a slot keeps the guest's last word after its
+ * DIMM is gone (0x103, success, without "device").
+ */
+static void test_ospm_every_slot(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *empty = to_json(machine_query_acpi_ospm_status(f->m));
+    g_autofree char *after = NULL;
+
+    g_assert_cmpstr(empty, ==,
+        "[{\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"1\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"2\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"3\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0}]");
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                  "\"memdev\": \"m0\"}", 0);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                  "\"memdev\": \"m1\"}", 1);
+    guest_ost(f, 1, 0x1, 0x0);
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    guest_ost(f, 0, 0x3, 0x84);
+    guest_eject(f, 0);
+    guest_ost(f, 0, 0x103, 0x0);
+    after = to_json(machine_query_acpi_ospm_status(f->m));
+    g_assert_cmpstr(after, ==,
+        "[{\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":259,\"status\":0},"
+        "{\"device\":\"d1\",\"slot\":\"1\",\"slot-type\":\"DIMM\",\"source\":1,"
+        "\"status\":0},"
+        "{\"slot\":\"2\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0},"
+        "{\"slot\":\"3\",\"slot-type\":\"DIMM\",\"source\":0,\"status\":0}]");
+}
+
+/*
+ * The anonymous boot RAM is QEMU's "pc.ram": query-memdev lists it, and
+ * it can be neither deleted, nor plugged, nor created again.
+ */
+static void test_boot_ram_object(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *memdev = to_json(machine_query_memdev(f->m));
+    json_object *dup = parse("{\"qom-type\": \"memory-backend-ram\", "
+                             "\"id\": \"pc.ram\", \"size\": 2097152}");
+    GError *add_err = NULL;
+
+    g_assert_nonnull(strstr(memdev, "{\"id\":\"pc.ram\",\"size\":268435456,"
+                            "\"merge\":true,\"dump\":true,\"prealloc\":false,"
+                            "\"share\":false,\"reserve\":true,"
+                            "\"host-nodes\":[],\"policy\":\"default\"}"));
+    g_assert_false(machine_object_del(f->m, "pc.ram", &err));
+    g_assert_cmpstr(err->message, ==,
+                    "object 'pc.ram' is in use, can not be deleted");
+    g_clear_error(&err);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"memdev\": "
+                              "\"pc.ram\"}", &err));
+    g_assert_cmpstr(err->message, ==, "can't use already busy memdev: pc.ram");
+    machine_object_add(f->m, dup, (machine_done_fn)g_propagate_error,
+                       &add_err);
+    json_object_put(dup);
+    g_assert_nonnull(add_err);
+    g_assert_cmpstr(add_err->message, ==,
+                    "an object with id 'pc.ram' already exists");
+    g_error_free(add_err);
+}
+
+/* QMP object-add is typed as in QEMU: no strings for sizes or booleans. */
+static void test_object_add_typed(struct fixture *f, gconstpointer data)
+{
+    static const struct refusal typed[] = {
+        { "\"size\": \"1G\"", "Parameter 'size' expects uint64" },
+        { "\"size\": -1", "Parameter 'size' expects uint64" },
+        { "\"size\": 1048576, \"prealloc\": \"on\"",
+          "Invalid parameter type for 'prealloc', expected: boolean" },
+        { "\"size\": 1048576, \"share\": \"on\"",
+          "Invalid parameter type for 'share', expected: boolean" },
+        { "\"size\": 1048576, \"prealloc-threads\": \"2\"",
+          "Parameter 'prealloc-threads' expects uint64" },
+        { "\"size\": 1048576, \"host-nodes\": \"0\"",
+          "Invalid parameter type for 'host-nodes', expected: array" },
+        { "\"size\": 1048576, \"host-nodes\": [\"0\"]",
+          "Invalid parameter type for 'host-nodes[0]', expected: integer" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(typed); i++) {
+        g_autofree char *s = g_strdup_printf(
+            "{\"qom-type\": \"memory-backend-ram\", \"id\": \"x\", %s}",
+            typed[i].args);
+        json_object *args = parse(s);
+        GError *err = NULL;
+
+        machine_object_add(f->m, args, (machine_done_fn)g_propagate_error,
+                           &err);
+        json_object_put(args);
+        g_assert_nonnull(err);
+        g_assert_cmpstr(err->message, ==, typed[i].message);
+        g_error_free(err);
+    }
+}
+
+/*
+ * system_reset with three DIMMs: one the guest onlined, one whose insert
+ * event it never took, one whose removal it never answered. After it,
+ * each reads enabled only (cold-plugged), the removal is dropped (the
+ * memory is hotmem's to touch again), no event is pending on the GED, and
+ * RESET says who asked. A new device_del works.
+ */
+static void test_system_reset(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *before = NULL, *after = NULL;
+    uint8_t ged = 0xff;
+
+    object_add(f, "m0", 256 * MIB);
+    object_add(f, "m1", 256 * MIB);
+    object_add(f, "m2", 256 * MIB);
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                  "\"memdev\": \"m0\"}", 0);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                             "\"memdev\": \"m1\"}", &err));
+    hot_add_acked(f, "{\"driver\": \"pc-dimm\", \"id\": \"d2\", "
+                  "\"memdev\": \"m2\"}", 2);
+    g_assert_true(machine_device_del(f->m, "d2", &err));
+    g_assert_cmphex(guest_status(f, 1), ==, 0x3);
+    g_assert_cmphex(guest_status(f, 2), ==, 0x5);
+    before = memory_devices(f);
+    machine_system_reset(f->m);
+    g_assert_cmphex(guest_status(f, 0), ==, 0x1);
+    g_assert_cmphex(guest_status(f, 1), ==, 0x1);
+    g_assert_cmphex(guest_status(f, 2), ==, 0x1);
+    bus_dispatch(f->m->bus, BUS_PIO, GED_PORT, &ged, 1, false);
+    g_assert_cmphex(ged, ==, 0);
+    after = memory_devices(f);
+    g_assert_cmpstr(after, ==, before);
+    assert_event(f, f->events->len - 1, "RESET {\"guest\":false,"
+                 "\"reason\":\"host-qmp-system-reset\"}");
+    /* The dropped removal: an eject now is refused, as one nobody asked. */
+    guest_eject(f, 2);
+    g_assert_nonnull(f->m->dimm_slots[2]);
+    hot_remove(f, "d2", 2);
+    assert_event(f, f->events->len - 1, "DEVICE_DELETED {\"device\":\"d2\","
+                 "\"path\":\"/machine/peripheral/d2\"}");
+}
+
+/* The guest's reset: on the main loop, reason guest-reset. */
+static void test_guest_reset(struct fixture *f, gconstpointer data)
+{
+    uint8_t reset = 0x0f;
+
+    bus_dispatch(f->m->bus, BUS_PIO, 0x0b06, &reset, 1, true);
+    while (f->events->len == 0)
+        g_main_context_iteration(NULL, TRUE);
+    assert_event(f, 0, "RESET {\"guest\":true,\"reason\":\"guest-reset\"}");
+    g_assert_cmpint(machine_exit_status(f->m), ==, -1);
+}
+
+/* With no_reboot (-no-reboot), the guest's reset ends the machine. */
+static void test_guest_reset_no_reboot(void)
+{
+    struct fixture f = { 0 };
+    struct machine_config cfg = {
+        .ram_size = 256 * MIB, .slots = 4, .maxmem = 1024 * MIB, .smp = 1,
+        .serial = MACHINE_SERIAL_NONE, .kvm_stub = &f.stub,
+        .emit = record_event, .opaque = &f, .no_reboot = true,
+    };
+    g_autoptr(GError) err = NULL;
+    uint8_t reset = 0x0f;
+
+    f.stub = (struct machine_kvm_stub){ stub_set_region, stub_irq_line,
+                                        &f.kvm, 40, STUB_SLOTS, NULL };
+    f.events = g_ptr_array_new_with_free_func(g_free);
+    f.m = machine_create(&cfg, &err);
+    g_assert_no_error(err);
+    bus_dispatch(f.m->bus, BUS_PIO, 0x0b06, &reset, 1, true);
+    assert_event(&f, 0, "SHUTDOWN {\"guest\":true,\"reason\":\"guest-reset\"}");
+    g_assert_cmpint(machine_exit_status(f.m), ==, 0);
+    machine_destroy(f.m);
+    kvm_log_clear(&f.kvm);
+    g_ptr_array_free(f.events, TRUE);
+}
+
+/* Without slots, query-memory-size-summary still says plugged-memory 0. */
+static void test_summary_no_slots(void)
+{
+    struct kvm_log log = { 0 };
+    struct machine_kvm_stub stub = { stub_set_region, stub_irq_line, &log,
+                                     40, STUB_SLOTS, NULL };
+    struct machine_config cfg = {
+        .ram_size = 256 * MIB, .maxmem = 256 * MIB, .smp = 1,
+        .serial = MACHINE_SERIAL_NONE, .kvm_stub = &stub,
+    };
+    g_autoptr(GError) err = NULL;
+    struct machine *m = machine_create(&cfg, &err);
+    g_autofree char *s = NULL;
+
+    g_assert_no_error(err);
+    s = to_json(machine_query_memory_size_summary(m));
+    g_assert_cmpstr(s, ==, "{\"base-memory\":268435456,\"plugged-memory\":0}");
+    machine_destroy(m);
+    kvm_log_clear(&log);
 }
 
 static void test_slots_full(struct fixture *f, gconstpointer data)
@@ -783,6 +1077,17 @@ int main(int argc, char **argv)
     ADD("remove", test_remove, NULL);
     ADD("add-then-del", test_add_then_del, NULL);
     ADD("anonymous", test_anonymous, NULL);
+    ADD("anonymous-del-by-path", test_anonymous_del_by_path, NULL);
+    ADD("unknown-memdev", test_unknown_memdev, NULL);
+    ADD("file-page-align", test_file_page_align, NULL);
+    ADD("ospm-every-slot", test_ospm_every_slot, NULL);
+    ADD("boot-ram-object", test_boot_ram_object, NULL);
+    ADD("object-add-typed", test_object_add_typed, NULL);
+    g_test_add_func("/machine-dimm/summary-no-slots", test_summary_no_slots);
+    ADD("system-reset", test_system_reset, NULL);
+    ADD("guest-reset", test_guest_reset, NULL);
+    g_test_add_func("/machine-dimm/guest-reset-no-reboot",
+                    test_guest_reset_no_reboot);
     ADD("readonly", test_readonly, NULL);
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);

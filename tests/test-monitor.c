@@ -674,7 +674,12 @@ static void test_hmp_info(struct fixture *f, gconstpointer data)
                "  addr: 0x108000000\r\n  slot: 1\r\n  node: 0\r\n"
                "  size: 134217728\r\n  memdev: /objects/m1\r\n"
                "  hotplugged: true\r\n  hotpluggable: true\r\n");
+    /* The boot RAM first, as QEMU's pc.ram (query-memdev's order). */
     expect_hmp(f, "info memdev",
+               "memory backend: pc.ram\r\n  size:  268435456\r\n"
+               "  merge: true\r\n  dump: true\r\n  prealloc: false\r\n"
+               "  share: false\r\n  reserve: true\r\n  policy: default\r\n"
+               "  host nodes: \r\n"
                "memory backend: m0\r\n  size:  134217728\r\n"
                "  merge: true\r\n  dump: false\r\n  prealloc: false\r\n"
                "  share: false\r\n  reserve: true\r\n  policy: default\r\n"

@@ -226,6 +226,7 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
     f->server = new_server(f->ctx);
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
         qmp_server_register(f->server, &commands[i]);
+    qmp_server_allow_oob(f->server, "client-count");
     f->dir = g_dir_make_tmp("test-qmp-XXXXXX", &err);
     g_assert_no_error(err);
     f->path = g_build_filename(f->dir, "qmp.sock", NULL);
@@ -467,7 +468,7 @@ static void test_greeting_shape(struct fixture *f, gconstpointer data)
 
     g_assert_cmpstr(line, ==, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, "
                     "\"minor\": 2, \"major\": 1}, \"package\": \"hotmem-test\"}, "
-                    "\"capabilities\": []}}\r\n");
+                    "\"capabilities\": [\"oob\"]}}\r\n");
     client_close(c);
 }
 
@@ -501,8 +502,9 @@ static void test_negotiation_enable(struct fixture *f, gconstpointer data)
 
     json_object_put(client_read(c));
     assert_error(client_cmd(c, "{\"execute\": \"qmp_capabilities\", "
-                               "\"arguments\": {\"enable\": [\"oob\"]}}"),
-                 "GenericError", "Capability 'oob' not available");
+                               "\"arguments\": {\"enable\": [\"oob\", "
+                               "\"foo\"]}}"),
+                 "GenericError", "Capability 'foo' not available");
     assert_error(client_cmd(c, "{\"execute\": \"qmp_capabilities\", "
                                "\"arguments\": {\"enable\": \"oob\"}}"),
                  "GenericError", "Invalid parameter type for 'enable', "
@@ -523,6 +525,67 @@ static void test_negotiation_twice(struct fixture *f, gconstpointer data)
     assert_error(client_cmd(c, "{\"execute\": \"qmp_capabilities\"}"),
                  "CommandNotFound", "Capabilities negotiation is already "
                  "complete, command ignored");
+    client_close(c);
+}
+
+/* ---- out-of-band execution (qmp-spec) ---------------------------------- */
+
+static struct client *client_open_oob(struct fixture *f)
+{
+    struct client *c = client_connect(f);
+
+    json_object_put(client_read(c));
+    assert_return_id(client_cmd(c, "{\"execute\": \"qmp_capabilities\", "
+                                   "\"arguments\": {\"enable\": [\"oob\"]}, "
+                                   "\"id\": 1}"), 1);
+    return c;
+}
+
+/* exec-oob: refused for other commands and without the capability. */
+static void test_oob_refused(struct fixture *f, gconstpointer data)
+{
+    struct client *plain = client_open(f);
+    struct client *c = client_open_oob(f);
+
+    assert_error(client_cmd(plain, "{\"exec-oob\": \"client-count\"}"),
+                 "GenericError", "QMP input member 'exec-oob' is unexpected");
+    assert_error(client_cmd(c, "{\"exec-oob\": \"echo\"}"), "GenericError",
+                 "The command echo does not support OOB");
+    assert_error(client_cmd(c, "{\"execute\": \"echo\", "
+                               "\"exec-oob\": \"client-count\"}"),
+                 "GenericError",
+                 "QMP input member 'execute' clashes with 'exec-oob'");
+    assert_error(client_cmd(c, "{\"exec-oob\": 5}"), "GenericError",
+                 "QMP input member 'exec-oob' must be a string");
+    assert_return_id(client_cmd(c, "{\"exec-oob\": \"client-count\", "
+                                   "\"id\": 2}"), 2);
+    client_close(plain);
+    client_close(c);
+}
+
+/*
+ * An exec-oob request overtakes the client's pending in-band command; the
+ * in-band commands sent meanwhile wait and run in order after it.
+ */
+static void test_oob_overtakes(struct fixture *f, gconstpointer data)
+{
+    struct client *c = client_open_oob(f);
+    struct client *other = client_open(f);
+    json_object *msg;
+
+    client_write(c, "{\"execute\": \"gate\", \"id\": 10}"
+                    "{\"execute\": \"echo\", \"id\": 11}"
+                    "{\"exec-oob\": \"client-count\", \"id\": 12}");
+    msg = client_read(c);
+    g_assert_cmpint(reply_id(msg), ==, 12);
+    g_assert_cmpint(json_object_get_int(json_object_object_get(msg,
+                                        "return")), ==, 2);
+    json_object_put(msg);
+    assert_return_id(client_cmd(other, "{\"execute\": \"open-gate\", "
+                                       "\"id\": 1}"), 1);
+    assert_return_id(client_read(c), 10);
+    assert_return_id(client_read(c), 11);
+    client_close(other);
     client_close(c);
 }
 
@@ -1322,6 +1385,8 @@ int main(int argc, char **argv)
     ADD("/qmp/negotiation/required", test_negotiation_required);
     ADD("/qmp/negotiation/enable", test_negotiation_enable);
     ADD("/qmp/negotiation/twice", test_negotiation_twice);
+    ADD("/qmp/oob/refused", test_oob_refused);
+    ADD("/qmp/oob/overtakes", test_oob_overtakes);
     ADD("/qmp/request/id-echo", test_id_echo);
     ADD("/qmp/request/errors", test_input_errors);
     ADD("/qmp/request/args", test_args);

@@ -26,6 +26,14 @@ struct backend;
 struct backend *backend_new(const char *qom_type, const char *id,
                             json_object *props, GError **err);
 void backend_free(struct backend *b);
+/*
+ * QMP object-add's stricter typing, QEMU's (its arguments are QAPI-typed,
+ * unlike -object key=value): sizes and counts must be JSON integers,
+ * booleans JSON booleans, host-nodes an array of integers. Run before
+ * backend_new(); error texts are QEMU's.
+ */
+bool backend_props_check_typed(const char *qom_type, json_object *props,
+                               GError **err);
 
 const char *backend_id(const struct backend *b);
 const char *backend_type(const struct backend *b);

@@ -227,6 +227,56 @@ static const struct prop_desc *find_prop(enum backend_kind kind,
     return NULL;
 }
 
+/* QMP's typing of one value of kind d (QEMU's QAPI MemoryBackend*Properties). */
+static bool check_typed(const struct prop_desc *d, json_object *v,
+                        GError **err)
+{
+    switch (d->kind) {
+    case BACKEND_VALUE_BOOL:
+        return json_object_is_type(v, json_type_boolean) ||
+               wrong_type(err, d->name, "boolean");
+    case BACKEND_VALUE_SIZE:
+    case BACKEND_VALUE_COUNT:
+        /* QEMU's visitor says so for a string, and for a negative number. */
+        return (json_object_is_type(v, json_type_int) &&
+                json_object_get_int64(v) >= 0) ||
+               fail(err, "Parameter '%s' expects uint64", d->name);
+    case BACKEND_VALUE_STR:
+    case BACKEND_VALUE_POLICY:
+        return json_object_is_type(v, json_type_string) ||
+               wrong_type(err, d->name, "string");
+    case BACKEND_VALUE_NODES:
+        if (!json_object_is_type(v, json_type_array))
+            return wrong_type(err, d->name, "array");
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            json_object *n = json_object_array_get_idx(v, i);
+
+            if (!json_object_is_type(n, json_type_int) ||
+                json_object_get_int64(n) < 0)
+                return fail(err, "Invalid parameter type for '%s[%zu]', "
+                            "expected: integer", d->name, i);
+        }
+        return true;
+    }
+    return true;
+}
+
+bool backend_props_check_typed(const char *qom_type, json_object *props,
+                               GError **err)
+{
+    enum backend_kind kind;
+
+    if (!backend_kind_from_name(qom_type, &kind))
+        return true;        /* backend_new() names the unknown type */
+    json_object_object_foreach(props, key, v) {
+        const struct prop_desc *d = find_prop(kind, key);
+
+        if (d && !check_typed(d, v, err))
+            return false;
+    }
+    return true;
+}
+
 /*
  * The host CPUs this process may run on: its affinity mask, one system
  * call. (g_get_num_processors() asks sysconf(), which opens and parses

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "boot/vcpu_state.h"
 #include "errors.h"
 
 #define SIG_KICK SIGUSR1
@@ -26,6 +27,7 @@ struct vcpu {
     pthread_t thread;
     bool thread_started;
     int tid;                /* the thread's Linux id; 0 until it runs */
+    struct vcpu_state *power_on;        /* as created, for a reset */
 };
 
 struct vcpus {
@@ -36,6 +38,7 @@ struct vcpus {
     GMutex lock;
     GCond cond;
     bool paused;
+    bool held;              /* a machine reset is under way */
     bool stopping;
     unsigned parked;        /* threads waiting in park() */
     unsigned running;       /* threads not yet finished */
@@ -179,8 +182,11 @@ static bool create_one(struct vcpus *v, unsigned i, GError **err)
                     g_strerror(errno));
         return false;
     }
-    return map_dirty_ring(c, err) && setup_cpuid(c, err) &&
-           setup_msrs(c, err);
+    if (!map_dirty_ring(c, err) || !setup_cpuid(c, err) ||
+        !setup_msrs(c, err))
+        return false;
+    c->power_on = vcpu_state_save(v->kvm, fd, err);
+    return c->power_on != NULL;
 }
 
 struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
@@ -218,6 +224,7 @@ void vcpus_destroy(struct vcpus *v)
             munmap(v->cpus[i].dirty_ring, dirty_ring_bytes(v));
         if (v->cpus[i].fd >= 0)
             close(v->cpus[i].fd);
+        vcpu_state_free(v->cpus[i].power_on);
     }
     g_mutex_clear(&v->lock);
     g_cond_clear(&v->cond);
@@ -391,9 +398,9 @@ static bool handle_exit(struct vcpu *c)
         fatal(c, "guest triple fault (KVM_EXIT_SHUTDOWN)");
         return false;
     case KVM_EXIT_SYSTEM_EVENT:
-        c->group->hooks.system_event(c->group->hooks.opaque, c->index,
-                                     run->system_event.type);
-        return false;
+        return c->group->hooks.system_event(c->group->hooks.opaque,
+                                            c->index,
+                                            run->system_event.type);
     case KVM_EXIT_FAIL_ENTRY:
         what = g_strdup_printf("KVM_EXIT_FAIL_ENTRY, hardware reason 0x%llx",
                                run->fail_entry.hardware_entry_failure_reason);
@@ -411,14 +418,34 @@ static bool handle_exit(struct vcpu *c)
     return false;
 }
 
-/* Waits while the group is paused; returns false when stopping. */
+static bool must_park(struct vcpus *v)
+{
+    return (v->paused || v->held) && !v->stopping;
+}
+
+/*
+ * Waits while the group is paused or held; returns false when stopping.
+ * Before it parks, the vCPU enters KVM_RUN once with immediate_exit set:
+ * KVM then completes the I/O exit it last returned with (an OUT's
+ * instruction is skipped, an IN's value lands in RAX) without running the
+ * guest, so its registers are final while it is parked, and a reset's
+ * registers are not later moved past a half-done instruction.
+ */
 static bool park_if_needed(struct vcpu *c)
 {
     struct vcpus *v = c->group;
-    bool go_on;
+    bool go_on, park;
 
     g_mutex_lock(&v->lock);
-    while (v->paused && !v->stopping) {
+    park = must_park(v);
+    g_mutex_unlock(&v->lock);
+    if (park) {
+        c->run->immediate_exit = 1;
+        (void)__kvm_ioctl(c->fd, KVM_RUN, NULL);    /* -EINTR */
+        c->run->immediate_exit = 0;
+    }
+    g_mutex_lock(&v->lock);
+    while (must_park(v)) {
         v->parked++;
         g_cond_broadcast(&v->cond);
         g_cond_wait(&v->cond, &v->lock);
@@ -542,6 +569,42 @@ bool vcpus_paused(struct vcpus *v)
     p = v->paused;
     g_mutex_unlock(&v->lock);
     return p;
+}
+
+void vcpus_hold(struct vcpus *v)
+{
+    g_mutex_lock(&v->lock);
+    v->held = true;
+    g_mutex_unlock(&v->lock);
+    kick_all(v);
+}
+
+void vcpus_wait_parked(struct vcpus *v)
+{
+    g_mutex_lock(&v->lock);
+    while (v->parked < v->running && !v->stopping)
+        g_cond_wait(&v->cond, &v->lock);
+    g_mutex_unlock(&v->lock);
+}
+
+void vcpus_release(struct vcpus *v)
+{
+    g_mutex_lock(&v->lock);
+    v->held = false;
+    g_cond_broadcast(&v->cond);
+    g_mutex_unlock(&v->lock);
+}
+
+bool vcpus_reset(struct vcpus *v, const struct boot_entry *entry,
+                 GError **err)
+{
+    for (unsigned i = 0; i < v->count; i++) {
+        if (!vcpu_state_restore(v->cpus[i].power_on, v->cpus[i].fd, err)) {
+            g_prefix_error(err, "reset of vCPU %u: ", i);
+            return false;
+        }
+    }
+    return vcpus_set_boot_state(v, entry, err);
 }
 
 void vcpus_stop(struct vcpus *v)

@@ -23,9 +23,11 @@ struct vcpu_hooks {
                   const char *regs);
     /*
      * KVM_EXIT_SYSTEM_EVENT: the guest asked for a shutdown, a reset or
-     * reported a crash (type: KVM_SYSTEM_EVENT_*). The thread stops after.
+     * reported a crash (type: KVM_SYSTEM_EVENT_*). Returns whether the
+     * vCPU goes on (a reset holds it, see vcpus_hold()); the thread stops
+     * otherwise.
      */
-    void (*system_event)(void *opaque, unsigned index, uint32_t type);
+    bool (*system_event)(void *opaque, unsigned index, uint32_t type);
     /*
      * KVM_EXIT_DIRTY_RING_FULL: harvest and reset the dirty rings (may be
      * NULL when the dirty ring is off). KVM_RUN resumes when it returns.
@@ -55,6 +57,19 @@ bool vcpus_start(struct vcpus *v, bool paused, GError **err);
 void vcpus_pause(struct vcpus *v);
 void vcpus_resume(struct vcpus *v);
 bool vcpus_paused(struct vcpus *v);
+
+/*
+ * Machine reset. vcpus_hold() (any thread, vCPU threads included: it does
+ * not wait) keeps every vCPU out of KVM_RUN until vcpus_release(), on top
+ * of any pause; vcpus_wait_parked() (not from a vCPU thread) returns once
+ * all are parked. Then vcpus_reset() puts every vCPU back in the state it
+ * was created in (vcpu_state.h) and the boot vCPU at entry.
+ */
+void vcpus_hold(struct vcpus *v);
+void vcpus_wait_parked(struct vcpus *v);
+void vcpus_release(struct vcpus *v);
+bool vcpus_reset(struct vcpus *v, const struct boot_entry *entry,
+                 GError **err);
 
 /* Ends and joins every thread. Idempotent. */
 void vcpus_stop(struct vcpus *v);

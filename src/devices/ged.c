@@ -76,6 +76,14 @@ void ged_raise(struct ged *g, uint32_t events)
     g_mutex_unlock(&g->lock);
 }
 
+void ged_reset(struct ged *g)
+{
+    g_mutex_lock(&g->lock);
+    g->pending = 0;
+    g->set_irq(g->opaque, false);
+    g_mutex_unlock(&g->lock);
+}
+
 /* If (And (Local0, bit)) { body } */
 static struct aml *if_event(uint32_t bit, struct aml *body)
 {

@@ -27,6 +27,8 @@ void ged_destroy(struct ged *g);
 
 /* Latches events and raises the interrupt. Thread-safe. */
 void ged_raise(struct ged *g, uint32_t events);
+/* Machine reset: events nobody read are dropped and the line goes low. */
+void ged_reset(struct ged *g);
 
 struct aml;
 /*

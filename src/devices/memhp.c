@@ -196,6 +196,23 @@ bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err)
     return true;
 }
 
+void memhp_reset(struct memhp *h)
+{
+    if (!h)
+        return;
+    h->selector = 0;
+    h->empty_ost_event = 0;
+    for (unsigned i = 0; i < h->nr_slots; i++) {
+        struct pc_dimm *d = h->table[i];
+
+        if (d) {
+            d->hp.inserting = false;
+            d->hp.removing = false;
+            d->hp.unplug_requested = false;
+        }
+    }
+}
+
 void memhp_cancel_unplug(struct memhp *h, unsigned slot)
 {
     struct pc_dimm *d = slot < h->nr_slots ? h->table[slot] : NULL;

@@ -70,6 +70,14 @@ bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err);
  */
 void memhp_cancel_unplug(struct memhp *h, unsigned slot);
 
+/*
+ * Machine reset: the selector and every slot's pending insert and remove
+ * events are cleared and a pending removal is dropped, so each plugged
+ * DIMM reads enabled only, as a cold-plugged one; the DIMMs stay. The
+ * owner's lock is held.
+ */
+void memhp_reset(struct memhp *h);
+
 struct aml;
 /* Appends Device(MHPC) and one PNP0C80 device per slot to scope (\_SB). */
 void memhp_build_aml(struct aml *scope, unsigned slots);

@@ -270,6 +270,16 @@ static void serial_access(void *opaque, uint64_t offset, uint8_t *data,
         s->ops.rx_drained(s->ops.chr_opaque);
 }
 
+/* The power-on registers (16550A data sheet, "Reset" column). */
+static void power_on_registers(struct serial *s)
+{
+    s->rx_head = s->rx_count = 0;
+    s->ier = s->mcr = s->lsr_errors = s->scr = s->fcr = 0;
+    s->divisor = 12;        /* 9600 baud from the 1.8432 MHz clock */
+    s->lcr = 0x03;          /* 8N1 */
+    s->thre_pending = false;
+}
+
 struct serial *serial_create(struct bus *bus, uint16_t base,
                              const struct serial_ops *ops, GError **err)
 {
@@ -279,14 +289,21 @@ struct serial *serial_create(struct bus *bus, uint16_t base,
     s->bus = bus;
     s->base = base;
     s->ops = *ops;
-    s->divisor = 12;        /* 9600 baud from the 1.8432 MHz clock */
-    s->lcr = 0x03;          /* 8N1 */
+    power_on_registers(s);
     if (!bus_register(bus, BUS_PIO, base, 8, serial_access, s, err)) {
         g_mutex_clear(&s->lock);
         g_free(s);
         return NULL;
     }
     return s;
+}
+
+void serial_reset(struct serial *s)
+{
+    g_mutex_lock(&s->lock);
+    power_on_registers(s);
+    update_irq(s);
+    g_mutex_unlock(&s->lock);
 }
 
 void serial_destroy(struct serial *s)

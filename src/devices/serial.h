@@ -49,6 +49,12 @@ size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
  * call it from inside transmit.
  */
 void serial_tx_ready(struct serial *s);
+/*
+ * Machine reset: the UART's registers as at power-on (9600 8N1, no FIFOs,
+ * no interrupts enabled, line low); received bytes not yet read are
+ * dropped, bytes already handed to the backend are not.
+ */
+void serial_reset(struct serial *s);
 
 struct aml;
 /* Appends Device(name) for a UART at base with interrupt gsi to scope. */

@@ -140,8 +140,7 @@ static void on_pm_request(void *opaque, enum pm_request req)
         machine_request_exit(m, 0, true, "guest-shutdown",
                              "guest powered off (ACPI S5)");
     else
-        machine_request_exit(m, 0, true, "guest-reset", "guest requested "
-                             "a reset; hotmem does not reboot, it exits");
+        machine_guest_reset(m);
 }
 
 static void memhp_notify(void *opaque)
@@ -189,42 +188,41 @@ static bool step_acpi_tables(struct machine *m, GError **err)
     return ok;
 }
 
-static bool read_file(const char *what, const char *path, gchar **data,
-                      gsize *len, GError **err)
+static GBytes *read_file(const char *what, const char *path, GError **err)
 {
     g_autoptr(GError) e = NULL;
+    gchar *data;
+    gsize len;
 
-    if (g_file_get_contents(path, data, len, &e))
-        return true;
+    if (g_file_get_contents(path, &data, &len, &e))
+        return g_bytes_new_take(data, len);
     g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
                 e->message);
-    return false;
+    return NULL;
 }
 
-static bool step_kernel(struct machine *m, GError **err)
+/*
+ * Writes the kernel (and initrd, command line, boot structures) into guest
+ * memory from the images read at startup: at boot and again at each
+ * reset, as QEMU loads its ROM blobs again.
+ */
+static bool load_kernel(struct machine *m, GError **err)
 {
-    g_autofree gchar *kernel = NULL, *initrd = NULL;
     g_autofree char *cmdline = NULL;
-    gsize kernel_len = 0, initrd_len = 0;
     struct boot_images img = { .cmdline = m->cfg.cmdline,
                                .rsdp_addr = m->rsdp_addr };
+    gsize len = 0;
 
-    if (m->cfg.kernel_path) {
-        if (!read_file("-kernel", m->cfg.kernel_path, &kernel, &kernel_len,
-                       err))
-            return false;
-        img.kernel = (const uint8_t *)kernel;
-        img.kernel_size = kernel_len;
+    if (m->kernel_image) {
+        img.kernel = g_bytes_get_data(m->kernel_image, &len);
+        img.kernel_size = len;
     } else {
         img.kernel = hotmem_guest_image;
         img.kernel_size = guest_image_size();
     }
-    if (m->cfg.initrd_path) {
-        if (!read_file("-initrd", m->cfg.initrd_path, &initrd, &initrd_len,
-                       err))
-            return false;
-        img.initrd = (const uint8_t *)initrd;
-        img.initrd_size = initrd_len;
+    if (m->initrd_image) {
+        img.initrd = g_bytes_get_data(m->initrd_image, &len);
+        img.initrd_size = len;
     }
     if (linux_cmdline_for_image(img.kernel, img.kernel_size, m->cfg.cmdline,
             &(struct linux_cmdline_policy){
@@ -240,6 +238,22 @@ static bool step_kernel(struct machine *m, GError **err)
     return false;
 }
 
+static bool step_kernel(struct machine *m, GError **err)
+{
+    if (m->cfg.kernel_path &&
+        !(m->kernel_image = read_file("-kernel", m->cfg.kernel_path, err)))
+        return false;
+    if (m->cfg.initrd_path &&
+        !(m->initrd_image = read_file("-initrd", m->cfg.initrd_path, err)))
+        return false;
+    return load_kernel(m, err);
+}
+
+bool machine_load_images(struct machine *m, GError **err)
+{
+    return step_acpi_tables(m, err) && load_kernel(m, err);
+}
+
 static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
                           const char *regs)
 {
@@ -251,14 +265,20 @@ static void on_vcpu_fatal(void *opaque, unsigned index, const char *what,
 }
 
 /*
- * The guest's shutdown, reset or crash report. hotmem has no reset: the
- * machine ends for all three, as a shutdown the guest asked for (what the
- * SHUTDOWN event and the exit status have always said).
+ * The guest's shutdown, reset or crash report. A reset resets the machine
+ * (the vCPU goes on, held until it is done); a shutdown or a crash report
+ * ends it, as a shutdown the guest asked for (what the SHUTDOWN event and
+ * the exit status have always said).
  */
-static void on_vcpu_system_event(void *opaque, unsigned index, uint32_t type)
+static bool on_vcpu_system_event(void *opaque, unsigned index, uint32_t type)
 {
+    if (type == KVM_SYSTEM_EVENT_RESET) {
+        machine_guest_reset(opaque);
+        return true;
+    }
     machine_request_exit(opaque, 0, true, "guest-shutdown",
                          "guest requested shutdown");
+    return false;
 }
 
 static bool step_vcpus(struct machine *m, GError **err)
@@ -282,6 +302,8 @@ static const struct {
     bool kvm;
 } machine_steps[] = {
     { "kvm", step_kvm, false },
+    /* The in-kernel irqchip and PIT as created, for a reset. */
+    { "reset-state", machine_reset_init, true },
     { "objects", step_objects, false },
     { "layout", step_layout, false },
     { "ram", step_ram, false },
@@ -305,6 +327,7 @@ struct machine *machine_create(const struct machine_config *cfg, GError **err)
 
     m->cfg = *cfg;
     m->exit_status = -1;
+    m->main_ctx = g_main_context_ref_thread_default();
     g_mutex_init(&m->exit_lock);
     g_mutex_init(&m->state_lock);
     for (size_t i = 0; i < G_N_ELEMENTS(machine_steps); i++) {
@@ -341,6 +364,10 @@ void machine_destroy(struct machine *m)
     if (m->ram)
         munmap(m->ram, m->layout.ram_size);
     g_free(m->nodes);
+    g_clear_pointer(&m->kernel_image, g_bytes_unref);
+    g_clear_pointer(&m->initrd_image, g_bytes_unref);
+    machine_reset_free(m);
+    g_main_context_unref(m->main_ctx);
     g_mutex_clear(&m->exit_lock);
     g_mutex_clear(&m->state_lock);
     g_free(m);

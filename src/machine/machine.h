@@ -54,6 +54,11 @@ struct machine_config {
      * (linux_cmdline.h).
      */
     bool linux_memhp_default_off;
+    /*
+     * -no-reboot: a reset the guest asks for ends the machine (SHUTDOWN,
+     * guest-reset, exit status 0) instead of resetting it.
+     */
+    bool no_reboot;
     enum machine_serial serial;
     const char *serial_path;
     const char *kvm_device;         /* NULL: /dev/kvm */
@@ -132,6 +137,18 @@ void machine_resume(struct machine *m);
 void machine_powerdown(struct machine *m);
 /* quit: SHUTDOWN (host-qmp-quit), then the machine ends with status 0. */
 void machine_quit(struct machine *m);
+/*
+ * system_reset (main thread; returns when done): the machine as at power
+ * on, with what was plugged since. vCPUs in their power-on state (registers,
+ * LAPIC, MSRs, ...) and the boot vCPU at the kernel's entry; the ACPI
+ * tables and the kernel loaded again; the UART, the GED, the irqchip and
+ * the PIT reset; plugged DIMMs stay, enabled, as if cold-plugged (their
+ * pending hot-plug events and a pending removal are dropped). Then RESET
+ * {"guest": false, "reason": "host-qmp-system-reset"}. A paused machine
+ * stays paused. If KVM refuses the power-on state, the machine ends
+ * (host-error), saying why.
+ */
+void machine_system_reset(struct machine *m);
 
 /* Completion of a command that may finish later (on the main loop). */
 typedef void (*machine_done_fn)(void *opaque, GError *err);

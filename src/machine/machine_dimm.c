@@ -34,6 +34,7 @@ void machine_dimm_table_init(struct machine *m)
 {
     g_mutex_init(&m->dimm_lock);
     m->dimm_slots = g_new0(struct pc_dimm *, m->cfg.slots + 1);
+    m->slot_ost = g_new0(struct machine_slot_ost, m->cfg.slots + 1);
     m->dimm_ids = g_ptr_array_sized_new(m->cfg.slots);
     m->dimm_ranges = g_array_sized_new(FALSE, FALSE,
                                        sizeof(struct pc_dimm_range),
@@ -58,6 +59,7 @@ void machine_dimms_free(struct machine *m)
     for (unsigned i = 0; i < m->cfg.slots; i++)
         dimm_free(m->dimm_slots[i]);
     g_clear_pointer(&m->dimm_slots, g_free);
+    g_clear_pointer(&m->slot_ost, g_free);
     if (m->dimm_ids)
         g_ptr_array_free(g_steal_pointer(&m->dimm_ids), TRUE);
     g_clear_pointer(&m->dimm_ranges, g_array_unref);
@@ -217,17 +219,32 @@ static struct backend *pick_backend(struct machine *m,
 {
     struct backend *b = machine_object_find(m, p->memdev);
 
-    if (!b) {
-        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "memdev '%s' not found (object-add it first)", p->memdev);
+    if (!b && !machine_is_boot_ram(m, p->memdev)) {
+        /* QEMU's class and text: the link to the object cannot be set. */
+        g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,
+                    "Device '%s' not found", p->memdev);
         return NULL;
     }
-    if (backend_in_use(b)) {
+    if (!b || backend_in_use(b)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "can't use already busy memdev: %s", p->memdev);
         return NULL;
     }
     return b;
+}
+
+/*
+ * A DIMM's alignment, QEMU's (memory_device_get_free_addr(), the memory
+ * region's alignment): its address and size are multiples of the backend's
+ * page size, and of 2 MiB for anonymous RAM (QEMU maps that aligned to
+ * THP's size). A file or memfd on 4 KiB pages may sit at any 4 KiB
+ * boundary.
+ */
+static uint64_t dimm_align(const struct backend *b)
+{
+    if (!strcmp(backend_type(b), "memory-backend-ram"))
+        return MAX(backend_page_size(b), PC_DIMM_MIN_ALIGN);
+    return backend_page_size(b);
 }
 
 /* Room left under maxmem, and the DIMM's alignment rules. */
@@ -283,7 +300,7 @@ static bool check_id(struct machine *m, const struct pc_dimm_props *p,
  * guest through the GED for a hot-plug). Called with dimm_lock held.
  */
 static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
-                        bool hotplug, GError **err)
+                        unsigned anon, bool hotplug, GError **err)
 {
     struct pc_dimm *d;
     struct backend *b;
@@ -292,7 +309,7 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
 
     if (!check_id(m, p, err) || !(b = pick_backend(m, p, err)))
         return false;
-    align = MAX(backend_page_size(b), PC_DIMM_MIN_ALIGN);
+    align = dimm_align(b);
     if (!check_size(m, b, align, err) || !pick_slot(m, p, &slot, err) ||
         !check_node(m, p, err) ||
         !place(m, p, backend_size(b), align, &addr, err))
@@ -301,7 +318,7 @@ static bool plug_locked(struct machine *m, const struct pc_dimm_props *p,
     d->id = g_strdup(p->id);
     d->path = p->id ? g_strdup_printf("/machine/peripheral/%s", p->id)
                     : g_strdup_printf("/machine/peripheral-anon/device[%u]",
-                                      m->anon_devices++);
+                                      anon);
     *d = (struct pc_dimm){ .id = d->id, .path = d->path, .backend = b,
                                 .slot = slot, .addr = addr,
                                 .size = backend_size(b), .node = p->node,
@@ -326,6 +343,7 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
     struct pc_dimm_props p;
     json_object *drv;
     bool hotplug = m->built, ok;
+    unsigned anon = 0;
 
     if (!json_object_object_get_ex(args, "driver", &drv) ||
         !json_object_is_type(drv, json_type_string)) {
@@ -339,6 +357,13 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
                     "pc-dimm)", json_object_get_string(drv));
         return false;
     }
+    /*
+     * As in QEMU, a device without id takes its number in
+     * /machine/peripheral-anon before its properties are checked: a
+     * refused one uses a number up too.
+     */
+    if (!json_object_object_get_ex(args, "id", NULL))
+        anon = m->anon_devices++;
     if (m->cfg.slots == 0) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "memory hot-plug is not enabled: start with -m SIZE,"
@@ -348,10 +373,23 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
     if (!pc_dimm_props_parse(args, &p, err))
         return false;
     g_mutex_lock(&m->dimm_lock);
-    ok = plug_locked(m, &p, hotplug, err);
+    ok = plug_locked(m, &p, anon, hotplug, err);
     g_mutex_unlock(&m->dimm_lock);
     pc_dimm_props_clear(&p);
     return ok;
+}
+
+/*
+ * A QOM path names any DIMM, anonymous ones included
+ * (/machine/peripheral-anon/device[N]); QEMU's device_del takes both.
+ */
+static struct pc_dimm *find_by_path(struct machine *m, const char *path)
+{
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        if (m->dimm_slots[i] && !strcmp(m->dimm_slots[i]->path, path))
+            return m->dimm_slots[i];
+    }
+    return NULL;
 }
 
 bool machine_device_del(struct machine *m, const char *id, GError **err)
@@ -360,7 +398,7 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
     bool ok = false;
 
     g_mutex_lock(&m->dimm_lock);
-    d = find_by_id(m, id);
+    d = id[0] == '/' ? find_by_path(m, id) : find_by_id(m, id);
     if (!d) {
         g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,
                     "Device '%s' not found", id);
@@ -425,6 +463,8 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
 
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
+    if (slot < m->cfg.slots)
+        m->slot_ost[slot] = (struct machine_slot_ost){ event, status };
     json_object_object_add(data, "info", ost_info(d, slot, event, status));
     if (d && d->hp.unplug_requested && is_eject_failure(event, status)) {
         /* The guest keeps the DIMM; it stays fully usable. */
@@ -516,27 +556,28 @@ json_object *machine_query_memory_size_summary(struct machine *m)
 
     json_object_object_add(o, "base-memory",
                            json_object_new_uint64(m->cfg.ram_size));
+    /* QEMU reports it (0) on a machine without slots too. */
     g_mutex_lock(&m->dimm_lock);
-    if (m->cfg.slots)
-        json_object_object_add(o, "plugged-memory",
-                               json_object_new_uint64(m->plugged_size));
+    json_object_object_add(o, "plugged-memory",
+                           json_object_new_uint64(m->plugged_size));
     g_mutex_unlock(&m->dimm_lock);
     return o;
 }
 
-/* One ACPIOSTInfo per occupied slot, with the last _OST the guest sent. */
+/*
+ * One ACPIOSTInfo per slot, empty ones included (source 0, status 0 until
+ * the guest reports on the slot), as QEMU lists them: the last _OST the
+ * guest sent for the slot, which outlives the DIMM it was about.
+ */
 json_object *machine_query_acpi_ospm_status(struct machine *m)
 {
     json_object *list = json_object_new_array();
 
     g_mutex_lock(&m->dimm_lock);
-    for (unsigned i = 0; i < m->cfg.slots; i++) {
-        const struct pc_dimm *d = m->dimm_slots[i];
-
-        if (d)
-            json_object_array_add(list, ost_info(d, i, d->hp.ost_event,
-                                                 d->hp.ost_status));
-    }
+    for (unsigned i = 0; i < m->cfg.slots; i++)
+        json_object_array_add(list, ost_info(m->dimm_slots[i], i,
+                                             m->slot_ost[i].event,
+                                             m->slot_ost[i].status));
     g_mutex_unlock(&m->dimm_lock);
     return list;
 }

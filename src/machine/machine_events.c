@@ -54,6 +54,11 @@ static const struct schema_type shutdown_data = {
     .members = shutdown_members,
 };
 
+static const struct schema_type reset_data = {
+    .meta = SCHEMA_OBJECT, .name = "q_obj_RESET-arg",
+    .members = shutdown_members,
+};
+
 static const struct schema_member ost_members[] = {
     { "info", &machine_acpi_ost_info_type, false }, { NULL },
 };
@@ -77,6 +82,7 @@ static const struct schema_type device_data = {
 const struct machine_event_info machine_events[MACHINE_EVENT_COUNT] = {
     [MACHINE_EVENT_SHUTDOWN] = { "SHUTDOWN", &shutdown_data },
     [MACHINE_EVENT_POWERDOWN] = { "POWERDOWN", &schema_empty },
+    [MACHINE_EVENT_RESET] = { "RESET", &reset_data },
     [MACHINE_EVENT_STOP] = { "STOP", &schema_empty },
     [MACHINE_EVENT_RESUME] = { "RESUME", &schema_empty },
     [MACHINE_EVENT_ACPI_DEVICE_OST] = { "ACPI_DEVICE_OST", &ost_data },

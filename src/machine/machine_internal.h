@@ -43,7 +43,11 @@ struct machine {
     struct memhp *memhp;
     uint64_t rsdp_addr;
     struct boot_entry entry;
+    GBytes *kernel_image, *initrd_image;    /* -kernel, -initrd as read */
     struct vcpus *vcpus;
+    GMainContext *main_ctx;     /* machine_create()'s thread-default */
+    struct machine_platform_state *power_on;    /* machine_reset.c */
+    gint reset_pending;         /* a guest reset is on its way (atomic) */
     bool built;                 /* machine_create() done: plugs are hot */
     GMutex exit_lock;
     int exit_status;            /* -1 until someone asks to end */
@@ -61,6 +65,11 @@ struct machine {
      */
     GMutex dimm_lock;
     struct pc_dimm **dimm_slots;        /* cfg.slots entries (+1) */
+    /*
+     * Per slot, the guest's last _OST (query-acpi-ospm-status): it stays
+     * with the slot after its DIMM is gone, as in QEMU.
+     */
+    struct machine_slot_ost { uint32_t event, status; } *slot_ost;
     /*
      * The same DIMMs, indexed so that device_add and device_del cost the
      * same with 2 or 256 of them (binary searches in arrays sized for every
@@ -87,6 +96,15 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
 
+/* machine.c: ACPI tables and kernel into guest RAM, at boot and reset. */
+bool machine_load_images(struct machine *m, GError **err);
+
+/* machine_reset.c: the irqchip and PIT as created; the guest's reset. */
+bool machine_reset_init(struct machine *m, GError **err);
+void machine_reset_free(struct machine *m);
+/* Any thread (vCPU threads included): the guest asked for a reset. */
+void machine_guest_reset(struct machine *m);
+
 /* machine_stats.c: KVM's binary stats fds, opened before the vCPUs run. */
 bool machine_stats_init(struct machine *m, GError **err);
 void machine_stats_free(struct machine *m);
@@ -110,6 +128,12 @@ bool machine_objects_init(struct machine *m, GError **err);
 void machine_objects_free(struct machine *m);
 /* The object with id, or NULL (also while it is being created). */
 struct backend *machine_object_find(struct machine *m, const char *id);
+/*
+ * The anonymous boot RAM (no -numa memdev) is the object QEMU calls
+ * "pc.ram": listed by query-memdev, in use, never deleted.
+ */
+#define MACHINE_BOOT_RAM_ID "pc.ram"
+bool machine_is_boot_ram(struct machine *m, const char *id);
 
 /* An interrupt line of the in-kernel IOAPIC (or of the KVM stub). */
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);

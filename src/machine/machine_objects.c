@@ -25,6 +25,33 @@ struct backend *machine_object_find(struct machine *m, const char *id)
     return g_hash_table_lookup(m->objects, id);
 }
 
+bool machine_is_boot_ram(struct machine *m, const char *id)
+{
+    return m->ram && !strcmp(id, MACHINE_BOOT_RAM_ID);
+}
+
+/*
+ * The anonymous boot RAM as QEMU's query-memdev shows it: the object
+ * "pc.ram" of type memory-backend-ram with its defaults (merge: the
+ * mapping is MADV_MERGEABLE; dump, reserve: nothing says otherwise).
+ */
+static json_object *boot_ram_describe(struct machine *m)
+{
+    json_object *o = json_object_new_object();
+
+    json_object_object_add(o, "id", json_object_new_string(MACHINE_BOOT_RAM_ID));
+    json_object_object_add(o, "size",
+                           json_object_new_uint64(m->layout.ram_size));
+    json_object_object_add(o, "merge", json_object_new_boolean(1));
+    json_object_object_add(o, "dump", json_object_new_boolean(1));
+    json_object_object_add(o, "prealloc", json_object_new_boolean(0));
+    json_object_object_add(o, "share", json_object_new_boolean(0));
+    json_object_object_add(o, "reserve", json_object_new_boolean(1));
+    json_object_object_add(o, "host-nodes", json_object_new_array());
+    json_object_object_add(o, "policy", json_object_new_string("default"));
+    return o;
+}
+
 /* The backend's own properties: args without qom-type and id. */
 static json_object *backend_props(json_object *args)
 {
@@ -69,7 +96,7 @@ static struct backend *new_backend(struct machine *m, json_object *args,
         return NULL;
     if (!props_check_id(id, err))
         return NULL;
-    if (g_hash_table_contains(m->objects, id)) {
+    if (g_hash_table_contains(m->objects, id) || machine_is_boot_ram(m, id)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "an object with id '%s' already exists", id);
         return NULL;
@@ -100,9 +127,13 @@ void machine_object_add(struct machine *m, json_object *args,
                         machine_done_fn done, void *opaque)
 {
     GError *err = NULL;
-    struct backend *b = new_backend(m, args, &err);
+    json_object *type = NULL;
+    struct backend *b = NULL;
     struct object_add_ctx *ctx;
 
+    json_object_object_get_ex(args, "qom-type", &type);
+    if (backend_props_check_typed(json_object_get_string(type), args, &err))
+        b = new_backend(m, args, &err);
     if (!b) {
         done(opaque, err);
         return;
@@ -125,6 +156,11 @@ bool machine_object_del(struct machine *m, const char *id, GError **err)
     struct backend *b;
     bool in_use;
 
+    if (machine_is_boot_ram(m, id)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "object '%s' is in use, can not be deleted", id);
+        return false;
+    }
     if (!g_hash_table_lookup_extended(m->objects, id, NULL, (gpointer *)&b)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "object '%s' not found", id);
@@ -155,6 +191,8 @@ json_object *machine_query_memdev(struct machine *m)
     GHashTableIter it;
     gpointer key, value;
 
+    if (m->ram)
+        json_object_array_add(list, boot_ram_describe(m));
     g_hash_table_iter_init(&it, m->objects);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         if (value)

@@ -50,6 +50,8 @@ static bool anonymous_ram(struct machine *m, GError **err)
         return false;
     }
     m->ram = ram;
+    /* QEMU's pc.ram is mergeable (mem-merge=on); without KSM it fails. */
+    madvise(ram, size, MADV_MERGEABLE);
     /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
     prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram, size,
           (unsigned long)"hotmem-guest-ram");

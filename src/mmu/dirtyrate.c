@@ -247,7 +247,8 @@ bool dirtyrate_start(struct dirtyrate *dr, const struct dirtyrate_request *req,
     dirtyrate_info_clear(&dr->info);
     dr->info = (struct dirtyrate_info){
         .status = DIRTYRATE_MEASURING, .mode = mode,
-        .start_time = g_get_real_time() / G_USEC_PER_SEC,
+        /* QEMU's: its realtime clock, CLOCK_MONOTONIC, in seconds. */
+        .start_time = g_get_monotonic_time() / G_USEC_PER_SEC,
         .calc_time_ms = ms,
         .sample_pages = mode == DIRTYRATE_PAGE_SAMPLING ? sp : 0 };
     g_mutex_unlock(&dr->lock);

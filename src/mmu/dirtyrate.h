@@ -56,7 +56,7 @@ struct dirtyrate_request {
 struct dirtyrate_info {
     enum dirtyrate_status status;
     enum dirtyrate_mode mode;
-    int64_t start_time;         /* seconds since the epoch */
+    int64_t start_time;         /* CLOCK_MONOTONIC seconds, as QEMU's */
     int64_t calc_time_ms;       /* requested; measured window once done */
     uint64_t sample_pages;      /* 0 outside page-sampling */
     int64_t dirty_rate;         /* MiB/s, valid when measured */

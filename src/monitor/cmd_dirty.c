@@ -90,8 +90,13 @@ static void cmd_calc_dirty_rate(struct qmp_request *req, json_object *args,
         qmp_request_error(req, err);
 }
 
-/* DirtyRateInfo. calc-time is rounded down to the unit, as in QEMU. */
-static json_object *info_json(const struct dirtyrate_info *i, bool ms)
+/*
+ * DirtyRateInfo. calc-time is rounded down to the unit, as in QEMU.
+ * calc-time-unit is there only when the query named a unit: QEMU 7.2 has
+ * neither the argument nor the member; later QEMUs have both.
+ */
+static json_object *info_json(const struct dirtyrate_info *i, bool ms,
+                              bool unit_given)
 {
     json_object *o = json_object_new_object();
 
@@ -104,8 +109,9 @@ static json_object *info_json(const struct dirtyrate_info *i, bool ms)
                            json_object_new_int64(i->start_time));
     json_object_object_add(o, "calc-time", json_object_new_int64(
                                ms ? i->calc_time_ms : i->calc_time_ms / 1000));
-    json_object_object_add(o, "calc-time-unit", json_object_new_string(
-                               ms ? "millisecond" : "second"));
+    if (unit_given)
+        json_object_object_add(o, "calc-time-unit", json_object_new_string(
+                                   ms ? "millisecond" : "second"));
     json_object_object_add(o, "sample-pages",
                            json_object_new_uint64(i->sample_pages));
     json_object_object_add(o, "mode", json_object_new_string(
@@ -136,7 +142,8 @@ static void cmd_query_dirty_rate(struct qmp_request *req, json_object *args,
     if (!time_unit_arg(req, args, &ms))
         return;
     machine_query_dirty_rate(c->m, &info);
-    qmp_request_return(req, info_json(&info, ms));
+    qmp_request_return(req, info_json(&info, ms, json_object_object_get_ex(
+                                               args, "calc-time-unit", NULL)));
     dirtyrate_info_clear(&info);
 }
 

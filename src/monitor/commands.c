@@ -94,15 +94,23 @@ static void cmd_cont(struct qmp_request *req, json_object *args,
 static void cmd_quit(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
-    /* Reply first, as QEMU does; SHUTDOWN follows. */
-    qmp_request_return(req, NULL);
+    /* SHUTDOWN first, then the reply, as QEMU 7.2 sends them. */
     machine_quit(MON(opaque)->m);
+    qmp_request_return(req, NULL);
 }
 
 static void cmd_system_powerdown(struct qmp_request *req, json_object *args,
                                  void *opaque)
 {
     machine_powerdown(MON(opaque)->m);
+    qmp_request_return(req, NULL);
+}
+
+/* RESET first, then the reply, as QEMU 7.2 sends them. */
+static void cmd_system_reset(struct qmp_request *req, json_object *args,
+                             void *opaque)
+{
+    machine_system_reset(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }
 
@@ -197,6 +205,7 @@ static const struct qmp_command commands[] = {
     { .name = "cont", .handler = cmd_cont },
     { .name = "quit", .handler = cmd_quit },
     { .name = "system_powerdown", .handler = cmd_system_powerdown },
+    { .name = "system_reset", .handler = cmd_system_reset },
     /* The union branches are filled in by monitor_new(). */
     { .name = "object-add", .args = object_add_args, .extra_args = true,
       .handler = cmd_object_add, .tag = "qom-type" },
@@ -280,6 +289,10 @@ static void backend_variants_free(struct backend_variants *bv)
     g_free(bv);
 }
 
+static const char *const oob_commands[] = {
+    "query-version", "query-name", "query-status", "query-kvm",
+};
+
 struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
                             const char *name)
 {
@@ -297,6 +310,13 @@ struct monitor *monitor_new(struct qmp_server *server, struct machine *m,
             mon->table[i].variants = mon->backend_variants->variants;
         qmp_server_register(server, &mon->table[i]);
     }
+    /*
+     * Reads that answer at once and never wait may run out of band
+     * (docs/qmp.md; QEMU allows it only for migration commands hotmem
+     * lacks).
+     */
+    for (size_t i = 0; i < G_N_ELEMENTS(oob_commands); i++)
+        qmp_server_allow_oob(server, oob_commands[i]);
     mon->groups[g++] = monitor_register_stats(server, m);
     mon->groups[g++] = monitor_register_dirty(server, m);
     mon->groups[g++] = monitor_register_memory(server, m);

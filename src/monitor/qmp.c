@@ -85,6 +85,7 @@ struct qmp_server *qmp_server_new(const struct qmp_server_info *info)
     s->package = g_strdup(info->package ? info->package : "");
     s->commands = g_ptr_array_new();
     s->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    s->oob_names = g_hash_table_new(g_str_hash, g_str_equal);
     s->clients = g_ptr_array_new();
     s->listeners = g_ptr_array_new_with_free_func(
         (GDestroyNotify)qmp_listener_free);
@@ -110,6 +111,7 @@ void qmp_server_free(struct qmp_server *s)
     g_mutex_unlock(&s->events_lock);
     g_mutex_clear(&s->events_lock);
     g_hash_table_destroy(s->by_name);
+    g_hash_table_destroy(s->oob_names);
     g_ptr_array_free(s->commands, TRUE);
     g_free(s->package);
     g_main_context_unref(s->ctx);
@@ -126,6 +128,22 @@ void qmp_server_register(struct qmp_server *s, const struct qmp_command *cmd)
     }
     g_ptr_array_add(s->commands, (gpointer)cmd);
     g_hash_table_insert(s->by_name, (gpointer)cmd->name, (gpointer)cmd);
+}
+
+void qmp_server_allow_oob(struct qmp_server *s, const char *name)
+{
+    const struct qmp_command *cmd = g_hash_table_lookup(s->by_name, name);
+
+    if (!cmd) {
+        g_critical("QMP command '%s' is not registered", name);
+        return;
+    }
+    g_hash_table_add(s->oob_names, (gpointer)cmd->name);
+}
+
+bool qmp_server_command_allows_oob(struct qmp_server *s, const char *name)
+{
+    return g_hash_table_contains(s->oob_names, name);
 }
 
 unsigned qmp_server_client_count(struct qmp_server *s)
@@ -146,6 +164,8 @@ void qmp_client_unref(struct qmp_client *c)
     if (--c->refcount > 0)
         return;
     qmp_input_destroy(&c->input);
+    while (!g_queue_is_empty(&c->queued))
+        json_object_put(g_queue_pop_head(&c->queued));
     g_byte_array_unref(c->inbuf);
     g_byte_array_unref(c->outbuf);
     g_free(c);
@@ -259,21 +279,43 @@ void qmp_client_send(struct qmp_client *c, json_object *msg)
 
 /* ---- clients: input --------------------------------------------------- */
 
+/*
+ * Whether to frame more input now: always when nothing is pending; with
+ * oob enabled, also while an in-band request is pending, so that an
+ * exec-oob request behind it runs at once (in-band ones queue, up to
+ * QMP_MAX_QUEUED_REQUESTS).
+ */
+static bool client_may_frame(struct qmp_client *c)
+{
+    if (!c->pending && g_queue_is_empty(&c->queued))
+        return true;
+    return c->oob && g_queue_get_length(&c->queued) < QMP_MAX_QUEUED_REQUESTS;
+}
+
 /* Frames and executes queued input until a request goes asynchronous. */
 static void client_process_input(struct qmp_client *c)
 {
-    while (!c->closed && !c->pending && c->inpos < c->inbuf->len) {
+    while (!c->closed) {
         json_object *value;
         char *error;
         size_t used;
         enum qmp_input_result r;
 
+        if (!c->pending && !g_queue_is_empty(&c->queued)) {
+            qmp_client_dispatch(c, g_queue_pop_head(&c->queued));
+            continue;
+        }
+        if (c->inpos >= c->inbuf->len || !client_may_frame(c))
+            break;
         r = qmp_input_feed(&c->input, (const char *)c->inbuf->data + c->inpos,
                            c->inbuf->len - c->inpos, &used, &value, &error);
         c->inpos += used;
         if (r == QMP_INPUT_VALUE) {
             /* value may be NULL: json-c's representation of "null" */
-            qmp_client_dispatch(c, value);
+            if (c->pending && !qmp_client_is_oob_request(c, value))
+                g_queue_push_tail(&c->queued, value);
+            else
+                qmp_client_dispatch(c, value);
         } else if (r == QMP_INPUT_ERROR) {
             qmp_client_send_error(c, QMP_ERROR_GENERIC, error);
             g_free(error);
@@ -358,9 +400,12 @@ static void client_send_greeting(struct qmp_client *c)
 {
     json_object *qmp = json_object_new_object();
     json_object *msg = json_object_new_object();
+    json_object *caps = json_object_new_array();
 
     json_object_object_add(qmp, "version", qmp_server_version(c->server));
-    json_object_object_add(qmp, "capabilities", json_object_new_array());
+    /* QEMU's only capability, offered as QEMU does (docs/qmp.md). */
+    json_object_array_add(caps, json_object_new_string("oob"));
+    json_object_object_add(qmp, "capabilities", caps);
     json_object_object_add(msg, "QMP", qmp);
     qmp_client_send(c, msg);
     json_object_put(msg);

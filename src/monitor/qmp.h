@@ -120,6 +120,16 @@ void qmp_server_foreach_command(struct qmp_server *s,
                                            void *opaque),
                                 void *opaque);
 
+/*
+ * The registered command name may run out of band ("exec-oob", once a
+ * client enabled the oob capability; qmp-spec "Out-of-band execution"):
+ * its handler replies before it returns and never waits, so it may
+ * overtake the client's pending in-band command. Others are refused
+ * there, as QEMU refuses them.
+ */
+void qmp_server_allow_oob(struct qmp_server *s, const char *name);
+bool qmp_server_command_allows_oob(struct qmp_server *s, const char *name);
+
 /* Sends {"event", "data", "timestamp"} to every negotiated client. data
  * may be NULL (the message then has no "data", like QEMU's STOP); ownership
  * is taken. Any thread. */

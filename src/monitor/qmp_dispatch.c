@@ -35,7 +35,8 @@ void qmp_client_send_error(struct qmp_client *c, enum qmp_error_class cls,
     json_object_put(msg);
 }
 
-static struct qmp_request *request_new(struct qmp_client *c, json_object *msg)
+static struct qmp_request *request_new(struct qmp_client *c, json_object *msg,
+                                       bool oob)
 {
     struct qmp_request *req = g_new0(struct qmp_request, 1);
     json_object *id;
@@ -46,7 +47,9 @@ static struct qmp_request *request_new(struct qmp_client *c, json_object *msg)
         req->has_id = true;
         req->id = json_object_get(id);
     }
-    c->pending = req;
+    /* An out-of-band request runs beside the pending in-band one. */
+    if (!oob)
+        c->pending = req;
     return req;
 }
 
@@ -205,8 +208,9 @@ static void cmd_qmp_capabilities(struct qmp_request *req, json_object *args,
                                  void *opaque)
 {
     json_object *enable;
+    bool oob = false;
 
-    /* We offer no capabilities, so any capability asked for is unknown. */
+    /* The greeting offers "oob" only; anything else is unknown. */
     if (json_object_object_get_ex(args, "enable", &enable)) {
         for (size_t i = 0; i < json_object_array_length(enable); i++) {
             json_object *cap = json_object_array_get_idx(enable, i);
@@ -217,12 +221,17 @@ static void cmd_qmp_capabilities(struct qmp_request *req, json_object *args,
                                  "expected: string", i);
                 return;
             }
+            if (!strcmp(json_object_get_string(cap), "oob")) {
+                oob = true;
+                continue;
+            }
             qmp_request_fail(req, QMP_ERROR_GENERIC,
                              "Capability '%s' not available",
                              json_object_get_string(cap));
             return;
         }
     }
+    req->client->oob = oob;
     req->client->negotiated = true;
     qmp_request_return(req, NULL);
 }
@@ -292,19 +301,34 @@ void qmp_server_foreach_command(struct qmp_server *s,
 
 /* ---- dispatch --------------------------------------------------------- */
 
+bool qmp_client_is_oob_request(struct qmp_client *c, json_object *msg)
+{
+    return c->oob && json_object_is_type(msg, json_type_object) &&
+           json_object_object_get_ex(msg, "exec-oob", NULL);
+}
+
 /*
  * Checks the request's own members (qmp-spec "Issuing Commands"). Without
  * the oob capability, "exec-oob" is just another unexpected member, as in
- * QEMU.
+ * QEMU; with it, it names a command to run out of band.
  */
 static bool check_request(struct qmp_request *req, json_object *msg,
                           const char **name, json_object **args)
 {
+    bool oob = req->client->oob;
+
     json_object_object_foreach(msg, key, val) {
-        if (!strcmp(key, "execute")) {
+        bool exec = !strcmp(key, "execute");
+
+        if (exec || (oob && !strcmp(key, "exec-oob"))) {
             if (!json_object_is_type(val, json_type_string)) {
                 qmp_request_fail(req, QMP_ERROR_GENERIC, "QMP input member "
-                                 "'execute' must be a string");
+                                 "'%s' must be a string", key);
+                return false;
+            }
+            if (*name) {
+                qmp_request_fail(req, QMP_ERROR_GENERIC, "QMP input member "
+                                 "'execute' clashes with 'exec-oob'");
                 return false;
             }
             *name = json_object_get_string(val);
@@ -358,7 +382,8 @@ static const struct qmp_command *lookup_command(struct qmp_request *req,
     return cmd;
 }
 
-static void request_execute(struct qmp_request *req, json_object *msg)
+static void request_execute(struct qmp_request *req, json_object *msg,
+                            bool oob)
 {
     const char *name = NULL;
     json_object *args = NULL;
@@ -370,6 +395,11 @@ static void request_execute(struct qmp_request *req, json_object *msg)
     cmd = lookup_command(req, name);
     if (!cmd)
         return;
+    if (oob && !qmp_server_command_allows_oob(req->client->server, name)) {
+        qmp_request_fail(req, QMP_ERROR_GENERIC,
+                         "The command %s does not support OOB", name);
+        return;
+    }
     if (!args)
         args = empty = json_object_new_object();
     if (check_args(req, cmd, args))
@@ -379,6 +409,8 @@ static void request_execute(struct qmp_request *req, json_object *msg)
 
 void qmp_client_dispatch(struct qmp_client *c, json_object *msg)
 {
+    bool oob = qmp_client_is_oob_request(c, msg);
+
     if (!json_object_is_type(msg, json_type_object)) {
         qmp_client_send_error(c, QMP_ERROR_GENERIC,
                               "QMP input must be a JSON object");
@@ -386,7 +418,7 @@ void qmp_client_dispatch(struct qmp_client *c, json_object *msg)
         return;
     }
     c->dispatching = true;
-    request_execute(request_new(c, msg), msg);
+    request_execute(request_new(c, msg, oob), msg, oob);
     c->dispatching = false;
     json_object_put(msg);
 }

@@ -20,6 +20,11 @@
 #define QMP_MAX_VALUE_BYTES     (1u << 20)
 /* Unprocessed input buffered per client before we stop reading from it. */
 #define QMP_MAX_QUEUED_INPUT    (1u << 20)
+/*
+ * In-band requests a client with the oob capability may queue behind its
+ * pending one before hotmem stops reading from it (QEMU's limit too).
+ */
+#define QMP_MAX_QUEUED_REQUESTS 8
 /* Unsent output per client beyond which the client is disconnected. */
 #define QMP_MAX_QUEUED_OUTPUT   (16u << 20)
 
@@ -68,8 +73,10 @@ struct qmp_client {
     GSource *resume;                /* continues input after async replies */
     bool closed;
     bool negotiated;
+    bool oob;                       /* the oob capability is enabled */
     bool dispatching;               /* inside qmp_client_dispatch() */
-    struct qmp_request *pending;    /* the request being executed */
+    struct qmp_request *pending;    /* the in-band request being executed */
+    GQueue queued;                  /* oob: in-band values read meanwhile */
     struct qmp_input input;
     GByteArray *inbuf;              /* read but not yet framed */
     size_t inpos;
@@ -89,6 +96,7 @@ struct qmp_server {
     char *package;
     GPtrArray *commands;            /* const struct qmp_command *, in order */
     GHashTable *by_name;            /* name -> const struct qmp_command * */
+    GHashTable *oob_names;          /* commands allowed out of band */
     GPtrArray *clients;             /* struct qmp_client *, one ref each */
     GPtrArray *listeners;           /* struct qmp_listener * */
     GMutex events_lock;             /* guards the two members below */
@@ -117,8 +125,13 @@ GSource *qmp_fd_source_new(int fd, GIOCondition events, qmp_fd_func func,
 
 /* ---- qmp_dispatch.c --------------------------------------------------- */
 
-/* Executes one input value (ownership taken); sets c->pending. */
+/*
+ * Executes one input value (ownership taken); sets c->pending unless it is
+ * an out-of-band request.
+ */
 void qmp_client_dispatch(struct qmp_client *c, json_object *msg);
+/* msg asks for out-of-band execution on c (which enabled oob). */
+bool qmp_client_is_oob_request(struct qmp_client *c, json_object *msg);
 /* Error reply for input that is not a request at all (no id). */
 void qmp_client_send_error(struct qmp_client *c, enum qmp_error_class cls,
                            const char *desc);

@@ -1,0 +1,158 @@
+/*
+ * Save and restore of a vCPU's state for machine reset (vcpu_state.h).
+ * Everything KVM keeps per vCPU that a guest can change: general and
+ * segment/control registers, FPU and XSAVE state, XCR0, every MSR KVM
+ * lists (KVM_GET_MSR_INDEX_LIST: the TSC, kvmclock, APIC base, SYSCALL
+ * targets, ...), the multiprocessing state, the LAPIC, pending events and
+ * the debug registers.
+ */
+#include "boot/vcpu_state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+
+#include "errors.h"
+
+struct vcpu_state {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+    struct kvm_xcrs xcrs;
+    bool has_xcrs;
+    struct kvm_xsave *xsave;        /* NULL without KVM_CAP_XSAVE */
+    struct kvm_mp_state mp;
+    struct kvm_lapic_state lapic;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs debugregs;
+    struct kvm_msrs *msrs;          /* the readable ones, with values */
+};
+
+/* The MSRs KVM saves and restores for a migration. */
+static struct kvm_msr_list *msr_index_list(struct kvm *kvm, GError **err)
+{
+    struct kvm_msr_list probe = { .nmsrs = 0 };
+    struct kvm_msr_list *list;
+    int r = __kvm_ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, &probe);
+
+    if (r < 0 && r != -E2BIG) {
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_GET_MSR_INDEX_LIST failed: %s", g_strerror(-r));
+        return NULL;
+    }
+    list = g_malloc0(sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+    list->nmsrs = probe.nmsrs;
+    if (!kvm_ioctl(kvm->sys_fd, KVM_GET_MSR_INDEX_LIST, list, err)) {
+        g_free(list);
+        return NULL;
+    }
+    return list;
+}
+
+/*
+ * Reads the MSRs one by one and keeps those this vCPU has (the list is
+ * the host's; a vCPU without, say, the PMU refuses to read its MSRs).
+ */
+static struct kvm_msrs *read_msrs(struct kvm *kvm, int fd, GError **err)
+{
+    g_autofree struct kvm_msr_list *list = msr_index_list(kvm, err);
+    struct kvm_msrs *msrs;
+
+    if (!list)
+        return NULL;
+    msrs = g_malloc0(sizeof(*msrs) +
+                     list->nmsrs * sizeof(struct kvm_msr_entry));
+    for (uint32_t i = 0; i < list->nmsrs; i++) {
+        struct {
+            struct kvm_msrs hdr;
+            struct kvm_msr_entry e;
+        } one = { .hdr.nmsrs = 1, .e.index = list->indices[i] };
+
+        if (__kvm_ioctl(fd, KVM_GET_MSRS, &one) == 1)
+            msrs->entries[msrs->nmsrs++] = one.e;
+    }
+    return msrs;
+}
+
+static bool save_xsave(struct kvm *kvm, int fd, struct vcpu_state *st,
+                       GError **err)
+{
+    int size2 = __kvm_ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+                            (void *)(long)KVM_CAP_XSAVE2);
+    size_t size = MAX((size_t)MAX(size2, 0), sizeof(struct kvm_xsave));
+
+    if (__kvm_ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+                    (void *)(long)KVM_CAP_XSAVE) <= 0)
+        return true;
+    st->xsave = g_malloc0(size);
+    return size2 > 0 ? kvm_ioctl(fd, KVM_GET_XSAVE2, st->xsave, err)
+                     : kvm_ioctl(fd, KVM_GET_XSAVE, st->xsave, err);
+}
+
+struct vcpu_state *vcpu_state_save(struct kvm *kvm, int fd, GError **err)
+{
+    struct vcpu_state *st = g_new0(struct vcpu_state, 1);
+
+    st->has_xcrs = __kvm_ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+                               (void *)(long)KVM_CAP_XCRS) > 0;
+    if (kvm_ioctl(fd, KVM_GET_REGS, &st->regs, err) &&
+        kvm_ioctl(fd, KVM_GET_SREGS, &st->sregs, err) &&
+        kvm_ioctl(fd, KVM_GET_FPU, &st->fpu, err) &&
+        (!st->has_xcrs || kvm_ioctl(fd, KVM_GET_XCRS, &st->xcrs, err)) &&
+        save_xsave(kvm, fd, st, err) &&
+        kvm_ioctl(fd, KVM_GET_MP_STATE, &st->mp, err) &&
+        kvm_ioctl(fd, KVM_GET_LAPIC, &st->lapic, err) &&
+        kvm_ioctl(fd, KVM_GET_VCPU_EVENTS, &st->events, err) &&
+        kvm_ioctl(fd, KVM_GET_DEBUGREGS, &st->debugregs, err) &&
+        (st->msrs = read_msrs(kvm, fd, err)))
+        return st;
+    vcpu_state_free(st);
+    return NULL;
+}
+
+static bool restore_msrs(const struct kvm_msrs *msrs, int fd, GError **err)
+{
+    int r = __kvm_ioctl(fd, KVM_SET_MSRS, (void *)msrs);
+
+    if (r == (int)msrs->nmsrs)
+        return true;
+    if (r < 0)
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_MSRS of the power-on MSRs failed: %s",
+                    g_strerror(-r));
+    else
+        g_set_error(err, HM_ERROR, HM_ERROR_KVM,
+                    "KVM_SET_MSRS refused MSR 0x%" PRIx32 " (value 0x%"
+                    PRIx64 ") of the power-on state",
+                    msrs->entries[r].index, (uint64_t)msrs->entries[r].data);
+    return false;
+}
+
+bool vcpu_state_restore(const struct vcpu_state *st, int fd, GError **err)
+{
+    struct kvm_vcpu_events events = st->events;
+
+    /* KVM takes these only with their flags saying they are valid. */
+    events.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING |
+                    KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+                    KVM_VCPUEVENT_VALID_SHADOW;
+    return kvm_ioctl(fd, KVM_SET_REGS, (void *)&st->regs, err) &&
+           (!st->xsave || kvm_ioctl(fd, KVM_SET_XSAVE, st->xsave, err)) &&
+           kvm_ioctl(fd, KVM_SET_FPU, (void *)&st->fpu, err) &&
+           (!st->has_xcrs ||
+            kvm_ioctl(fd, KVM_SET_XCRS, (void *)&st->xcrs, err)) &&
+           kvm_ioctl(fd, KVM_SET_SREGS, (void *)&st->sregs, err) &&
+           restore_msrs(st->msrs, fd, err) &&
+           kvm_ioctl(fd, KVM_SET_MP_STATE, (void *)&st->mp, err) &&
+           kvm_ioctl(fd, KVM_SET_LAPIC, (void *)&st->lapic, err) &&
+           kvm_ioctl(fd, KVM_SET_VCPU_EVENTS, &events, err) &&
+           kvm_ioctl(fd, KVM_SET_DEBUGREGS, (void *)&st->debugregs, err);
+}
+
+void vcpu_state_free(struct vcpu_state *st)
+{
+    if (!st)
+        return;
+    g_free(st->xsave);
+    g_free(st->msrs);
+    g_free(st);
+}
