@@ -14,12 +14,6 @@ G_DEFINE_QUARK(hotmem-cli-error-quark, cli_error)
 
 #define CLI_PAGE_SIZE 0x1000ULL
 
-/* State shared by the option handlers during one cli_parse() call. */
-struct parse_state {
-    struct cli_options *o;
-    bool serial_given;      /* -serial seen: no default to adjust */
-};
-
 typedef bool (*opt_handler)(struct parse_state *st, const char *arg,
                             GError **err);
 
@@ -153,8 +147,7 @@ static bool mem_key(struct mem_args *m, const char *arg, const char *key,
     if (!seen)
         return cli_fail(err, "-m: unknown key '%s' in '%s' (expected size, "
                     "slots or maxmem)", key, arg);
-    if (*seen)
-        return cli_fail(err, "-m: duplicate key '%s' in '%s'", key, arg);
+    /* A repeated key: the last one counts, as in QEMU. */
     *seen = true;
     if (seen == &m->have_slots)
         return cli_parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
@@ -196,9 +189,8 @@ static bool check_mem(const struct mem_args *m, GError **err)
     if (m->have_slots && !m->have_maxmem)
         return cli_fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
                     "most memory the guest can grow to", m->slots);
-    if (m->have_maxmem && !m->have_slots)
-        return cli_fail(err, "-m: maxmem %s needs slots=N, the number of "
-                    "hot-pluggable DIMM slots", ms);
+    /* maxmem without slots (or slots=0) is QEMU's "no slots": kept, but
+     * no DIMM can be plugged. */
     if (!m->have_maxmem)
         return true;
     if (!check_page_aligned("maxmem", m->maxmem, err))
@@ -208,9 +200,6 @@ static bool check_mem(const struct mem_args *m, GError **err)
     if (m->slots > 0 && m->maxmem == m->size)
         return cli_fail(err, "-m: maxmem %s equals size %s, leaving no room "
                     "for the DIMMs of slots=%" PRIu64, ms, ss, m->slots);
-    if (m->slots == 0 && m->maxmem > m->size)
-        return cli_fail(err, "-m: maxmem %s is larger than size %s but slots=0: "
-                    "hot-pluggable memory needs at least one slot", ms, ss);
     return true;
 }
 
@@ -228,84 +217,185 @@ static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
     if (!ok || !check_mem(&m, err))
         return false;
     st->o->ram_size = m.size;
+    st->o->ram_size_given = m.have_size;
     st->o->slots = (uint32_t)m.slots;
     st->o->maxmem = m.have_maxmem ? m.maxmem : 0;
     return true;
 }
 
-/* -smp [cpus=]N; the topology keys (sockets, cores, ...) are not modelled. */
+static bool set_path(const char *opt, char **dst, const char *arg,
+                     GError **err);
+
 static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = cli_keyval_split("-smp", arg, "cpus", err);
-    bool ok = kv != NULL, seen = false;
-    uint64_t n = 0;
-
-    for (guint i = 0; ok && i < kv->len; i += 2) {
-        const char *key = kv->pdata[i];
-
-        if (strcmp(key, "cpus"))
-            ok = cli_fail(err, "-smp: key '%s' in '%s' is not supported (only "
-                      "[cpus=]N)", key, arg);
-        else if (seen)
-            ok = cli_fail(err, "-smp: duplicate key 'cpus' in '%s'", arg);
-        else
-            ok = cli_parse_count("-smp", "cpus", kv->pdata[i + 1], 1,
-                             CLI_MAX_SMP, &n, err);
-        seen = true;
-    }
-    if (kv)
-        g_ptr_array_unref(kv);
-    if (ok)
-        st->o->smp = (uint32_t)n;
-    return ok;
+    return cli_smp_parse(st->o, arg, err);
 }
 
-/* -name [guest=]NAME; QEMU's process= and debug-threads= are not modelled. */
+static bool opt_cpu(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_cpu_parse(st->o, arg, err);
+}
+
+/*
+ * -name [guest=]NAME[,process=NAME][,debug-threads=on|off]: process= names
+ * the process (its main thread, as ps shows it); hotmem's threads always
+ * carry names, so debug-threads changes nothing.
+ */
+static bool name_key(struct cli_options *o, const char *key, const char *val,
+                     GError **err)
+{
+    bool b;
+
+    if (!strcmp(key, "guest") || !strcmp(key, "process")) {
+        char **dst = !strcmp(key, "guest") ? &o->name : &o->process_name;
+
+        g_free(*dst);
+        *dst = g_strdup(val);
+        return true;
+    }
+    if (!strcmp(key, "debug-threads"))
+        return cli_parse_onoff("-name", key, val, &b, err);
+    return cli_fail(err, "-name: unknown key '%s' (expected guest, process "
+                    "or debug-threads)", key);
+}
+
 static bool opt_name(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = cli_keyval_split("-name", arg, "guest", err);
-    bool ok = kv != NULL, seen = false;
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-name", arg, "guest", err);
 
-    for (guint i = 0; ok && i < kv->len; i += 2) {
-        const char *key = kv->pdata[i];
-
-        if (strcmp(key, "guest"))
-            ok = cli_fail(err, "-name: key '%s' in '%s' is not supported (only "
-                      "[guest=]NAME)", key, arg);
-        else if (seen)
-            ok = cli_fail(err, "-name: duplicate key 'guest' in '%s'", arg);
-        else {
-            g_free(st->o->name);
-            st->o->name = g_strdup(kv->pdata[i + 1]);
-        }
-        seen = true;
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        if (!name_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
+            return false;
     }
-    if (kv)
-        g_ptr_array_unref(kv);
-    return ok;
+    return kv != NULL;
 }
 
 static bool opt_serial(struct parse_state *st, const char *arg, GError **err)
 {
-    struct cli_options *o = st->o;
+    return cli_serial_parse(st, arg, err);
+}
 
-    if (!strcmp(arg, "stdio")) {
-        o->serial = CLI_SERIAL_STDIO;
-    } else if (!strcmp(arg, "none")) {
-        o->serial = CLI_SERIAL_NONE;
-    } else if (g_str_has_prefix(arg, "file:")) {
-        if (!arg[5])
-            return cli_fail(err, "-serial: 'file:' needs a path after the "
-                        "colon");
-        o->serial = CLI_SERIAL_FILE;
-    } else {
-        return cli_fail(err, "-serial: backend '%s' is not supported (expected "
-                    "stdio, file:PATH or none)", arg);
-    }
-    g_free(o->serial_path);
-    o->serial_path = o->serial == CLI_SERIAL_FILE ? g_strdup(arg + 5) : NULL;
-    st->serial_given = true;
+static bool opt_chardev(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_chardev_parse(st, arg, err);
+}
+
+static bool opt_mon(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_mon_parse(st, arg, err);
+}
+
+static bool opt_monitor(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_monitor_parse(st, arg, err);
+}
+
+static bool opt_display(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_display_parse(st, arg, err);
+}
+
+/* -nodefaults: QEMU's default devices; hotmem's only one is the console. */
+static bool opt_nodefaults(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    st->nodefaults = true;
     return true;
+}
+
+/* -enable-kvm, -no-user-config, -nographic: what hotmem always does. */
+static bool opt_noop(struct parse_state *st, const char *arg, GError **err)
+{
+    return true;
+}
+
+static bool opt_no_shutdown(struct parse_state *st, const char *arg,
+                            GError **err)
+{
+    st->o->no_shutdown = true;
+    return true;
+}
+
+static bool opt_no_reboot(struct parse_state *st, const char *arg,
+                          GError **err)
+{
+    st->o->no_reboot = true;
+    return true;
+}
+
+static bool opt_mem_prealloc(struct parse_state *st, const char *arg,
+                             GError **err)
+{
+    st->o->mem_prealloc = true;
+    return true;
+}
+
+static bool opt_mem_path(struct parse_state *st, const char *arg,
+                         GError **err)
+{
+    return set_path("-mem-path", &st->o->mem_path, arg, err);
+}
+
+/* -overcommit mem-lock=on locks hotmem's memory (mlockall). */
+static bool opt_overcommit(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-overcommit", arg,
+                                               "mem-lock", err);
+    bool b;
+
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        const char *key = kv->pdata[i], *val = kv->pdata[i + 1];
+
+        if (!strcmp(key, "mem-lock")) {
+            if (!cli_parse_onoff("-overcommit", key, val, &st->o->mem_lock,
+                                 err))
+                return false;
+        } else if (!strcmp(key, "cpu-pm")) {
+            if (!cli_parse_onoff("-overcommit", key, val, &b, err))
+                return false;
+            if (b)
+                return cli_fail(err, "-overcommit: cpu-pm=on is not "
+                                "supported: hotmem keeps the guest's HLT and "
+                                "MWAIT exits in KVM");
+        } else {
+            return cli_fail(err, "-overcommit: unknown key '%s' (expected "
+                            "mem-lock or cpu-pm)", key);
+        }
+    }
+    return kv != NULL;
+}
+
+static bool opt_msg(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "timestamp=bool", "guest-name=bool",
+                                        NULL };
+
+    return cli_quiet_option("-msg", arg, keys, err);
+}
+
+static bool opt_rtc(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "base", "clock=host|rt|vm",
+                                        "driftfix=none|slew", NULL };
+
+    return cli_quiet_option("-rtc", arg, keys, err);
+}
+
+static bool opt_boot(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "order", "once", "menu=bool",
+                                        "splash", "splash-time",
+                                        "reboot-timeout", "strict=bool",
+                                        NULL };
+
+    return cli_quiet_option("-boot", arg, keys, err);
+}
+
+static bool opt_readconfig(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    return cli_readconfig(st, arg, err);
 }
 
 /* A later -kernel, -initrd, -pidfile or -append replaces an earlier one. */
@@ -405,23 +495,36 @@ static bool opt_help(struct parse_state *st, const char *arg, GError **err)
 
 static const struct cli_opt cli_opts[] = {
     { "m", "[size=]SIZE[,slots=N,maxmem=SIZE]",
-      "boot RAM (default 256M; K/M/G/T, bare number is MiB), DIMM slots "
-      "and hot-plug limit", opt_memory },
-    { "smp", "[cpus=]N", "number of vCPUs (default 1, at most 255)",
-      opt_smp },
+      "boot RAM (default 256M; K/M/G/T, bare number is MiB; 1.5G), DIMM "
+      "slots and hot-plug limit", opt_memory },
+    { "smp", "[cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,cores=C]"
+      "[,threads=T]", "vCPUs (default 1, at most 255) and QEMU's topology; "
+      "no CPU hot-plug: cpus vCPUs exist", opt_smp },
+    { "cpu", "host|max|qemu64|kvm64[,phys-bits=N][,host-phys-bits=on|off]",
+      "the vCPUs' CPUID model and physical address width", opt_cpu },
     { "kernel", "PATH", "boot a PVH ELF or bzImage instead of the bundled "
       "guest", opt_kernel },
     { "initrd", "PATH", "initial ramdisk for the kernel", opt_initrd },
     { "append", "STRING", "kernel command line", opt_append },
-    { "serial", "stdio|file:PATH|none", "where the serial console goes "
-      "(default stdio; none when daemonized)", opt_serial },
-    { "machine", "[type=]pc|q35[,accel=kvm][,memhp-default-online=on|off]",
-      "machine properties; memhp-default-online=off stops hotmem from adding "
+    { "serial", "stdio|mon:stdio|file:PATH|chardev:ID|null|none",
+      "where the serial console goes (default stdio; none when daemonized "
+      "or with -nodefaults)", opt_serial },
+    { "chardev", "socket|stdio|file|null,id=ID[,...]", "a character "
+      "device for -mon or -serial chardev:ID (socket: path=, host=+port= "
+      "or fd=N; server=on, wait=)", opt_chardev },
+    { "mon", "[chardev=]ID,mode=control[,pretty=on|off]", "a QMP monitor "
+      "on a socket chardev (mode=readline, HMP, is not available)",
+      opt_mon },
+    { "monitor", "none", "no human monitor (hotmem has none)", opt_monitor },
+    { "machine", "[type=]pc|q35|pc-q35-X.Y|...[,memory-backend=ID]"
+      "[,accel=kvm][,memhp-default-online=on|off]",
+      "machine properties; memory-backend= takes boot RAM from an -object; "
+      "memhp-default-online=off stops hotmem from adding "
       "memhp_default_state=online_movable to a Linux command line",
       opt_machine },
     { "M", "[type=]pc|q35[,...]", "same as -machine", opt_machine },
-    { "numa", "node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]",
-      "a NUMA node: its boot RAM and vCPUs (repeatable)", opt_numa },
+    { "numa", "node[,nodeid=N][,memdev=ID][,cpus=A[-B]]",
+      "a NUMA node: its boot RAM backend and vCPUs (repeatable)", opt_numa },
     { "object", "TYPE,id=ID[,prop=value...]", "a memory backend "
       "(memory-backend-ram|file|memfd), as QMP object-add (repeatable)",
       opt_object },
@@ -432,16 +535,44 @@ static const struct cli_opt cli_opts[] = {
       "a QMP monitor socket (repeatable; wait=on, the default, holds "
       "startup until a client connects; at most N clients, default 64)",
       opt_qmp },
+    { "mem-path", "PATH", "boot RAM from a file (in PATH if a directory, "
+      "as a memory-backend-file called pc.ram)", opt_mem_path },
+    { "mem-prealloc", NULL, "preallocate boot RAM; prealloc=on becomes "
+      "every memory backend's default", opt_mem_prealloc },
+    { "no-shutdown", NULL, "a guest power-off stops the VM (status "
+      "shutdown) instead of ending hotmem; quit ends it", opt_no_shutdown },
+    { "no-reboot", NULL, "a guest reset ends hotmem (exit 0) instead of "
+      "rebooting", opt_no_reboot },
+    { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
+      "hotmem's memory, guest RAM included (mlockall)", opt_overcommit },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
       "and exit", opt_dump_acpi },
     { "accel", "kvm[,dirty-ring-size=N]", "KVM options: N entries per "
       "vCPU dirty ring (a power of two, e.g. 4096; 0: off)", opt_accel },
+    { "enable-kvm", NULL, "accepted: hotmem always uses KVM", opt_noop },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
-    { "name", "[guest=]NAME", "name of the guest", opt_name },
+    { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
+      "name of the guest; process= names the process", opt_name },
     { "pidfile", "PATH", "write the process id to PATH", opt_pidfile },
     { "daemonize", NULL, "detach from the terminal after startup",
       opt_daemonize },
+    { "readconfig", "FILE", "read options from a QEMU config file "
+      "([machine], [memory], [smp-opts], [object \"ID\"], ...)",
+      opt_readconfig },
+    { "nodefaults", NULL, "no default devices: the console is none unless "
+      "-serial says where", opt_nodefaults },
+    { "display", "none", "accepted: hotmem has no display", opt_display },
+    { "nographic", NULL, "accepted: hotmem has no display; the console is "
+      "on stdio by default", opt_noop },
+    { "no-user-config", NULL, "accepted: hotmem reads no user config "
+      "files", opt_noop },
+    { "msg", "timestamp=on|off[,guest-name=on|off]", "accepted, no effect: "
+      "hotmem's messages carry no timestamps", opt_msg },
+    { "rtc", "base=utc|localtime|DATE[,clock=...][,driftfix=...]",
+      "accepted, no effect: hotmem has no RTC", opt_rtc },
+    { "boot", "[order=]...[,strict=on|off][,...]", "accepted, no effect: "
+      "hotmem boots its kernel directly, with no firmware", opt_boot },
     { "version", NULL, "print the version and exit", opt_version },
     { "h", NULL, "print this help and exit", opt_help },
     { "help", NULL, "print this help and exit", opt_help },
@@ -468,11 +599,17 @@ void cli_options_init(struct cli_options *o)
         .smp = 1,
         .serial = CLI_SERIAL_STDIO,
         .memhp_default_online = true,
+        .maxcpus = 1, .sockets = 1, .dies = 1, .cores = 1, .threads = 1,
+        .cpu.host_phys_bits = -1,
     };
 }
 
 void cli_options_clear(struct cli_options *o)
 {
+    g_free(o->cpu.model);
+    g_free(o->process_name);
+    g_free(o->mem_path);
+    g_free(o->memory_backend);
     g_free(o->kernel);
     g_free(o->initrd);
     g_free(o->append);
@@ -498,17 +635,28 @@ static bool check_combination(struct parse_state *st, GError **err)
 {
     struct cli_options *o = st->o;
 
-    if (!cli_numa_finish(o, err))
+    if (!cli_chardev_finish(st, err) || !cli_numa_finish(o, err) ||
+        !cli_memory_finish(o, err))
         return false;
-    if (!o->daemonize)
-        return true;
-    if (st->serial_given && o->serial == CLI_SERIAL_STDIO)
+    if (o->smp > o->maxcpus)    /* a -smp N alone after -smp ...,maxcpus */
+        o->maxcpus = o->smp;
+    if (!st->serial_given && (st->nodefaults || o->daemonize))
+        o->serial = CLI_SERIAL_NONE;
+    if (o->daemonize && st->serial_given && o->serial == CLI_SERIAL_STDIO)
         return cli_fail(err, "-daemonize: -serial stdio needs a terminal, which "
                     "a daemon does not have (use -serial file:PATH or "
                     "-serial none)");
-    if (!st->serial_given)
-        o->serial = CLI_SERIAL_NONE;
     return true;
+}
+
+bool cli_apply_option(struct parse_state *st, const char *name,
+                      const char *arg, GError **err)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cli_opts); i++) {
+        if (!strcmp(cli_opts[i].name, name))
+            return cli_opts[i].handle(st, arg, err);
+    }
+    return cli_fail(err, "unknown option -%s", name);
 }
 
 static bool parse_args(int argc, char **argv, struct parse_state *st,
@@ -540,12 +688,14 @@ bool cli_parse(int argc, char **argv, struct cli_options *o, GError **err)
 {
     struct parse_state st = { .o = o };
 
+    bool ok;
+
     cli_options_init(o);
-    if (!parse_args(argc, argv, &st, err)) {
+    ok = parse_args(argc, argv, &st, err);
+    cli_chardevs_free(&st);
+    if (!ok)
         cli_options_clear(o);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 static gpointer build_usage(gpointer unused)
