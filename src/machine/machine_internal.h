@@ -48,6 +48,8 @@ struct machine {
     int exit_status;            /* -1 until someone asks to end */
     GMutex state_lock;          /* run state */
     enum machine_run_state run_state;
+    bool stopped_by_guest;      /* -no-shutdown stopped it (state_lock) */
+    unsigned phys_bits;         /* the guest's physical address width */
     /* pmemsave/memsave jobs running (machine_inspect.c; main thread). */
     GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
