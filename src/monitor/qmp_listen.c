@@ -164,7 +164,8 @@ static bool parse_spec(const char *spec, struct listen_spec *ls,
         ls->address = g_strdup(addr + 4);
     } else {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "monitor address '%s' "
-                    "must start with unix:, tcp: or fd:", spec);
+                    "must start with unix: or tcp: (or fd:N, an inherited listening "
+                    "socket)", spec);
         return false;
     }
     for (guint i = 1; i < parts->len; i++)
