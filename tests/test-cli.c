@@ -128,6 +128,7 @@ static const struct ok_case ok_cases[] = {
     { "/cli/noop/qemu-script", "-display none -nographic -enable-kvm "
       "-no-user-config -overcommit mem-lock=off -msg timestamp=on "
       "-rtc base=utc -boot strict=on -monitor none -machine pc-q35-7.2 "
+      "-no-hpet "
       "-M q35,usb=off,vmport=off,dump-guest-core=off,hpet=off,acpi=on",
       { 0 } },
     { "/cli/noop/rtc-boot-keys", "-rtc base=localtime,clock=host,"
@@ -328,6 +329,13 @@ static const struct err_case err_cases[] = {
       { "-numa", "3-1" } },
     { "/cli/dump-acpi/error/missing-dir", "-dump-acpi",
       { "-dump-acpi", "requires an argument" } },
+    /* -action */
+    { "/cli/action/error/watchdog", "-action watchdog=pause",
+      { "-action: unknown key 'watchdog'", "no watchdog" } },
+    { "/cli/action/error/shutdown-value", "-action shutdown=reboot",
+      { "-action: shutdown=reboot is not supported" } },
+    { "/cli/action/error/panic-pause", "-action panic=pause",
+      { "-action: panic=pause is not supported" } },
     /* -cpu */
     { "/cli/cpu/error/unknown-model", "-cpu Skylake-Client",
       { "-cpu: model 'Skylake-Client' is not available",
@@ -801,6 +809,8 @@ static void test_chardev_mon(void)
     static const char *const comma[] = {
         "unix:/a,,b,server=on,wait=off", NULL };
     static const char *const none[] = { NULL };
+    static const char *const pretty[] = { "unix:/p,server=on,wait=off",
+                                          NULL };
 
     assert_qmp_specs("-chardev socket,id=charmonitor,fd=23,server=on,"
                      "wait=off -mon chardev=charmonitor,id=monitor,"
@@ -818,6 +828,7 @@ static void test_chardev_mon(void)
                      tcp_and_qmp);
     assert_qmp_specs("-chardev socket,id=c,path=/a,,b,server=on,wait=off "
                      "-mon c,mode=control", comma);
+    assert_qmp_specs("-qmp-pretty unix:/p,server=on,wait=off", pretty);
     /* a monitor on a null chardev reads nothing: no listener */
     assert_qmp_specs("-chardev null,id=n -mon n,mode=control -monitor none",
                      none);
@@ -826,6 +837,16 @@ static void test_chardev_mon(void)
 static void test_runtime_flags(void)
 {
     struct cli_options o;
+
+    parse_ok("-action reboot=shutdown,shutdown=pause,panic=shutdown", &o);
+    g_assert_true(o.no_shutdown);
+    g_assert_true(o.no_reboot);
+    cli_options_clear(&o);
+    parse_ok("-no-reboot -no-shutdown -action reboot=reset "
+             "-action shutdown=poweroff", &o);
+    g_assert_false(o.no_shutdown);
+    g_assert_false(o.no_reboot);
+    cli_options_clear(&o);
 
     parse_ok("", &o);
     g_assert_false(o.no_shutdown);

@@ -392,6 +392,48 @@ static bool opt_boot(struct parse_state *st, const char *arg, GError **err)
     return cli_quiet_option("-boot", arg, keys, err);
 }
 
+/*
+ * -action: QEMU's general spelling of -no-reboot (reboot=shutdown) and
+ * -no-shutdown (shutdown=pause); the defaults are accepted as they are.
+ */
+static bool action_key(struct cli_options *o, const char *key,
+                       const char *val, GError **err)
+{
+    if (!strcmp(key, "reboot") &&
+        (!strcmp(val, "reset") || !strcmp(val, "shutdown"))) {
+        o->no_reboot = !strcmp(val, "shutdown");
+        return true;
+    }
+    if (!strcmp(key, "shutdown") &&
+        (!strcmp(val, "poweroff") || !strcmp(val, "pause"))) {
+        o->no_shutdown = !strcmp(val, "pause");
+        return true;
+    }
+    if (!strcmp(key, "panic") && !strcmp(val, "shutdown"))
+        return true;
+    if (!strcmp(key, "reboot") || !strcmp(key, "shutdown") ||
+        !strcmp(key, "panic"))
+        return cli_fail(err, "-action: %s=%s is not supported (hotmem takes "
+                        "reboot=reset|shutdown, shutdown=poweroff|pause, "
+                        "panic=shutdown)", key, val);
+    return cli_fail(err, "-action: unknown key '%s'%s", key,
+                    !strcmp(key, "watchdog") ? ": hotmem has no watchdog"
+                                             : " (expected reboot, shutdown "
+                                               "or panic)");
+}
+
+static bool opt_action(struct parse_state *st, const char *arg, GError **err)
+{
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-action", arg, "action",
+                                               err);
+
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        if (!action_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
+            return false;
+    }
+    return kv != NULL;
+}
+
 static bool opt_readconfig(struct parse_state *st, const char *arg,
                            GError **err)
 {
@@ -535,6 +577,8 @@ static const struct cli_opt cli_opts[] = {
       "a QMP monitor socket (repeatable; wait=on, the default, holds "
       "startup until a client connects; at most N clients, default 64)",
       opt_qmp },
+    { "qmp-pretty", "unix:PATH,...|tcp:HOST:PORT,...", "same as -qmp "
+      "(replies stay one JSON object a line)", opt_qmp },
     { "mem-path", "PATH", "boot RAM from a file (in PATH if a directory, "
       "as a memory-backend-file called pc.ram)", opt_mem_path },
     { "mem-prealloc", NULL, "preallocate boot RAM; prealloc=on becomes "
@@ -543,6 +587,9 @@ static const struct cli_opt cli_opts[] = {
       "shutdown) instead of ending hotmem; quit ends it", opt_no_shutdown },
     { "no-reboot", NULL, "a guest reset ends hotmem (exit 0) instead of "
       "rebooting", opt_no_reboot },
+    { "action", "reboot=reset|shutdown,shutdown=poweroff|pause",
+      "what guest resets and power-offs do (-no-reboot, -no-shutdown)",
+      opt_action },
     { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
       "hotmem's memory, guest RAM included (mlockall)", opt_overcommit },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
@@ -565,6 +612,7 @@ static const struct cli_opt cli_opts[] = {
     { "display", "none", "accepted: hotmem has no display", opt_display },
     { "nographic", NULL, "accepted: hotmem has no display; the console is "
       "on stdio by default", opt_noop },
+    { "no-hpet", NULL, "accepted: hotmem has no HPET", opt_noop },
     { "no-user-config", NULL, "accepted: hotmem reads no user config "
       "files", opt_noop },
     { "msg", "timestamp=on|off[,guest-name=on|off]", "accepted, no effect: "
