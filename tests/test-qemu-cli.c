@@ -228,6 +228,60 @@ static void test_chardev_mon_fd(void)
     finish(&f);
 }
 
+static json_object *find_memdev(struct qmp *q, const char *id);
+
+/* libvirt's whole command line for a VM with a DIMM, as it writes it. */
+static void test_libvirt_command_line(void)
+{
+    struct fixture f = { 0 };
+    g_autofree char *chardev = NULL;
+    json_object *r, *m;
+    int fd;
+
+    if (skip_without_kvm())
+        return;
+    f.dir = g_dir_make_tmp("hotmem-qemu-cli-XXXXXX", NULL);
+    f.sock = g_build_filename(f.dir, "monitor.sock", NULL);
+    fd = listening_socket(f.sock);
+    chardev = g_strdup_printf("socket,id=charmonitor,fd=%d,server=on,"
+                              "wait=off", fd);
+    const char *args[] = {
+        "-name", "guest=vm1,debug-threads=on", "-S",
+        "-machine", "pc-q35-7.2,usb=off,vmport=off,dump-guest-core=off,"
+        "memory-backend=pc.ram",
+        "-accel", "kvm", "-cpu", "host,migratable=on",
+        "-m", "size=262144k,slots=16,maxmem=8388608k",
+        "-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":"
+        "\"pc.ram\",\"size\":268435456}",
+        "-overcommit", "mem-lock=off", "-smp", "2,sockets=2,cores=1,threads=1",
+        "-object", "{\"qom-type\":\"memory-backend-ram\",\"id\":"
+        "\"memdimm0\",\"size\":134217728}",
+        "-device", "{\"driver\":\"pc-dimm\",\"node\":0,\"memdev\":"
+        "\"memdimm0\",\"id\":\"dimm0\",\"slot\":0}",
+        "-no-user-config", "-nodefaults", "-chardev", chardev,
+        "-mon", "chardev=charmonitor,id=monitor,mode=control",
+        "-rtc", "base=utc", "-no-shutdown", "-boot", "strict=on",
+        "-msg", "timestamp=on", "-display", "none", "-serial", "mon:stdio",
+        NULL };
+
+    f.vm = vm_spawn(args);
+    close(fd);
+    f.qmp = qmp_connect(f.sock, QMP_TIMEOUT_MS);
+    g_assert_cmpstr(status_of(f.qmp), ==, "prelaunch");
+    r = qmp_return(f.qmp, "{\"execute\": \"query-memory-devices\"}");
+    g_assert_cmpuint(json_object_array_length(r), ==, 1);
+    json_object_put(r);
+    m = find_memdev(f.qmp, "pc.ram");
+    g_assert_nonnull(m);
+    json_object_put(m);
+    qmp_ok(f.qmp, "{\"execute\": \"cont\"}");
+    wait_ready(f.vm);
+    g_assert_cmpstr(status_of(f.qmp), ==, "running");
+    qmp_ok(f.qmp, "{\"execute\": \"quit\"}");
+    g_assert_cmpint(vm_wait_exit(f.vm, EXIT_TIMEOUT_MS), ==, 0);
+    finish(&f);
+}
+
 /* fd=N that is not a listening socket: refused at startup, saying so. */
 static void test_chardev_mon_fd_not_listening(void)
 {
@@ -503,6 +557,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qemu-cli/no-reboot", test_no_reboot);
     g_test_add_func("/qemu-cli/chardev-mon/path", test_chardev_mon_path);
     g_test_add_func("/qemu-cli/chardev-mon/fd", test_chardev_mon_fd);
+    g_test_add_func("/qemu-cli/libvirt-command-line",
+                    test_libvirt_command_line);
     g_test_add_func("/qemu-cli/chardev-mon/fd-not-listening",
                     test_chardev_mon_fd_not_listening);
     g_test_add_func("/qemu-cli/cpu/phys-bits", test_cpu_phys_bits);
