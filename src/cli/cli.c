@@ -12,8 +12,6 @@
 
 G_DEFINE_QUARK(hotmem-cli-error-quark, cli_error)
 
-#define CLI_PAGE_SIZE 0x1000ULL
-
 typedef bool (*opt_handler)(struct parse_state *st, const char *arg,
                             GError **err);
 
@@ -35,20 +33,6 @@ bool cli_fail(GError **err, const char *fmt, ...)
     g_set_error_literal(err, CLI_ERROR, CLI_ERROR_INVALID, msg);
     g_free(msg);
     return false;
-}
-
-/* "0x20000000 (512M)": exact hex plus the largest unit that divides it. */
-static char *size_str(uint64_t v)
-{
-    static const char units[] = "KMGTPE";
-    int u = -1;
-
-    while (v && u < 5 && (v & ((1ULL << (10 * (u + 2))) - 1)) == 0)
-        u++;
-    if (u < 0)
-        return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 ")", v, v);
-    return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 "%c)", v,
-                           v >> (10 * (u + 1)), units[u]);
 }
 
 /* Reads decimal digits; returns the first non-digit, sets *overflow. */
@@ -131,98 +115,6 @@ GPtrArray *cli_keyval_split(const char *opt, const char *arg,
     return kv;
 }
 
-/* The -m values as parsed, before the cross-key rules are applied. */
-struct mem_args {
-    uint64_t size, maxmem, slots;
-    bool have_size, have_slots, have_maxmem;
-};
-
-static bool mem_key(struct mem_args *m, const char *arg, const char *key,
-                    const char *val, GError **err)
-{
-    bool *seen = !strcmp(key, "size") ? &m->have_size :
-                 !strcmp(key, "slots") ? &m->have_slots :
-                 !strcmp(key, "maxmem") ? &m->have_maxmem : NULL;
-
-    if (!seen)
-        return cli_fail(err, "-m: unknown key '%s' in '%s' (expected size, "
-                    "slots or maxmem)", key, arg);
-    /* A repeated key: the last one counts, as in QEMU. */
-    *seen = true;
-    if (seen == &m->have_slots)
-        return cli_parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
-                           err);
-    /* QEMU reads a bare size as MiB but a bare maxmem as bytes. */
-    if (seen == &m->have_size) {
-        if (!cli_parse_size(val, 1ULL << 20, &m->size, err)) {
-            g_prefix_error(err, "-m: ");
-            return false;
-        }
-    } else if (!cli_parse_size(val, 1, &m->maxmem, err)) {
-        g_prefix_error(err, "-m: maxmem: ");
-        return false;
-    }
-    return true;
-}
-
-static bool check_page_aligned(const char *key, uint64_t v, GError **err)
-{
-    g_autofree char *vs = size_str(v);
-    g_autofree char *ps = size_str(CLI_PAGE_SIZE);
-
-    if (v % CLI_PAGE_SIZE == 0)
-        return true;
-    return cli_fail(err, "-m: %s %s is not a multiple of the page size %s", key,
-                vs, ps);
-}
-
-/* The cross-key rules of QEMU's machine_set_mem(), plus page alignment. */
-static bool check_mem(const struct mem_args *m, GError **err)
-{
-    g_autofree char *ss = size_str(m->size);
-    g_autofree char *ms = size_str(m->maxmem);
-
-    if (m->size == 0)
-        return cli_fail(err, "-m: size 0 is invalid: the guest needs RAM");
-    if (!check_page_aligned("size", m->size, err))
-        return false;
-    if (m->have_slots && !m->have_maxmem)
-        return cli_fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
-                    "most memory the guest can grow to", m->slots);
-    /* maxmem without slots (or slots=0) is QEMU's "no slots": kept, but
-     * no DIMM can be plugged. */
-    if (!m->have_maxmem)
-        return true;
-    if (!check_page_aligned("maxmem", m->maxmem, err))
-        return false;
-    if (m->maxmem < m->size)
-        return cli_fail(err, "-m: maxmem %s is smaller than size %s", ms, ss);
-    if (m->slots > 0 && m->maxmem == m->size)
-        return cli_fail(err, "-m: maxmem %s equals size %s, leaving no room "
-                    "for the DIMMs of slots=%" PRIu64, ms, ss, m->slots);
-    return true;
-}
-
-/* A later -m replaces an earlier one entirely. */
-static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
-{
-    struct mem_args m = { .size = CLI_DEFAULT_RAM };
-    GPtrArray *kv = cli_keyval_split("-m", arg, "size", err);
-    bool ok = kv != NULL;
-
-    for (guint i = 0; ok && i < kv->len; i += 2)
-        ok = mem_key(&m, arg, kv->pdata[i], kv->pdata[i + 1], err);
-    if (kv)
-        g_ptr_array_unref(kv);
-    if (!ok || !check_mem(&m, err))
-        return false;
-    st->o->ram_size = m.size;
-    st->o->ram_size_given = m.have_size;
-    st->o->slots = (uint32_t)m.slots;
-    st->o->maxmem = m.have_maxmem ? m.maxmem : 0;
-    return true;
-}
-
 static bool set_path(const char *opt, char **dst, const char *arg,
                      GError **err);
 
@@ -234,40 +126,6 @@ static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
 static bool opt_cpu(struct parse_state *st, const char *arg, GError **err)
 {
     return cli_cpu_parse(st->o, arg, err);
-}
-
-/*
- * -name [guest=]NAME[,process=NAME][,debug-threads=on|off]: process= names
- * the process (its main thread, as ps shows it); hotmem's threads always
- * carry names, so debug-threads changes nothing.
- */
-static bool name_key(struct cli_options *o, const char *key, const char *val,
-                     GError **err)
-{
-    bool b;
-
-    if (!strcmp(key, "guest") || !strcmp(key, "process")) {
-        char **dst = !strcmp(key, "guest") ? &o->name : &o->process_name;
-
-        g_free(*dst);
-        *dst = g_strdup(val);
-        return true;
-    }
-    if (!strcmp(key, "debug-threads"))
-        return cli_parse_onoff("-name", key, val, &b, err);
-    return cli_fail(err, "-name: unknown key '%s' (expected guest, process "
-                    "or debug-threads)", key);
-}
-
-static bool opt_name(struct parse_state *st, const char *arg, GError **err)
-{
-    g_autoptr(GPtrArray) kv = cli_keyval_split("-name", arg, "guest", err);
-
-    for (guint i = 0; kv && i < kv->len; i += 2) {
-        if (!name_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
-            return false;
-    }
-    return kv != NULL;
 }
 
 static bool opt_serial(struct parse_state *st, const char *arg, GError **err)
@@ -334,104 +192,6 @@ static bool opt_mem_path(struct parse_state *st, const char *arg,
                          GError **err)
 {
     return set_path("-mem-path", &st->o->mem_path, arg, err);
-}
-
-/* -overcommit mem-lock=on locks hotmem's memory (mlockall). */
-static bool opt_overcommit(struct parse_state *st, const char *arg,
-                           GError **err)
-{
-    g_autoptr(GPtrArray) kv = cli_keyval_split("-overcommit", arg,
-                                               "mem-lock", err);
-    bool b;
-
-    for (guint i = 0; kv && i < kv->len; i += 2) {
-        const char *key = kv->pdata[i], *val = kv->pdata[i + 1];
-
-        if (!strcmp(key, "mem-lock")) {
-            if (!cli_parse_onoff("-overcommit", key, val, &st->o->mem_lock,
-                                 err))
-                return false;
-        } else if (!strcmp(key, "cpu-pm")) {
-            if (!cli_parse_onoff("-overcommit", key, val, &b, err))
-                return false;
-            if (b)
-                return cli_fail(err, "-overcommit: cpu-pm=on is not "
-                                "supported: hotmem keeps the guest's HLT and "
-                                "MWAIT exits in KVM");
-        } else {
-            return cli_fail(err, "-overcommit: unknown key '%s' (expected "
-                            "mem-lock or cpu-pm)", key);
-        }
-    }
-    return kv != NULL;
-}
-
-static bool opt_msg(struct parse_state *st, const char *arg, GError **err)
-{
-    static const char *const keys[] = { "timestamp=bool", "guest-name=bool",
-                                        NULL };
-
-    return cli_quiet_option("-msg", arg, keys, err);
-}
-
-static bool opt_rtc(struct parse_state *st, const char *arg, GError **err)
-{
-    static const char *const keys[] = { "base", "clock=host|rt|vm",
-                                        "driftfix=none|slew", NULL };
-
-    return cli_quiet_option("-rtc", arg, keys, err);
-}
-
-static bool opt_boot(struct parse_state *st, const char *arg, GError **err)
-{
-    static const char *const keys[] = { "order", "once", "menu=bool",
-                                        "splash", "splash-time",
-                                        "reboot-timeout", "strict=bool",
-                                        NULL };
-
-    return cli_quiet_option("-boot", arg, keys, err);
-}
-
-/*
- * -action: QEMU's general spelling of -no-reboot (reboot=shutdown) and
- * -no-shutdown (shutdown=pause); the defaults are accepted as they are.
- */
-static bool action_key(struct cli_options *o, const char *key,
-                       const char *val, GError **err)
-{
-    if (!strcmp(key, "reboot") &&
-        (!strcmp(val, "reset") || !strcmp(val, "shutdown"))) {
-        o->no_reboot = !strcmp(val, "shutdown");
-        return true;
-    }
-    if (!strcmp(key, "shutdown") &&
-        (!strcmp(val, "poweroff") || !strcmp(val, "pause"))) {
-        o->no_shutdown = !strcmp(val, "pause");
-        return true;
-    }
-    if (!strcmp(key, "panic") && !strcmp(val, "shutdown"))
-        return true;
-    if (!strcmp(key, "reboot") || !strcmp(key, "shutdown") ||
-        !strcmp(key, "panic"))
-        return cli_fail(err, "-action: %s=%s is not supported (hotmem takes "
-                        "reboot=reset|shutdown, shutdown=poweroff|pause, "
-                        "panic=shutdown)", key, val);
-    return cli_fail(err, "-action: unknown key '%s'%s", key,
-                    !strcmp(key, "watchdog") ? ": hotmem has no watchdog"
-                                             : " (expected reboot, shutdown "
-                                               "or panic)");
-}
-
-static bool opt_action(struct parse_state *st, const char *arg, GError **err)
-{
-    g_autoptr(GPtrArray) kv = cli_keyval_split("-action", arg, "action",
-                                               err);
-
-    for (guint i = 0; kv && i < kv->len; i += 2) {
-        if (!action_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
-            return false;
-    }
-    return kv != NULL;
 }
 
 static bool opt_readconfig(struct parse_state *st, const char *arg,
@@ -538,7 +298,7 @@ static bool opt_help(struct parse_state *st, const char *arg, GError **err)
 static const struct cli_opt cli_opts[] = {
     { "m", "[size=]SIZE[,slots=N,maxmem=SIZE]",
       "boot RAM (default 256M; K/M/G/T, bare number is MiB; 1.5G), DIMM "
-      "slots and hot-plug limit", opt_memory },
+      "slots and hot-plug limit", cli_opt_memory },
     { "smp", "[cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,cores=C]"
       "[,threads=T]", "vCPUs (default 1, at most 255) and QEMU's topology; "
       "no CPU hot-plug: cpus vCPUs exist", opt_smp },
@@ -589,9 +349,9 @@ static const struct cli_opt cli_opts[] = {
       "rebooting", opt_no_reboot },
     { "action", "reboot=reset|shutdown,shutdown=poweroff|pause",
       "what guest resets and power-offs do (-no-reboot, -no-shutdown)",
-      opt_action },
+      cli_opt_action },
     { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
-      "hotmem's memory, guest RAM included (mlockall)", opt_overcommit },
+      "hotmem's memory, guest RAM included (mlockall)", cli_opt_overcommit },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
       "and exit", opt_dump_acpi },
     { "accel", "kvm[,dirty-ring-size=N]", "KVM options: N entries per "
@@ -600,7 +360,7 @@ static const struct cli_opt cli_opts[] = {
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
     { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
-      "name of the guest; process= names the process", opt_name },
+      "name of the guest; process= names the process", cli_opt_name },
     { "pidfile", "PATH", "write the process id to PATH", opt_pidfile },
     { "daemonize", NULL, "detach from the terminal after startup",
       opt_daemonize },
@@ -616,11 +376,11 @@ static const struct cli_opt cli_opts[] = {
     { "no-user-config", NULL, "accepted: hotmem reads no user config "
       "files", opt_noop },
     { "msg", "timestamp=on|off[,guest-name=on|off]", "accepted, no effect: "
-      "hotmem's messages carry no timestamps", opt_msg },
+      "hotmem's messages carry no timestamps", cli_opt_msg },
     { "rtc", "base=utc|localtime|DATE[,clock=...][,driftfix=...]",
-      "accepted, no effect: hotmem has no RTC", opt_rtc },
+      "accepted, no effect: hotmem has no RTC", cli_opt_rtc },
     { "boot", "[order=]...[,strict=on|off][,...]", "accepted, no effect: "
-      "hotmem boots its kernel directly, with no firmware", opt_boot },
+      "hotmem boots its kernel directly, with no firmware", cli_opt_boot },
     { "version", NULL, "print the version and exit", opt_version },
     { "h", NULL, "print this help and exit", opt_help },
     { "help", NULL, "print this help and exit", opt_help },

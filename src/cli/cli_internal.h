@@ -87,3 +87,14 @@ bool cli_readconfig(struct parse_state *st, const char *path, GError **err);
 /* Applies option name (without the dash) with arg, as on the command line. */
 bool cli_apply_option(struct parse_state *st, const char *name,
                       const char *arg, GError **err);
+
+/* Option handlers kept outside cli.c's table file: -m (cli_mem.c); -name,
+ * -overcommit, -msg, -rtc, -boot, -action (cli_qemu.c). */
+bool cli_opt_memory(struct parse_state *st, const char *arg, GError **err);
+bool cli_opt_name(struct parse_state *st, const char *arg, GError **err);
+bool cli_opt_overcommit(struct parse_state *st, const char *arg,
+                        GError **err);
+bool cli_opt_msg(struct parse_state *st, const char *arg, GError **err);
+bool cli_opt_rtc(struct parse_state *st, const char *arg, GError **err);
+bool cli_opt_boot(struct parse_state *st, const char *arg, GError **err);
+bool cli_opt_action(struct parse_state *st, const char *arg, GError **err);

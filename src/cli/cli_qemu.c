@@ -1,9 +1,10 @@
 /*
- * QEMU options for things hotmem does not have (a display, an RTC, boot
- * firmware, user config files): accepted so that QEMU command lines work,
- * with their keys checked, and with no effect (docs/usage.md says so for
- * each). A value that asks for something hotmem cannot give is refused,
- * saying why.
+ * QEMU's smaller options. Those for things hotmem does not have (a display,
+ * an RTC, boot firmware, message timestamps) are accepted so that QEMU
+ * command lines work, with their keys checked, and with no effect
+ * (docs/usage.md says so for each); a value that asks for something hotmem
+ * cannot give is refused, saying why. -name, -overcommit and -action have
+ * effects, kept in struct cli_options.
  */
 #include <string.h>
 
@@ -85,4 +86,136 @@ bool cli_quiet_option(const char *opt, const char *arg,
         }
     }
     return true;
+}
+
+/*
+ * -name [guest=]NAME[,process=NAME][,debug-threads=on|off]: process= names
+ * the process (its main thread, as ps shows it); hotmem's threads always
+ * carry names, so debug-threads changes nothing.
+ */
+static bool name_key(struct cli_options *o, const char *key, const char *val,
+                     GError **err)
+{
+    bool b;
+
+    if (!strcmp(key, "guest") || !strcmp(key, "process")) {
+        char **dst = !strcmp(key, "guest") ? &o->name : &o->process_name;
+
+        g_free(*dst);
+        *dst = g_strdup(val);
+        return true;
+    }
+    if (!strcmp(key, "debug-threads"))
+        return cli_parse_onoff("-name", key, val, &b, err);
+    return cli_fail(err, "-name: unknown key '%s' (expected guest, process "
+                    "or debug-threads)", key);
+}
+
+bool cli_opt_name(struct parse_state *st, const char *arg, GError **err)
+{
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-name", arg, "guest", err);
+
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        if (!name_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
+            return false;
+    }
+    return kv != NULL;
+}
+
+/* -overcommit mem-lock=on locks hotmem's memory (mlockall). */
+bool cli_opt_overcommit(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-overcommit", arg,
+                                               "mem-lock", err);
+    bool b;
+
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        const char *key = kv->pdata[i], *val = kv->pdata[i + 1];
+
+        if (!strcmp(key, "mem-lock")) {
+            if (!cli_parse_onoff("-overcommit", key, val, &st->o->mem_lock,
+                                 err))
+                return false;
+        } else if (!strcmp(key, "cpu-pm")) {
+            if (!cli_parse_onoff("-overcommit", key, val, &b, err))
+                return false;
+            if (b)
+                return cli_fail(err, "-overcommit: cpu-pm=on is not "
+                                "supported: hotmem keeps the guest's HLT and "
+                                "MWAIT exits in KVM");
+        } else {
+            return cli_fail(err, "-overcommit: unknown key '%s' (expected "
+                            "mem-lock or cpu-pm)", key);
+        }
+    }
+    return kv != NULL;
+}
+
+bool cli_opt_msg(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "timestamp=bool", "guest-name=bool",
+                                        NULL };
+
+    return cli_quiet_option("-msg", arg, keys, err);
+}
+
+bool cli_opt_rtc(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "base", "clock=host|rt|vm",
+                                        "driftfix=none|slew", NULL };
+
+    return cli_quiet_option("-rtc", arg, keys, err);
+}
+
+bool cli_opt_boot(struct parse_state *st, const char *arg, GError **err)
+{
+    static const char *const keys[] = { "order", "once", "menu=bool",
+                                        "splash", "splash-time",
+                                        "reboot-timeout", "strict=bool",
+                                        NULL };
+
+    return cli_quiet_option("-boot", arg, keys, err);
+}
+
+/*
+ * -action: QEMU's general spelling of -no-reboot (reboot=shutdown) and
+ * -no-shutdown (shutdown=pause); the defaults are accepted as they are.
+ */
+static bool action_key(struct cli_options *o, const char *key,
+                       const char *val, GError **err)
+{
+    if (!strcmp(key, "reboot") &&
+        (!strcmp(val, "reset") || !strcmp(val, "shutdown"))) {
+        o->no_reboot = !strcmp(val, "shutdown");
+        return true;
+    }
+    if (!strcmp(key, "shutdown") &&
+        (!strcmp(val, "poweroff") || !strcmp(val, "pause"))) {
+        o->no_shutdown = !strcmp(val, "pause");
+        return true;
+    }
+    if (!strcmp(key, "panic") && !strcmp(val, "shutdown"))
+        return true;
+    if (!strcmp(key, "reboot") || !strcmp(key, "shutdown") ||
+        !strcmp(key, "panic"))
+        return cli_fail(err, "-action: %s=%s is not supported (hotmem takes "
+                        "reboot=reset|shutdown, shutdown=poweroff|pause, "
+                        "panic=shutdown)", key, val);
+    return cli_fail(err, "-action: unknown key '%s'%s", key,
+                    !strcmp(key, "watchdog") ? ": hotmem has no watchdog"
+                                             : " (expected reboot, shutdown "
+                                               "or panic)");
+}
+
+bool cli_opt_action(struct parse_state *st, const char *arg, GError **err)
+{
+    g_autoptr(GPtrArray) kv = cli_keyval_split("-action", arg, "action",
+                                               err);
+
+    for (guint i = 0; kv && i < kv->len; i += 2) {
+        if (!action_key(st->o, kv->pdata[i], kv->pdata[i + 1], err))
+            return false;
+    }
+    return kv != NULL;
 }
