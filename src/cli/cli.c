@@ -446,8 +446,6 @@ static bool check_combination(struct parse_state *st, GError **err)
     if (!cli_chardev_finish(st, err) || !cli_numa_finish(o, err) ||
         !cli_memory_finish(o, err))
         return false;
-    if (o->smp > o->maxcpus)    /* a -smp N alone after -smp ...,maxcpus */
-        o->maxcpus = o->smp;
     if (!st->serial_given && (st->nodefaults || o->daemonize))
         o->serial = CLI_SERIAL_NONE;
     if (o->daemonize && st->serial_given && o->serial == CLI_SERIAL_STDIO)
