@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib-unix.h>
@@ -298,6 +300,12 @@ static void machine_config_from_options(struct machine_config *cfg,
         .dirty_ring_size = o->dirty_ring_size,
         .nr_nodes = o->nr_numa, .nodes = nodes, .cpu_node = o->cpu_node,
         .node_memdev = memdevs,
+        .ram_memdev = o->memory_backend,
+        .prealloc_default = o->mem_prealloc,
+        .cpu = { .name = o->cpu.model, .phys_bits = o->cpu.phys_bits,
+                 .host_phys_bits = o->cpu.host_phys_bits,
+                 .host_phys_bits_limit = o->cpu.host_phys_bits_limit },
+        .no_shutdown = o->no_shutdown, .no_reboot = o->no_reboot,
         .objects = o->objects ? (json_object *const *)o->objects->pdata
                               : NULL,
         .nr_objects = o->objects ? o->objects->len : 0,
@@ -322,6 +330,20 @@ static int dump_acpi(const struct cli_options *o)
     return 0;
 }
 
+/*
+ * -overcommit mem-lock=on: every page hotmem has or will have stays in RAM
+ * (QEMU's meaning: guest RAM included, DIMMs plugged later too).
+ */
+static bool lock_memory(GError **err)
+{
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) == 0)
+        return true;
+    g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "-overcommit mem-lock=on: mlockall failed: %s (RLIMIT_MEMLOCK "
+                "must cover guest RAM; see ulimit -l)", g_strerror(errno));
+    return false;
+}
+
 /* Builds everything, in an order where a failure leaves nothing behind. */
 static struct machine *build(struct app *app, const struct cli_options *o,
                              struct machine_config *cfg, GError **err)
@@ -335,6 +357,7 @@ static struct machine *build(struct app *app, const struct cli_options *o,
     app->machine = m;
     app->monitor = monitor_new(app->qmp, m, o->name);
     if (listen_qmp(app, o, err) &&
+        (!o->mem_lock || lock_memory(err)) &&
         (!o->pidfile || write_pidfile(app, o->pidfile, err)))
         return m;
     app->machine = NULL;
@@ -462,6 +485,9 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGHUP, on_SIGHUP, &app);
     if (o.name)
         g_set_prgname(o.name);
+    /* -name process=: what ps and top show (the main thread's name). */
+    if (o.process_name)
+        prctl(PR_SET_NAME, o.process_name, 0, 0, 0);
     status = run(&app, &o, report_fd);
     g_main_loop_unref(app.loop);
     cli_options_clear(&o);

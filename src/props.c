@@ -41,6 +41,40 @@ static int suffix_shift(char c)
     }
 }
 
+/*
+ * "1.5G": whole part v, fraction digits at frac, then a suffix, which a
+ * fraction needs (as in QEMU's qemu_strtosz(): "1.5" alone is refused,
+ * "1.5G" is 1.5 GiB). Bytes below one are dropped, as QEMU truncates.
+ */
+static bool parse_fraction(const char *s, uint64_t v, bool overflow,
+                           const char *frac, uint64_t *out, GError **err)
+{
+    unsigned __int128 num = 0, den = 1, total;
+    const char *p = frac;
+    int shift;
+
+    for (; g_ascii_isdigit(*p); p++) {
+        if (den < ((unsigned __int128)1 << 100)) {
+            num = num * 10 + (unsigned)(*p - '0');
+            den *= 10;
+        }
+    }
+    shift = *p ? suffix_shift(*p) : -1;
+    if (shift <= 0)
+        return fail(err, "size '%s' has a fractional part but %s: a "
+                    "fraction needs a K, M, G, T, P or E suffix (1.5G)", s,
+                    !*p ? "no unit" : shift == 0 ? "the unit B"
+                                                 : "an unknown suffix");
+    if (p[1])
+        return fail(err, "size '%s' has trailing characters '%s' after "
+                    "the suffix '%c'", s, p + 1, *p);
+    total = ((unsigned __int128)v << shift) + ((num << shift) / den);
+    if (overflow || total > UINT64_MAX)
+        return fail(err, "size '%s' does not fit in 64 bits", s);
+    *out = (uint64_t)total;
+    return true;
+}
+
 bool props_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
                       GError **err)
 {
@@ -60,9 +94,11 @@ bool props_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
     if (end == s + 1 && *s == '0' && (*end == 'x' || *end == 'X'))
         return fail(err, "size '%s' is hexadecimal: only decimal numbers "
                     "are accepted", s);
-    if (*end == '.' || *end == ',')
-        return fail(err, "size '%s' has a fractional part: only whole "
-                    "numbers are accepted (write 1536M, not 1.5G)", s);
+    if (*end == ',')
+        return fail(err, "size '%s' has a decimal comma: write a point "
+                    "(1.5G) or whole units (1536M)", s);
+    if (*end == '.')
+        return parse_fraction(s, v, overflow, end + 1, out, err);
     if (*end) {
         shift = suffix_shift(*end);
         if (shift < 0)

@@ -17,7 +17,7 @@
 
 struct config {
     const char *name;
-    const char *args[12];
+    const char *args[16];
     unsigned slots;
     bool srat;
 };
@@ -29,9 +29,11 @@ static const struct config configs[] = {
     { "no-slots", { "-m", "256M", NULL }, 0, false },
     { "4-slots", { "-m", "512M,slots=4,maxmem=8G", NULL }, 4, true },
     { "256-slots", { "-m", m256, "-smp", "4", NULL }, 256, true },
-    { "2-nodes", { "-m", "2G,slots=2,maxmem=4G", "-smp", "2", "-numa",
-                   "node,nodeid=0,mem=1G,cpus=0", "-numa",
-                   "node,nodeid=1,mem=1G,cpus=1", NULL }, 2, true },
+    { "2-nodes", { "-m", "2G,slots=2,maxmem=4G", "-smp", "2", "-object",
+                   "memory-backend-ram,id=n0,size=1G", "-object",
+                   "memory-backend-ram,id=n1,size=1G", "-numa",
+                   "node,nodeid=0,memdev=n0,cpus=0", "-numa",
+                   "node,nodeid=1,memdev=n1,cpus=1", NULL }, 2, true },
 };
 
 static char *run(const char *const *argv, int *status)

@@ -592,7 +592,7 @@ static const struct err_case err_cases[] = {
     { "/backend/error/size/suffix", "memory-backend-ram", "m",
       "{\"size\": \"4X\"}", "unknown suffix" },
     { "/backend/error/size/fraction", "memory-backend-ram", "m",
-      "{\"size\": \"1.5G\"}", "fractional" },
+      "{\"size\": \"1.5\"}", "fractional part but no unit" },
     { "/backend/error/size/negative-string", "memory-backend-ram", "m",
       "{\"size\": \"-4096\"}", "negative" },
     { "/backend/error/size/negative-int", "memory-backend-ram", "m",

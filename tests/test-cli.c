@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "cli/cli.h"
 
@@ -62,12 +63,33 @@ static const struct ok_case ok_cases[] = {
     { "/cli/m/last-wins", "-m 1G,slots=2,maxmem=4G -m 512M",
       { .ram_size = 512 * MiB } },
     { "/cli/m/two-dashes", "--m 512M", { .ram_size = 512 * MiB } },
+    /* QEMU 7.2 accepts these (checked against qemu-system-x86_64) */
+    { "/cli/m/fraction", "-m 1.5G", { .ram_size = 1536 * MiB } },
+    { "/cli/m/fraction-no-digits-after-point", "-m 1.G",
+      { .ram_size = GiB } },
+    { "/cli/m/maxmem-without-slots", "-m 1G,maxmem=4G",
+      { .ram_size = GiB, .slots = 0, .maxmem = 4 * GiB } },
+    { "/cli/m/slots-0-maxmem-above", "-m 1G,slots=0,maxmem=4G",
+      { .ram_size = GiB, .slots = 0, .maxmem = 4 * GiB } },
+    { "/cli/m/repeated-size-last-wins", "-m 1G,size=2G,size=3G",
+      { .ram_size = 3 * GiB } },
+    { "/cli/m/repeated-slots-last-wins", "-m 1G,slots=1,slots=2,maxmem=2G",
+      { .ram_size = GiB, .slots = 2, .maxmem = 2 * GiB } },
+    { "/cli/m/repeated-maxmem-last-wins",
+      "-m 1G,slots=1,maxmem=2G,maxmem=3G",
+      { .ram_size = GiB, .slots = 1, .maxmem = 3 * GiB } },
+    { "/cli/m/libvirt", "-m size=1048576k,slots=16,maxmem=8388608k",
+      { .ram_size = GiB, .slots = 16, .maxmem = 8 * GiB } },
     /* -smp */
     { "/cli/smp/bare", "-smp 4", { .smp = 4 } },
     { "/cli/smp/cpus-key", "-smp cpus=8", { .smp = 8 } },
     { "/cli/smp/one", "-smp 1", { .smp = 1 } },
     { "/cli/smp/max", "-smp 255", { .smp = 255 } },
     { "/cli/smp/last-wins", "-smp 2 -smp 3", { .smp = 3 } },
+    { "/cli/smp/repeated-cpus-last-wins", "-smp 4,cpus=2", { .smp = 2 } },
+    { "/cli/smp/maxcpus", "-smp 2,maxcpus=4", { .smp = 2 } },
+    { "/cli/smp/topology-only", "-smp sockets=1,cores=2", { .smp = 2 } },
+    { "/cli/smp/maxcpus-only", "-smp maxcpus=4", { .smp = 4 } },
     /* boot files */
     { "/cli/kernel/all", "-kernel /k -initrd /i -append 'console=ttyS0 q'",
       { .kernel = "/k", .initrd = "/i", .append = "console=ttyS0 q" } },
@@ -84,11 +106,44 @@ static const struct ok_case ok_cases[] = {
       { .serial = CLI_SERIAL_FILE, .serial_path = "/tmp/a:b" } },
     { "/cli/serial/last-wins", "-serial file:/x -serial stdio",
       { .serial = CLI_SERIAL_STDIO } },
+    { "/cli/serial/mon-stdio", "-serial mon:stdio",
+      { .serial = CLI_SERIAL_STDIO } },
+    { "/cli/serial/null", "-serial null", { .serial = CLI_SERIAL_NONE } },
+    { "/cli/serial/chardev-file", "-chardev file,id=c0,path=/tmp/c.log "
+      "-serial chardev:c0",
+      { .serial = CLI_SERIAL_FILE, .serial_path = "/tmp/c.log" } },
+    { "/cli/serial/chardev-stdio-defined-later",
+      "-serial chardev:c0 -chardev stdio,id=c0",
+      { .serial = CLI_SERIAL_STDIO } },
+    { "/cli/serial/chardev-null", "-chardev null,id=n -serial chardev:n",
+      { .serial = CLI_SERIAL_NONE } },
+    /* -nodefaults: QEMU's default devices, the console being hotmem's */
+    { "/cli/nodefaults/no-console", "-nodefaults",
+      { .serial = CLI_SERIAL_NONE } },
+    { "/cli/nodefaults/serial-given", "-serial stdio -nodefaults",
+      { .serial = CLI_SERIAL_STDIO } },
+    { "/cli/nodefaults/mon-stdio", "-nodefaults -serial mon:stdio",
+      { .serial = CLI_SERIAL_STDIO } },
+    /* accepted with no effect (docs/usage.md) */
+    { "/cli/noop/qemu-script", "-display none -nographic -enable-kvm "
+      "-no-user-config -overcommit mem-lock=off -msg timestamp=on "
+      "-rtc base=utc -boot strict=on -monitor none -machine pc-q35-7.2 "
+      "-no-hpet "
+      "-M q35,usb=off,vmport=off,dump-guest-core=off,hpet=off,acpi=on",
+      { 0 } },
+    { "/cli/noop/rtc-boot-keys", "-rtc base=localtime,clock=host,"
+      "driftfix=slew -boot order=c,menu=off,strict=off -msg "
+      "timestamp=off,guest-name=on -overcommit cpu-pm=off", { 0 } },
+    { "/cli/noop/machine-versions", "-M pc-i440fx-7.2 -M pc-q35-2.12 "
+      "-M type=pc-8.0 -machine smm=auto", { 0 } },
     /* flags and names */
     { "/cli/flag/S", "-S", { .start_paused = true } },
     { "/cli/name/bare", "-name vm1", { .name = "vm1" } },
     { "/cli/name/guest-key", "-name guest=vm1", { .name = "vm1" } },
     { "/cli/name/comma-escape", "-name a,,b", { .name = "a,b" } },
+    { "/cli/name/debug-threads", "-name x,debug-threads=on",
+      { .name = "x" } },
+    { "/cli/name/guest-key-last-wins", "-name vm,guest=x", { .name = "x" } },
     { "/cli/pidfile", "-pidfile /run/h.pid", { .pidfile = "/run/h.pid" } },
     { "/cli/daemonize/serial-file", "-daemonize -serial file:/s",
       { .daemonize = true, .serial = CLI_SERIAL_FILE,
@@ -146,7 +201,12 @@ static const struct err_case err_cases[] = {
     { "/cli/m/error/negative", "-m -512M", { "-m:", "'-512M'", "negative" } },
     { "/cli/m/error/plus-sign", "-m +512M", { "-m:", "'+512M'" } },
     { "/cli/m/error/leading-space", "-m ' 512M'", { "-m:", "' 512M'" } },
-    { "/cli/m/error/fraction", "-m 1.5G", { "-m:", "'1.5G'", "fraction" } },
+    { "/cli/m/error/fraction-without-unit", "-m 1.5",
+      { "-m:", "'1.5'", "fraction" } },
+    { "/cli/m/error/fraction-without-whole", "-m .5G",
+      { "-m:", "'.5G'", "decimal digit" } },
+    { "/cli/m/error/fraction-misaligned", "-m 1.1G",
+      { "-m:", "size 0x46666666", "page size" } },
     { "/cli/m/error/hex", "-m 0x1000", { "-m:", "'0x1000'", "decimal" } },
     { "/cli/m/error/overflow-digits", "-m 18446744073709551616B",
       { "-m:", "'18446744073709551616B'", "64 bits" } },
@@ -170,24 +230,14 @@ static const struct err_case err_cases[] = {
     { "/cli/m/error/maxmem-overflow", "-m 1G,slots=1,maxmem=16E",
       { "-m:", "maxmem", "'16E'" } },
     { "/cli/m/error/unknown-key", "-m 1G,foo=2", { "-m:", "'foo'" } },
-    { "/cli/m/error/duplicate-size", "-m 1G,size=2G",
-      { "-m:", "duplicate", "'size'" } },
-    { "/cli/m/error/duplicate-slots", "-m 1G,slots=1,slots=2,maxmem=2G",
-      { "-m:", "duplicate", "'slots'" } },
-    { "/cli/m/error/duplicate-maxmem", "-m 1G,slots=1,maxmem=2G,maxmem=3G",
-      { "-m:", "duplicate", "'maxmem'" } },
-    { "/cli/m/error/not-key-value", "-m 1G,slots", { "-m:", "'slots'" } },
+                { "/cli/m/error/not-key-value", "-m 1G,slots", { "-m:", "'slots'" } },
     { "/cli/m/error/trailing-comma", "-m 1G,", { "-m:", "'1G,'" } },
     { "/cli/m/error/maxmem-below-size", "-m 512M,slots=1,maxmem=256M",
       { "-m: maxmem 0x10000000 (256M) is smaller than size 0x20000000 "
         "(512M)" } },
     { "/cli/m/error/slots-without-maxmem", "-m 1G,slots=2",
       { "-m:", "slots=2", "maxmem" } },
-    { "/cli/m/error/maxmem-without-slots", "-m 1G,maxmem=2G",
-      { "-m:", "maxmem 0x80000000 (2G)", "slots" } },
-    { "/cli/m/error/slots-0-maxmem-above", "-m 1G,slots=0,maxmem=2G",
-      { "-m:", "maxmem 0x80000000 (2G)", "slots=0" } },
-    { "/cli/m/error/maxmem-equal-with-slots", "-m 1G,slots=2,maxmem=1G",
+            { "/cli/m/error/maxmem-equal-with-slots", "-m 1G,slots=2,maxmem=1G",
       { "-m:", "maxmem 0x40000000 (1G) equals size", "slots=2" } },
     { "/cli/m/error/too-many-slots", "-m 1G,slots=257,maxmem=2G",
       { "-m:", "slots 257", "0..256" } },
@@ -205,13 +255,31 @@ static const struct err_case err_cases[] = {
     { "/cli/smp/error/junk", "-smp four", { "-smp:", "'four'" } },
     { "/cli/smp/error/empty", "-smp ''", { "-smp:", "''" } },
     { "/cli/smp/error/trailing", "-smp 4x", { "-smp:", "'4x'" } },
-    { "/cli/smp/error/other-key", "-smp 4,sockets=2",
-      { "-smp:", "'sockets'" } },
-    { "/cli/smp/error/duplicate", "-smp 4,cpus=4",
-      { "-smp:", "duplicate", "'cpus'" } },
+    { "/cli/smp/error/other-key", "-smp 4,books=2",
+      { "-smp:", "'books'" } },
+    { "/cli/smp/error/product", "-smp 2,sockets=1,cores=2,threads=2",
+      { "-smp:", "sockets (1) * dies (1) * cores (2) * threads (2) is 4",
+        "not maxcpus (2)" } },
+    { "/cli/smp/error/maxcpus-below-cpus", "-smp 2,maxcpus=1",
+      { "-smp:", "cpus (2) is more than maxcpus (1)" } },
+    { "/cli/smp/error/maxcpus-too-many", "-smp 2,maxcpus=256",
+      { "-smp:", "maxcpus 256" } },
+    { "/cli/smp/error/topology-too-many", "-smp sockets=16,cores=16,threads=2",
+      { "-smp:", "maxcpus 512" } },
+    { "/cli/smp/error/zero-sockets", "-smp 2,sockets=0",
+      { "-smp:", "sockets 0" } },
+    { "/cli/smp/error/clusters", "-smp 4,clusters=2",
+      { "-smp:", "clusters=2", "x86" } },
     /* -serial */
-    { "/cli/serial/error/unknown", "-serial mon:stdio",
-      { "-serial:", "'mon:stdio'" } },
+    { "/cli/serial/error/unknown", "-serial vc:80Cx24C",
+      { "-serial:", "'vc:80Cx24C'" } },
+    { "/cli/serial/error/mon-not-stdio", "-serial mon:unix:/s,server=on",
+      { "-serial:", "mon:stdio", "HMP" } },
+    { "/cli/serial/error/chardev-undefined", "-serial chardev:c9",
+      { "-serial:", "chardev 'c9' is not defined" } },
+    { "/cli/serial/error/chardev-socket",
+      "-chardev socket,id=s,path=/s,server=on -serial chardev:s",
+      { "-serial:", "chardev 's' is a socket" } },
     { "/cli/serial/error/pty", "-serial pty", { "-serial:", "'pty'" } },
     { "/cli/serial/error/empty", "-serial ''", { "-serial:", "''" } },
     { "/cli/serial/error/file-without-path", "-serial file:",
@@ -220,10 +288,10 @@ static const struct err_case err_cases[] = {
     { "/cli/kernel/error/empty", "-kernel ''", { "-kernel:", "empty" } },
     { "/cli/initrd/error/empty", "-initrd ''", { "-initrd:", "empty" } },
     { "/cli/pidfile/error/empty", "-pidfile ''", { "-pidfile:", "empty" } },
-    { "/cli/name/error/other-key", "-name vm,process=x",
-      { "-name:", "'process'" } },
-    { "/cli/name/error/duplicate", "-name vm,guest=x",
-      { "-name:", "duplicate" } },
+    { "/cli/name/error/other-key", "-name vm,foo=x",
+      { "-name:", "'foo'" } },
+    { "/cli/name/error/debug-threads-not-bool", "-name vm,debug-threads=2",
+      { "-name:", "debug-threads '2'", "boolean" } },
     /* -daemonize */
     { "/cli/daemonize/error/serial-stdio", "-daemonize -serial stdio",
       { "-daemonize:", "-serial stdio" } },
@@ -246,25 +314,138 @@ static const struct err_case err_cases[] = {
       { "-numa: cpus '' is not a decimal number" } },
     { "/cli/numa/error/cpus-open-range", "-numa node,cpus=1-",
       { "-numa: cpus '' is not a decimal number" } },
-    { "/cli/numa/error/mem-and-memdev", "-numa node,mem=1G,memdev=m0",
-      { "-numa", "mutually exclusive" } },
-    { "/cli/numa/error/memdev-partial",
-      "-numa node,memdev=m0 -numa node,mem=128M",
-      { "-numa", "memdev=", "1 of 2" } },
-    { "/cli/numa/error/mem-sum", "-m 1G -numa node,mem=512M -numa node,mem=256M",
-      { "-numa", "0x30000000", "0x40000000" } },
-    { "/cli/numa/error/mem-partial", "-m 1G -numa node,mem=1G -numa node",
-      { "-numa", "1 of 2" } },
-    { "/cli/numa/error/mem-unaligned", "-m 1G -numa node,mem=1048575K -numa node,mem=1K",
-      { "-numa", "0x3ffffc00", "4 KiB" } },
-    { "/cli/numa/error/cpu-twice", "-smp 2 -numa node,cpus=0-1 -numa node,cpus=1",
+    /* QEMU 7.2 refuses both (pc and q35 since 5.1) */
+    { "/cli/numa/error/mem", "-m 1G -numa node,mem=1G",
+      { "-numa: mem=1G is not supported", "memdev=ID" } },
+    { "/cli/numa/error/no-memory", "-m 1G -numa node",
+      { "-numa: no node has memory", "0x40000000" } },
+    { "/cli/numa/error/no-memory-two-nodes", "-m 1G -numa node -numa node",
+      { "-numa: no node has memory" } },
+    { "/cli/numa/error/json-not-object", "-numa '{bad'",
+      { "-numa", "not a valid JSON object" } },
+    { "/cli/numa/error/json-no-type", "-numa '{\"nodeid\": 0}'",
+      { "-numa", "no \"type\"" } },
+    { "/cli/numa/error/cpu-twice", "-smp 2 -numa node,cpus=0-1,memdev=m "
+      "-numa node,cpus=1",
       { "-numa", "cpu 1", "nodes 0 and 1" } },
-    { "/cli/numa/error/cpu-beyond-smp", "-smp 2 -numa node,cpus=0-3",
+    { "/cli/numa/error/cpu-beyond-smp", "-smp 2 -numa node,cpus=0-3,memdev=m",
       { "-numa", "cpu 2", "-smp" } },
     { "/cli/numa/error/cpus-reversed", "-smp 4 -numa node,cpus=3-1",
       { "-numa", "3-1" } },
     { "/cli/dump-acpi/error/missing-dir", "-dump-acpi",
       { "-dump-acpi", "requires an argument" } },
+    /* -action */
+    { "/cli/action/error/watchdog", "-action watchdog=pause",
+      { "-action: unknown key 'watchdog'", "no watchdog" } },
+    { "/cli/action/error/shutdown-value", "-action shutdown=reboot",
+      { "-action: shutdown=reboot is not supported" } },
+    { "/cli/action/error/panic-pause", "-action panic=pause",
+      { "-action: panic=pause is not supported" } },
+    /* -cpu */
+    { "/cli/cpu/error/unknown-model", "-cpu Skylake-Client",
+      { "-cpu: model 'Skylake-Client' is not available",
+        "host, max, qemu64, kvm64" } },
+    { "/cli/cpu/error/phys-bits-low", "-cpu host,phys-bits=31",
+      { "-cpu:", "phys-bits 31", "32..52" } },
+    { "/cli/cpu/error/phys-bits-high", "-cpu max,phys-bits=53",
+      { "-cpu:", "phys-bits 53", "32..52" } },
+    { "/cli/cpu/error/host-phys-bits-not-bool", "-cpu host,host-phys-bits=2",
+      { "-cpu:", "host-phys-bits '2'", "boolean" } },
+    { "/cli/cpu/error/feature-flag", "-cpu qemu64,+avx",
+      { "-cpu:", "'+avx'" } },
+    { "/cli/cpu/error/feature-key", "-cpu host,avx=on",
+      { "-cpu: property 'avx' is not supported" } },
+    { "/cli/cpu/error/no-model", "-cpu phys-bits=40",
+      { "-cpu:", "names no model" } },
+    /* -chardev, -mon, -monitor */
+    { "/cli/chardev/error/backend", "-chardev pty,id=p",
+      { "-chardev: backend 'pty' is not available", "socket, stdio" } },
+    { "/cli/chardev/error/no-id", "-chardev socket,path=/s,server=on",
+      { "-chardev:", "no id=" } },
+    { "/cli/chardev/error/bad-id", "-chardev null,id=1x",
+      { "-chardev: id '1x' is not an identifier" } },
+    { "/cli/chardev/error/id-twice", "-chardev null,id=a -chardev null,id=a",
+      { "-chardev: id 'a' is used twice" } },
+    { "/cli/chardev/error/no-address", "-chardev socket,id=s,server=on",
+      { "-chardev: socket 's' needs exactly one address" } },
+    { "/cli/chardev/error/two-addresses",
+      "-chardev socket,id=s,path=/s,fd=3,server=on",
+      { "-chardev: socket 's' needs exactly one address" } },
+    { "/cli/chardev/error/host-without-port",
+      "-chardev socket,id=s,host=localhost,server=on",
+      { "-chardev: socket 's': host= needs port=" } },
+    { "/cli/chardev/error/fd-junk", "-chardev socket,id=s,fd=x,server=on",
+      { "-chardev:", "fd 'x'" } },
+    { "/cli/chardev/error/telnet", "-chardev socket,id=s,port=4,telnet=on",
+      { "-chardev: telnet=on is not supported" } },
+    { "/cli/chardev/error/unknown-key", "-chardev socket,id=s,path=/s,x=1",
+      { "-chardev: socket: unknown key 'x'" } },
+    { "/cli/chardev/error/file-no-path", "-chardev file,id=f",
+      { "-chardev: file 'f' needs path=PATH" } },
+    { "/cli/chardev/error/logfile", "-chardev null,id=n,logfile=/l",
+      { "-chardev: logfile= is not supported" } },
+    { "/cli/chardev/error/stdio-signal-off", "-chardev stdio,id=c,signal=off",
+      { "-chardev: stdio: signal=off is not supported" } },
+    { "/cli/mon/error/readline-default", "-chardev null,id=c -mon chardev=c",
+      { "-mon: mode=readline", "HMP", "mode=control" } },
+    { "/cli/mon/error/undefined-chardev", "-mon chardev=nope,mode=control",
+      { "-mon: chardev 'nope' is not defined" } },
+    { "/cli/mon/error/stdio", "-chardev stdio,id=c -mon c,mode=control",
+      { "-mon: chardev 'c' is stdio", "sockets only" } },
+    { "/cli/mon/error/file", "-chardev file,id=c,path=/f "
+      "-mon c,mode=control", { "-mon: chardev 'c' is a file" } },
+    { "/cli/mon/error/client-socket", "-chardev socket,id=c,path=/s "
+      "-mon c,mode=control", { "-mon: chardev 'c' has server=off",
+                               "only listens" } },
+    { "/cli/mon/error/no-chardev", "-mon mode=control",
+      { "-mon: chardev=ID is missing" } },
+    { "/cli/mon/error/mode", "-mon c,mode=qmp", { "-mon: mode 'qmp'" } },
+    { "/cli/monitor/error/stdio", "-monitor stdio",
+      { "-monitor stdio:", "HMP" } },
+    /* things hotmem does not have */
+    { "/cli/display/error/gtk", "-display gtk",
+      { "-display: 'gtk' is not available", "-display none" } },
+    { "/cli/display/error/none-options", "-display none,gl=on",
+      { "-display: none takes no options" } },
+    { "/cli/overcommit/error/cpu-pm", "-overcommit cpu-pm=on",
+      { "-overcommit: cpu-pm=on is not supported" } },
+    { "/cli/overcommit/error/key", "-overcommit mem=on",
+      { "-overcommit: unknown key 'mem'" } },
+    { "/cli/msg/error/not-bool", "-msg timestamp=maybe",
+      { "-msg: timestamp 'maybe' is not a boolean" } },
+    { "/cli/rtc/error/clock", "-rtc clock=wall",
+      { "-rtc: clock 'wall' is not one of host|rt|vm" } },
+    { "/cli/boot/error/key", "-boot foo=1",
+      { "-boot: unknown key 'foo'", "strict" } },
+    { "/cli/machine/error/type", "-M microvm",
+      { "-machine: type 'microvm' is not supported", "pc-q35-7.2" } },
+    { "/cli/machine/error/type-version", "-M pc-q35-latest",
+      { "-machine: type 'pc-q35-latest'" } },
+    { "/cli/machine/error/usb-on", "-M q35,usb=on",
+      { "-machine: usb=on is not supported", "USB" } },
+    { "/cli/machine/error/acpi-off", "-M q35,acpi=off",
+      { "-machine: acpi=off is not supported" } },
+    { "/cli/machine/error/unknown", "-M q35,foo=on",
+      { "-machine: unknown property 'foo'" } },
+    /* boot RAM from a backend */
+    { "/cli/memory-backend/error/no-object", "-M q35,memory-backend=r0",
+      { "-machine: memory-backend 'r0' names no -object" } },
+    { "/cli/memory-backend/error/size", "-m 1G -M memory-backend=r0 "
+      "-object memory-backend-ram,id=r0,size=2G",
+      { "-machine: memory-backend 'r0' has size 0x80000000",
+        "-m size is 0x40000000" } },
+    { "/cli/memory-backend/error/numa", "-M memory-backend=r0 "
+      "-object memory-backend-ram,id=r0,size=1G -numa node,memdev=r0",
+      { "memory-backend=r0 and -numa memdev=" } },
+    { "/cli/mem-path/error/with-memory-backend", "-mem-path /dev/hugepages "
+      "-M memory-backend=r0 -object memory-backend-ram,id=r0,size=1G",
+      { "-mem-path:", "memory-backend=r0" } },
+    { "/cli/mem-path/error/pc-ram-taken", "-mem-prealloc "
+      "-object memory-backend-ram,id=pc.ram,size=1G",
+      { "-object: id 'pc.ram'" } },
+    { "/cli/mem-path/error/empty", "-mem-path ''", { "-mem-path:", "empty" } },
+    { "/cli/readconfig/error/missing", "-readconfig /nonexistent/x.cfg",
+      { "-readconfig:", "/nonexistent/x.cfg" } },
     /* -accel */
     { "/cli/accel/error/not-kvm", "-accel tcg", { "-accel", "'tcg'" } },
     { "/cli/accel/error/not-power-of-two", "-accel kvm,dirty-ring-size=3000",
@@ -454,7 +635,10 @@ static void test_usage(void)
 {
     static const char *const opts[] = {
         "-m [size=]SIZE[,slots=N,maxmem=SIZE]", "-smp ", "-kernel PATH",
-        "-initrd PATH", "-append STRING", "-serial stdio|file:PATH|none",
+        "-initrd PATH", "-append STRING", "-serial stdio|mon:stdio|file:PATH",
+        "-cpu host|max", "-chardev ", "-mon ", "-no-shutdown ",
+        "-no-reboot ", "-mem-path PATH", "-mem-prealloc ", "-readconfig FILE",
+        "-nodefaults ", "-display none", "-enable-kvm ",
         "-S ", "-name ", "-pidfile PATH", "-daemonize ", "-version ", "-h ",
         "-help ",
     };
@@ -480,18 +664,20 @@ static void parse_ok(const char *line, struct cli_options *o)
         g_error("%s: %s", line, err->message);
 }
 
-/* Given mem= and cpus=: kept as written; vCPUs map to their nodes. */
+/* memdev= and cpus=: kept as written; vCPUs map to their nodes. */
 static void test_numa_explicit(void)
 {
     struct cli_options o;
 
-    parse_ok("-m 6G -smp 4 -numa node,nodeid=3,mem=2G,cpus=0-1 "
-             "-numa node,nodeid=5,mem=4G,cpus=2,cpus=3", &o);
+    parse_ok("-m 6G -smp 4 -object memory-backend-ram,id=m3,size=2G "
+             "-object memory-backend-ram,id=m5,size=4G "
+             "-numa node,nodeid=3,memdev=m3,cpus=0-1 "
+             "-numa node,nodeid=5,memdev=m5,cpus=2,cpus=3", &o);
     g_assert_cmpuint(o.nr_numa, ==, 2);
     g_assert_cmpuint(o.numa[0].nodeid, ==, 3);
-    g_assert_cmpuint(o.numa[0].mem, ==, 2 * GiB);
+    g_assert_cmpstr(o.numa[0].memdev, ==, "m3");
     g_assert_cmpuint(o.numa[1].nodeid, ==, 5);
-    g_assert_cmpuint(o.numa[1].mem, ==, 4 * GiB);
+    g_assert_cmpstr(o.numa[1].memdev, ==, "m5");
     g_assert_cmpuint(o.cpu_node[0], ==, 3);
     g_assert_cmpuint(o.cpu_node[1], ==, 3);
     g_assert_cmpuint(o.cpu_node[2], ==, 5);
@@ -499,23 +685,301 @@ static void test_numa_explicit(void)
     cli_options_clear(&o);
 }
 
-/* No mem=: an even split in 8 MiB granules, the rest on the last node. */
-static void test_numa_auto_split(void)
+/* A node without memdev= has no memory (QEMU accepts it beside others). */
+static void test_numa_memoryless(void)
 {
     struct cli_options o;
 
-    parse_ok("-m 1000M -smp 3 -numa node -numa node -numa node", &o);
+    parse_ok("-m 1G -smp 3 -object memory-backend-ram,id=r0,size=1G "
+             "-numa node,memdev=r0 -numa node -numa node", &o);
     g_assert_cmpuint(o.nr_numa, ==, 3);
-    g_assert_cmpuint(o.numa[0].nodeid, ==, 0);
+    g_assert_cmpstr(o.numa[0].memdev, ==, "r0");
+    g_assert_null(o.numa[1].memdev);
+    g_assert_null(o.numa[2].memdev);
     g_assert_cmpuint(o.numa[2].nodeid, ==, 2);
-    g_assert_cmpuint(o.numa[0].mem, ==, 328 * MiB);
-    g_assert_cmpuint(o.numa[1].mem, ==, 328 * MiB);
-    g_assert_cmpuint(o.numa[2].mem, ==, 344 * MiB);
     /* vCPUs no node claims are spread round-robin. */
     g_assert_cmpuint(o.cpu_node[0], ==, 0);
     g_assert_cmpuint(o.cpu_node[1], ==, 1);
     g_assert_cmpuint(o.cpu_node[2], ==, 2);
     cli_options_clear(&o);
+}
+
+/* libvirt's spelling, with QMP's NumaOptions as JSON too. */
+static void test_numa_libvirt(void)
+{
+    struct cli_options o;
+
+    parse_ok("-m size=2097152k,slots=16,maxmem=8388608k -smp 4 "
+             "-object '{\"qom-type\":\"memory-backend-ram\",\"id\":"
+             "\"ram-node0\",\"size\":1073741824}' "
+             "-numa node,nodeid=0,cpus=0-1,memdev=ram-node0 "
+             "-object '{\"qom-type\":\"memory-backend-ram\",\"id\":"
+             "\"ram-node1\",\"size\":1073741824}' "
+             "-numa '{\"type\":\"node\",\"nodeid\":1,\"cpus\":[2,3],"
+             "\"memdev\":\"ram-node1\"}' "
+             "-device '{\"driver\":\"pc-dimm\",\"node\":0,\"memdev\":"
+             "\"ram-node0\",\"id\":\"dimm0\",\"slot\":0}'", &o);
+    g_assert_cmpuint(o.ram_size, ==, 2 * GiB);
+    g_assert_cmpuint(o.slots, ==, 16);
+    g_assert_cmpuint(o.nr_numa, ==, 2);
+    g_assert_cmpstr(o.numa[1].memdev, ==, "ram-node1");
+    g_assert_cmpuint(o.cpu_node[1], ==, 0);
+    g_assert_cmpuint(o.cpu_node[2], ==, 1);
+    g_assert_cmpuint(o.cpu_node[3], ==, 1);
+    g_assert_cmpuint(o.objects->len, ==, 2);
+    g_assert_cmpuint(o.devices->len, ==, 1);
+    cli_options_clear(&o);
+}
+
+static void test_smp_topology(void)
+{
+    static const struct {
+        const char *args;
+        uint32_t cpus, maxcpus, sockets, dies, cores, threads;
+    } cases[] = {   /* as QEMU 7.2's query-hotpluggable-cpus shows them */
+        { "-smp 2,maxcpus=4", 2, 4, 1, 1, 4, 1 },
+        { "-smp sockets=1,cores=2", 2, 2, 1, 1, 2, 1 },
+        { "-smp cores=2", 2, 2, 1, 1, 2, 1 },
+        { "-smp 4,sockets=2", 4, 4, 2, 1, 2, 1 },
+        { "-smp maxcpus=4", 4, 4, 1, 1, 4, 1 },
+        { "-smp sockets=2,cores=2,maxcpus=8", 8, 8, 2, 1, 2, 2 },
+        { "-smp 2,dies=2", 2, 2, 1, 2, 1, 1 },
+        { "-smp 6,sockets=2,cores=3", 6, 6, 2, 1, 3, 1 },
+        { "-smp 3", 3, 3, 1, 1, 3, 1 },
+        { "", 1, 1, 1, 1, 1, 1 },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct cli_options o;
+
+        parse_ok(cases[i].args, &o);
+        g_test_message("%s", cases[i].args);
+        g_assert_cmpuint(o.smp, ==, cases[i].cpus);
+        g_assert_cmpuint(o.maxcpus, ==, cases[i].maxcpus);
+        g_assert_cmpuint(o.sockets, ==, cases[i].sockets);
+        g_assert_cmpuint(o.dies, ==, cases[i].dies);
+        g_assert_cmpuint(o.cores, ==, cases[i].cores);
+        g_assert_cmpuint(o.threads, ==, cases[i].threads);
+        cli_options_clear(&o);
+    }
+}
+
+static void test_cpu(void)
+{
+    struct cli_options o;
+
+    parse_ok("", &o);
+    g_assert_null(o.cpu.model);
+    g_assert_cmpint(o.cpu.host_phys_bits, ==, -1);
+    cli_options_clear(&o);
+    parse_ok("-cpu host,phys-bits=39", &o);
+    g_assert_cmpstr(o.cpu.model, ==, "host");
+    g_assert_cmpuint(o.cpu.phys_bits, ==, 39);
+    cli_options_clear(&o);
+    parse_ok("-cpu max,host-phys-bits=on,host-phys-bits-limit=42,"
+             "migratable=on -cpu qemu64,host-phys-bits=off", &o);
+    g_assert_cmpstr(o.cpu.model, ==, "qemu64");     /* the last -cpu */
+    g_assert_cmpint(o.cpu.host_phys_bits, ==, 0);
+    g_assert_cmpuint(o.cpu.host_phys_bits_limit, ==, 0);
+    cli_options_clear(&o);
+    parse_ok("-cpu kvm64,host-phys-bits=on,host-phys-bits-limit=42", &o);
+    g_assert_cmpint(o.cpu.host_phys_bits, ==, 1);
+    g_assert_cmpuint(o.cpu.host_phys_bits_limit, ==, 42);
+    cli_options_clear(&o);
+}
+
+static void assert_qmp_specs(const char *args, const char *const *want)
+{
+    struct cli_options o;
+    guint n = g_strv_length((char **)want);
+
+    parse_ok(args, &o);
+    g_assert_cmpuint(o.qmp ? o.qmp->len : 0, ==, n);
+    for (guint i = 0; i < n; i++)
+        g_assert_cmpstr(o.qmp->pdata[i], ==, want[i]);
+    cli_options_clear(&o);
+}
+
+/* -chardev socket + -mon mode=control: one more QMP listener. */
+static void test_chardev_mon(void)
+{
+    static const char *const libvirt_fd[] = {
+        "fd:23,server=on,wait=off", NULL };
+    static const char *const libvirt_path[] = {
+        "unix:/var/lib/libvirt/qemu/domain-1-vm/monitor.sock,server=on,"
+        "wait=off", NULL };
+    static const char *const tcp_and_qmp[] = {
+        "unix:/q,server=on,wait=off", "tcp:127.0.0.1:4444,server=on,wait=on",
+        "tcp::5555,server=on,wait=off", NULL };
+    static const char *const comma[] = {
+        "unix:/a,,b,server=on,wait=off", NULL };
+    static const char *const none[] = { NULL };
+    static const char *const pretty[] = { "unix:/p,server=on,wait=off",
+                                          NULL };
+
+    assert_qmp_specs("-chardev socket,id=charmonitor,fd=23,server=on,"
+                     "wait=off -mon chardev=charmonitor,id=monitor,"
+                     "mode=control", libvirt_fd);
+    assert_qmp_specs("-chardev socket,id=charmonitor,path=/var/lib/libvirt/"
+                     "qemu/domain-1-vm/monitor.sock,server=on,wait=off "
+                     "-mon chardev=charmonitor,id=monitor,mode=control",
+                     libvirt_path);
+    /* -mon before its -chardev; -qmp first as written */
+    assert_qmp_specs("-qmp unix:/q,server=on,wait=off "
+                     "-mon c1,mode=control,pretty=on -mon c2,mode=control "
+                     "-chardev socket,id=c1,host=127.0.0.1,port=4444,"
+                     "server=on,nodelay=on "
+                     "-chardev socket,id=c2,port=5555,server=on,wait=off",
+                     tcp_and_qmp);
+    assert_qmp_specs("-chardev socket,id=c,path=/a,,b,server=on,wait=off "
+                     "-mon c,mode=control", comma);
+    assert_qmp_specs("-qmp-pretty unix:/p,server=on,wait=off", pretty);
+    /* a monitor on a null chardev reads nothing: no listener */
+    assert_qmp_specs("-chardev null,id=n -mon n,mode=control -monitor none",
+                     none);
+}
+
+static void test_runtime_flags(void)
+{
+    struct cli_options o;
+
+    parse_ok("-action reboot=shutdown,shutdown=pause,panic=shutdown", &o);
+    g_assert_true(o.no_shutdown);
+    g_assert_true(o.no_reboot);
+    cli_options_clear(&o);
+    parse_ok("-no-reboot -no-shutdown -action reboot=reset "
+             "-action shutdown=poweroff", &o);
+    g_assert_false(o.no_shutdown);
+    g_assert_false(o.no_reboot);
+    cli_options_clear(&o);
+
+    parse_ok("", &o);
+    g_assert_false(o.no_shutdown);
+    g_assert_false(o.no_reboot);
+    g_assert_false(o.mem_lock);
+    cli_options_clear(&o);
+    parse_ok("-no-shutdown -no-reboot -overcommit mem-lock=on "
+             "-name vm,process=hm-vm", &o);
+    g_assert_true(o.no_shutdown);
+    g_assert_true(o.no_reboot);
+    g_assert_true(o.mem_lock);
+    g_assert_cmpstr(o.process_name, ==, "hm-vm");
+    g_assert_cmpstr(o.name, ==, "vm");
+    cli_options_clear(&o);
+}
+
+static const char *bag_str(json_object *bag, const char *key)
+{
+    json_object *v;
+
+    return json_object_object_get_ex(bag, key, &v)
+           ? json_object_get_string(v) : NULL;
+}
+
+/* -mem-path / -mem-prealloc: boot RAM in an -object called pc.ram. */
+static void test_mem_path(void)
+{
+    struct cli_options o;
+    json_object *bag;
+
+    parse_ok("-m 512M -mem-path /dev/hugepages", &o);
+    g_assert_cmpstr(o.memory_backend, ==, "pc.ram");
+    g_assert_cmpuint(o.objects->len, ==, 1);
+    bag = o.objects->pdata[0];
+    g_assert_cmpstr(bag_str(bag, "qom-type"), ==, "memory-backend-file");
+    g_assert_cmpstr(bag_str(bag, "mem-path"), ==, "/dev/hugepages");
+    g_assert_cmpstr(bag_str(bag, "size"), ==, "536870912");
+    g_assert_null(bag_str(bag, "prealloc"));
+    cli_options_clear(&o);
+
+    /* -mem-prealloc: prealloc=on is every backend's default. */
+    parse_ok("-mem-prealloc -object memory-backend-ram,id=a,size=1G "
+             "-object memory-backend-ram,id=b,size=1G,prealloc=off", &o);
+    g_assert_cmpstr(o.memory_backend, ==, "pc.ram");
+    g_assert_cmpuint(o.objects->len, ==, 3);
+    bag = o.objects->pdata[0];
+    g_assert_cmpstr(bag_str(bag, "id"), ==, "pc.ram");
+    g_assert_cmpstr(bag_str(bag, "qom-type"), ==, "memory-backend-ram");
+    g_assert_cmpstr(bag_str(bag, "prealloc"), ==, "true");
+    g_assert_cmpstr(bag_str(o.objects->pdata[1], "prealloc"), ==, "true");
+    g_assert_cmpstr(bag_str(o.objects->pdata[2], "prealloc"), ==, "off");
+    g_assert_true(o.mem_prealloc);
+    cli_options_clear(&o);
+}
+
+/* -M memory-backend=ID: without -m, the backend's size is the RAM size. */
+static void test_memory_backend(void)
+{
+    struct cli_options o;
+
+    parse_ok("-M q35,memory-backend=r0 -object '{\"qom-type\":"
+             "\"memory-backend-ram\",\"id\":\"r0\",\"size\":2147483648}'",
+             &o);
+    g_assert_cmpstr(o.memory_backend, ==, "r0");
+    g_assert_cmpuint(o.ram_size, ==, 2 * GiB);
+    g_assert_cmpuint(o.objects->len, ==, 1);
+    cli_options_clear(&o);
+    parse_ok("-m 1G -M pc-q35-7.2,memory-backend=pc.ram -object "
+             "memory-backend-ram,id=pc.ram,size=1G -mem-prealloc", &o);
+    g_assert_cmpstr(o.memory_backend, ==, "pc.ram");
+    g_assert_cmpuint(o.objects->len, ==, 1);    /* no second pc.ram */
+    cli_options_clear(&o);
+}
+
+static void test_readconfig(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-cli-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "vm.cfg", NULL);
+    g_autofree char *bad = g_build_filename(dir, "bad.cfg", NULL);
+    g_autofree char *args = g_strdup_printf("-smp 1 -readconfig %s -S",
+                                            path);
+    g_autofree char *bad_args = g_strdup_printf("-readconfig %s", bad);
+    struct cli_options o;
+    g_autoptr(GError) err = NULL;
+    int argc;
+    g_auto(GStrv) argv = make_argv(bad_args, &argc);
+
+    g_assert_true(g_file_set_contents(path,
+        "# qemu config file\n\n[machine]\n  type = \"q35\"\n"
+        "[memory]\n  size = \"1024\"\n  slots = \"4\"\n  maxmem = \"4G\"\n"
+        "[smp-opts]\n  cpus = \"2\"\n  maxcpus = \"4\"\n"
+        "[name]\n  guest = \"a,b\"\n"
+        "[object \"m0\"]\n  qom-type = \"memory-backend-ram\"\n"
+        "  size = \"256M\"\n"
+        "[device \"d0\"]\n  driver = \"pc-dimm\"\n  memdev = \"m0\"\n",
+        -1, NULL));
+    parse_ok(args, &o);
+    g_assert_cmpuint(o.ram_size, ==, GiB);
+    g_assert_cmpuint(o.slots, ==, 4);
+    g_assert_cmpuint(o.smp, ==, 2);
+    g_assert_cmpuint(o.maxcpus, ==, 4);
+    g_assert_cmpstr(o.name, ==, "a,b");
+    g_assert_true(o.start_paused);
+    g_assert_cmpuint(o.objects->len, ==, 1);
+    g_assert_cmpstr(bag_str(o.objects->pdata[0], "id"), ==, "m0");
+    g_assert_cmpstr(bag_str(o.devices->pdata[0], "id"), ==, "d0");
+    cli_options_clear(&o);
+
+    g_assert_true(g_file_set_contents(bad,
+        "[memory]\n  size = \"1G\"\n[drive \"hd\"]\n  file = \"x\"\n", -1,
+        NULL));
+    g_assert_false(cli_parse(argc, argv, &o, &err));
+    g_assert_nonnull(strstr(err->message, "bad.cfg:3: section [drive] is "
+                            "not supported"));
+    g_clear_error(&err);
+    g_assert_true(g_file_set_contents(bad,
+        "[memory]\n  size = \"1G\",\n", -1, NULL));
+    g_assert_false(cli_parse(argc, argv, &o, &err));
+    g_assert_nonnull(strstr(err->message, "bad.cfg:2: the value of 'size' "
+                            "must be in double quotes"));
+    g_clear_error(&err);
+    g_assert_true(g_file_set_contents(bad,
+        "[memory]\n  size = \"0x1\"\n", -1, NULL));
+    g_assert_false(cli_parse(argc, argv, &o, &err));
+    g_assert_nonnull(strstr(err->message, "bad.cfg:1: -m:"));
+    g_unlink(bad);
+    g_unlink(path);
+    g_rmdir(dir);
 }
 
 static void test_accel(void)
@@ -544,7 +1008,15 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/cli/numa/explicit", test_numa_explicit);
-    g_test_add_func("/cli/numa/auto-split", test_numa_auto_split);
+    g_test_add_func("/cli/numa/memoryless", test_numa_memoryless);
+    g_test_add_func("/cli/numa/libvirt", test_numa_libvirt);
+    g_test_add_func("/cli/smp/topology", test_smp_topology);
+    g_test_add_func("/cli/cpu/models", test_cpu);
+    g_test_add_func("/cli/chardev/mon-control", test_chardev_mon);
+    g_test_add_func("/cli/flags/runtime", test_runtime_flags);
+    g_test_add_func("/cli/mem-path/pc-ram", test_mem_path);
+    g_test_add_func("/cli/memory-backend/size", test_memory_backend);
+    g_test_add_func("/cli/readconfig/sections", test_readconfig);
     g_test_add_func("/cli/dump-acpi/dir", test_dump_acpi);
     g_test_add_func("/cli/accel/dirty-ring-size", test_accel);
     for (size_t i = 0; i < G_N_ELEMENTS(ok_cases); i++)

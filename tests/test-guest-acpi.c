@@ -69,8 +69,11 @@ static void test_slots_window(void)
 static void test_numa(void)
 {
     const char *args[] = { "-m", "4G,slots=2,maxmem=6G", "-smp", "4",
-                           "-numa", "node,nodeid=0,mem=1G,cpus=0-1",
-                           "-numa", "node,nodeid=1,mem=3G,cpus=2-3", NULL };
+                           "-object", "memory-backend-ram,id=n0,size=1G",
+                           "-object", "memory-backend-ram,id=n1,size=3G",
+                           "-numa", "node,nodeid=0,memdev=n0,cpus=0-1",
+                           "-numa", "node,nodeid=1,memdev=n1,cpus=2-3",
+                           NULL };
     struct vm *vm;
 
     if (skip_without_kvm())
@@ -104,6 +107,27 @@ static void test_numa_memdev(void)
     g_assert_true(vm_send(vm, "poke 0x40000000 0xabcdef"));
     g_assert_true(vm_send(vm, "peek 0x40000000"));
     expect_line(vm, "hotmem-guest: peek addr=0x40000000 value=0xabcdef");
+    poweroff(vm);
+}
+
+/*
+ * A node without memdev= has no memory but its vCPU, as QEMU allows: the
+ * guest sees two nodes, RAM on node 0 only, the window on node 1 (last).
+ */
+static void test_numa_memoryless_node(void)
+{
+    const char *args[] = { "-m", "1G,slots=2,maxmem=2G", "-smp", "2",
+                           "-object", "memory-backend-ram,id=n0,size=1G",
+                           "-numa", "node,nodeid=0,memdev=n0,cpus=0",
+                           "-numa", "node,nodeid=1,cpus=1", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    expect_line(vm, "hotmem-guest: acpi ok tables=5 cpus=2 nodes=2");
+    expect_line(vm, "hotmem-guest: srat hotplug base=0x100000000 "
+                    "size=0xc0000000 node=1");
     poweroff(vm);
 }
 
@@ -158,6 +182,8 @@ int main(int argc, char **argv)
     g_test_add_func("/guest-acpi/no-slots", test_no_slots);
     g_test_add_func("/guest-acpi/slots-window", test_slots_window);
     g_test_add_func("/guest-acpi/numa", test_numa);
+    g_test_add_func("/guest-acpi/numa-memoryless-node",
+                    test_numa_memoryless_node);
     g_test_add_func("/guest-acpi/numa-memdev", test_numa_memdev);
     g_test_add_func("/guest-acpi/numa-memdev-mismatch",
                     test_numa_memdev_mismatch);

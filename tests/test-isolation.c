@@ -395,8 +395,8 @@ static void test_prealloc_object_add_too_big(struct fixture *f,
         return;
     desc = qmp_take_error(f->qmp, qmp_callf(f->qmp,
         "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
-        "\"memory-backend-memfd\", \"id\": \"big\", \"size\": \"%"
-        G_GUINT64_FORMAT "G\", \"prealloc\": true}}", too_much_gib()));
+        "\"memory-backend-memfd\", \"id\": \"big\", \"size\": %"
+        G_GUINT64_FORMAT ", \"prealloc\": true}}", too_much_gib() << 30));
     g_test_message("object-add said: %s", desc);
     g_assert_true(g_str_has_prefix(desc, "cannot preallocate "
                                          "memory-backend-memfd 'big': it "
@@ -408,8 +408,12 @@ static void test_prealloc_object_add_too_big(struct fixture *f,
     g_assert_true(json_object_object_get_ex(status, "status", &v));
     g_assert_cmpstr(json_object_get_string(v), ==, "running");
     json_object_put(status);
+    /* Only the boot RAM (pc.ram): no trace of 'big'. */
     list = qmp_return(f->qmp, "{\"execute\": \"query-memdev\"}");
-    g_assert_cmpuint(json_object_array_length(list), ==, 0);
+    g_assert_cmpuint(json_object_array_length(list), ==, 1);
+    g_assert_true(json_object_object_get_ex(
+        json_object_array_get_idx(list, 0), "id", &v));
+    g_assert_cmpstr(json_object_get_string(v), ==, "pc.ram");
     json_object_put(list);
     /* The id is free again, and a size that fits is preallocated. */
     qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "

@@ -30,8 +30,31 @@ static void test_size(void)
     g_assert_cmpuint(v, ==, 2ULL << 20);
     g_assert_true(props_parse_size("1t", 1, &v, &err));
     g_assert_cmpuint(v, ==, 1ULL << 40);
-    ASSERT_FAILS(props_parse_size("1.5G", 1, &v, &err),
-                 "size '1.5G' has a fractional part");
+    /* Fractions with a unit, as QEMU's qemu_strtosz() reads them. */
+    g_assert_true(props_parse_size("1.5G", 1, &v, &err));
+    g_assert_cmpuint(v, ==, 1536ULL << 20);
+    g_assert_true(props_parse_size("0.5k", 1ULL << 20, &v, &err));
+    g_assert_cmpuint(v, ==, 512);
+    g_assert_true(props_parse_size("1.G", 1, &v, &err));
+    g_assert_cmpuint(v, ==, 1ULL << 30);
+    g_assert_true(props_parse_size("1.1G", 1, &v, &err));
+    g_assert_cmpuint(v, ==, 1181116006);    /* 1.1 * 2^30, truncated */
+    g_assert_true(props_parse_size("15.5E", 1, &v, &err));
+    g_assert_cmpuint(v, ==, 31ULL << 59);
+    ASSERT_FAILS(props_parse_size("1.5", 1ULL << 20, &v, &err),
+                 "size '1.5' has a fractional part but no unit");
+    ASSERT_FAILS(props_parse_size("1.5B", 1, &v, &err),
+                 "size '1.5B' has a fractional part but the unit B");
+    ASSERT_FAILS(props_parse_size("1.5Q", 1, &v, &err),
+                 "size '1.5Q' has a fractional part but an unknown suffix");
+    ASSERT_FAILS(props_parse_size(".5G", 1, &v, &err),
+                 "size '.5G' does not start with a decimal digit");
+    ASSERT_FAILS(props_parse_size("1.5GB", 1, &v, &err),
+                 "size '1.5GB' has trailing characters 'B'");
+    ASSERT_FAILS(props_parse_size("16.5E", 1, &v, &err),
+                 "size '16.5E' does not fit in 64 bits");
+    ASSERT_FAILS(props_parse_size("1,5G", 1, &v, &err),
+                 "size '1,5G' has a decimal comma");
     ASSERT_FAILS(props_parse_size("0x10", 1, &v, &err),
                  "size '0x10' is hexadecimal");
     ASSERT_FAILS(props_parse_size("16E", 1, &v, &err),

@@ -1195,7 +1195,45 @@ static const struct {
     { "unix:/tmp/hotmem-test-qmp.sock,server,nowait,max-clients=two",
       "max-clients 'two'" },
     { "/tmp/hotmem-test-qmp.sock", "unix: or tcp:" },
+    { "fd:x,server=on,wait=off", "fd 'x' in monitor address" },
+    { "fd:,server=on,wait=off", "fd '' in monitor address" },
+    { "fd:3x,server=on,wait=off", "fd '3x' in monitor address" },
+    { "fd:99999999999,server=on,wait=off", "not a descriptor number" },
+    { "fd:1023,wait=off", "server=on" },
+    { "fd:1023,server=on,wait=off", "fd 1023 is not open" },
 };
+
+/* fd:N must be a listening stream socket (libvirt's -chardev fd=N). */
+static void test_listen_fd_not_listening(void)
+{
+    g_autoptr(GMainContext) ctx = g_main_context_new();
+    struct qmp_server *s = new_server(ctx);
+    int pipefd[2], sv[2];
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    const int *fds[] = { &pipefd[0], &sv[0], &udp };
+
+    g_assert_cmpint(pipe(pipefd), ==, 0);
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(fds); i++) {
+        g_autofree char *spec = g_strdup_printf("fd:%d,server=on,wait=off",
+                                                *fds[i]);
+        g_autofree char *want = g_strdup_printf(
+            "fd %d is not a listening stream socket", *fds[i]);
+        GError *err = NULL;
+
+        g_assert_false(qmp_server_listen(s, spec, &err));
+        g_assert_nonnull(err);
+        if (!strstr(err->message, want))
+            g_error("'%s' lacks '%s'", err->message, want);
+        g_error_free(err);
+    }
+    close(pipefd[0]);
+    close(pipefd[1]);
+    close(sv[0]);
+    close(sv[1]);
+    close(udp);
+    qmp_server_free(s);
+}
 
 static int connect_path(const char *path)
 {
@@ -1411,6 +1449,8 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/listen/unix-files", test_listen_unix_files);
     g_test_add_func("/qmp/listen/tcp-addresses", test_listen_tcp_addresses);
     g_test_add_func("/qmp/listen/bad-specs", test_listen_bad_specs);
+    g_test_add_func("/qmp/listen/fd-not-listening",
+                    test_listen_fd_not_listening);
     g_test_add_func("/qmp/listen/wait", test_listen_wait);
     g_test_add_func("/qmp/listen/max-clients", test_listen_max_clients);
     g_test_add_func("/qmp/listen/max-clients-default",

@@ -32,6 +32,7 @@ struct vcpu {
 
 struct vcpus {
     struct kvm *kvm;
+    struct kvm_cpuid2 *cpuid;   /* the CPU model's table */
     struct vcpu_hooks hooks;
     unsigned count;
     struct vcpu *cpus;
@@ -60,7 +61,7 @@ static void install_kick_handler(void)
 /* CPUID per vCPU: the host's supported set plus this vCPU's APIC id. */
 static bool setup_cpuid(struct vcpu *c, GError **err)
 {
-    const struct kvm_cpuid2 *src = c->group->kvm->cpuid;
+    const struct kvm_cpuid2 *src = c->group->cpuid;
     size_t sz = sizeof(*src) + src->nent * sizeof(src->entries[0]);
     g_autofree struct kvm_cpuid2 *cpuid = g_memdup2(src, sz);
 
@@ -190,11 +191,14 @@ static bool create_one(struct vcpus *v, unsigned i, GError **err)
 }
 
 struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
+                           const struct kvm_cpuid2 *cpuid,
                            const struct vcpu_hooks *hooks, GError **err)
 {
     struct vcpus *v = g_new0(struct vcpus, 1);
 
     v->kvm = kvm;
+    v->cpuid = g_memdup2(cpuid, sizeof(*cpuid) +
+                                cpuid->nent * sizeof(cpuid->entries[0]));
     v->hooks = *hooks;
     v->count = count;
     v->cpus = g_new0(struct vcpu, count);
@@ -228,6 +232,7 @@ void vcpus_destroy(struct vcpus *v)
     }
     g_mutex_clear(&v->lock);
     g_cond_clear(&v->cond);
+    g_free(v->cpuid);
     g_free(v->cpus);
     g_free(v);
 }
@@ -535,7 +540,7 @@ static void kick_all(struct vcpus *v)
     }
 }
 
-void vcpus_pause(struct vcpus *v)
+void vcpus_request_pause(struct vcpus *v)
 {
     if (!v)
         return;
@@ -543,6 +548,13 @@ void vcpus_pause(struct vcpus *v)
     v->paused = true;
     g_mutex_unlock(&v->lock);
     kick_all(v);
+}
+
+void vcpus_pause(struct vcpus *v)
+{
+    if (!v)
+        return;
+    vcpus_request_pause(v);
     g_mutex_lock(&v->lock);
     while (v->parked < v->running && !v->stopping)
         g_cond_wait(&v->cond, &v->lock);

@@ -37,7 +37,9 @@ struct vcpu_hooks {
 
 struct vcpus;
 
+/* cpuid: the table every vCPU gets (its APIC id added), copied. */
 struct vcpus *vcpus_create(struct kvm *kvm, unsigned count,
+                           const struct kvm_cpuid2 *cpuid,
                            const struct vcpu_hooks *hooks, GError **err);
 void vcpus_destroy(struct vcpus *v);    /* stops threads first */
 
@@ -55,6 +57,11 @@ bool vcpus_start(struct vcpus *v, bool paused, GError **err);
 
 /* Returns once every vCPU thread is parked outside KVM_RUN. */
 void vcpus_pause(struct vcpus *v);
+/*
+ * Asks every vCPU to park without waiting for it, so a vCPU thread may ask
+ * (a guest power-off under -no-shutdown). vcpus_resume() undoes it.
+ */
+void vcpus_request_pause(struct vcpus *v);
 void vcpus_resume(struct vcpus *v);
 bool vcpus_paused(struct vcpus *v);
 

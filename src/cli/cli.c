@@ -12,14 +12,6 @@
 
 G_DEFINE_QUARK(hotmem-cli-error-quark, cli_error)
 
-#define CLI_PAGE_SIZE 0x1000ULL
-
-/* State shared by the option handlers during one cli_parse() call. */
-struct parse_state {
-    struct cli_options *o;
-    bool serial_given;      /* -serial seen: no default to adjust */
-};
-
 typedef bool (*opt_handler)(struct parse_state *st, const char *arg,
                             GError **err);
 
@@ -41,20 +33,6 @@ bool cli_fail(GError **err, const char *fmt, ...)
     g_set_error_literal(err, CLI_ERROR, CLI_ERROR_INVALID, msg);
     g_free(msg);
     return false;
-}
-
-/* "0x20000000 (512M)": exact hex plus the largest unit that divides it. */
-static char *size_str(uint64_t v)
-{
-    static const char units[] = "KMGTPE";
-    int u = -1;
-
-    while (v && u < 5 && (v & ((1ULL << (10 * (u + 2))) - 1)) == 0)
-        u++;
-    if (u < 0)
-        return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 ")", v, v);
-    return g_strdup_printf("0x%" PRIx64 " (%" PRIu64 "%c)", v,
-                           v >> (10 * (u + 1)), units[u]);
 }
 
 /* Reads decimal digits; returns the first non-digit, sets *overflow. */
@@ -137,175 +115,89 @@ GPtrArray *cli_keyval_split(const char *opt, const char *arg,
     return kv;
 }
 
-/* The -m values as parsed, before the cross-key rules are applied. */
-struct mem_args {
-    uint64_t size, maxmem, slots;
-    bool have_size, have_slots, have_maxmem;
-};
+static bool set_path(const char *opt, char **dst, const char *arg,
+                     GError **err);
 
-static bool mem_key(struct mem_args *m, const char *arg, const char *key,
-                    const char *val, GError **err)
-{
-    bool *seen = !strcmp(key, "size") ? &m->have_size :
-                 !strcmp(key, "slots") ? &m->have_slots :
-                 !strcmp(key, "maxmem") ? &m->have_maxmem : NULL;
-
-    if (!seen)
-        return cli_fail(err, "-m: unknown key '%s' in '%s' (expected size, "
-                    "slots or maxmem)", key, arg);
-    if (*seen)
-        return cli_fail(err, "-m: duplicate key '%s' in '%s'", key, arg);
-    *seen = true;
-    if (seen == &m->have_slots)
-        return cli_parse_count("-m", "slots", val, 0, CLI_MAX_SLOTS, &m->slots,
-                           err);
-    /* QEMU reads a bare size as MiB but a bare maxmem as bytes. */
-    if (seen == &m->have_size) {
-        if (!cli_parse_size(val, 1ULL << 20, &m->size, err)) {
-            g_prefix_error(err, "-m: ");
-            return false;
-        }
-    } else if (!cli_parse_size(val, 1, &m->maxmem, err)) {
-        g_prefix_error(err, "-m: maxmem: ");
-        return false;
-    }
-    return true;
-}
-
-static bool check_page_aligned(const char *key, uint64_t v, GError **err)
-{
-    g_autofree char *vs = size_str(v);
-    g_autofree char *ps = size_str(CLI_PAGE_SIZE);
-
-    if (v % CLI_PAGE_SIZE == 0)
-        return true;
-    return cli_fail(err, "-m: %s %s is not a multiple of the page size %s", key,
-                vs, ps);
-}
-
-/* The cross-key rules of QEMU's machine_set_mem(), plus page alignment. */
-static bool check_mem(const struct mem_args *m, GError **err)
-{
-    g_autofree char *ss = size_str(m->size);
-    g_autofree char *ms = size_str(m->maxmem);
-
-    if (m->size == 0)
-        return cli_fail(err, "-m: size 0 is invalid: the guest needs RAM");
-    if (!check_page_aligned("size", m->size, err))
-        return false;
-    if (m->have_slots && !m->have_maxmem)
-        return cli_fail(err, "-m: slots=%" PRIu64 " needs maxmem=SIZE, the "
-                    "most memory the guest can grow to", m->slots);
-    if (m->have_maxmem && !m->have_slots)
-        return cli_fail(err, "-m: maxmem %s needs slots=N, the number of "
-                    "hot-pluggable DIMM slots", ms);
-    if (!m->have_maxmem)
-        return true;
-    if (!check_page_aligned("maxmem", m->maxmem, err))
-        return false;
-    if (m->maxmem < m->size)
-        return cli_fail(err, "-m: maxmem %s is smaller than size %s", ms, ss);
-    if (m->slots > 0 && m->maxmem == m->size)
-        return cli_fail(err, "-m: maxmem %s equals size %s, leaving no room "
-                    "for the DIMMs of slots=%" PRIu64, ms, ss, m->slots);
-    if (m->slots == 0 && m->maxmem > m->size)
-        return cli_fail(err, "-m: maxmem %s is larger than size %s but slots=0: "
-                    "hot-pluggable memory needs at least one slot", ms, ss);
-    return true;
-}
-
-/* A later -m replaces an earlier one entirely. */
-static bool opt_memory(struct parse_state *st, const char *arg, GError **err)
-{
-    struct mem_args m = { .size = CLI_DEFAULT_RAM };
-    GPtrArray *kv = cli_keyval_split("-m", arg, "size", err);
-    bool ok = kv != NULL;
-
-    for (guint i = 0; ok && i < kv->len; i += 2)
-        ok = mem_key(&m, arg, kv->pdata[i], kv->pdata[i + 1], err);
-    if (kv)
-        g_ptr_array_unref(kv);
-    if (!ok || !check_mem(&m, err))
-        return false;
-    st->o->ram_size = m.size;
-    st->o->slots = (uint32_t)m.slots;
-    st->o->maxmem = m.have_maxmem ? m.maxmem : 0;
-    return true;
-}
-
-/* -smp [cpus=]N; the topology keys (sockets, cores, ...) are not modelled. */
 static bool opt_smp(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = cli_keyval_split("-smp", arg, "cpus", err);
-    bool ok = kv != NULL, seen = false;
-    uint64_t n = 0;
-
-    for (guint i = 0; ok && i < kv->len; i += 2) {
-        const char *key = kv->pdata[i];
-
-        if (strcmp(key, "cpus"))
-            ok = cli_fail(err, "-smp: key '%s' in '%s' is not supported (only "
-                      "[cpus=]N)", key, arg);
-        else if (seen)
-            ok = cli_fail(err, "-smp: duplicate key 'cpus' in '%s'", arg);
-        else
-            ok = cli_parse_count("-smp", "cpus", kv->pdata[i + 1], 1,
-                             CLI_MAX_SMP, &n, err);
-        seen = true;
-    }
-    if (kv)
-        g_ptr_array_unref(kv);
-    if (ok)
-        st->o->smp = (uint32_t)n;
-    return ok;
+    return cli_smp_parse(st->o, arg, err);
 }
 
-/* -name [guest=]NAME; QEMU's process= and debug-threads= are not modelled. */
-static bool opt_name(struct parse_state *st, const char *arg, GError **err)
+static bool opt_cpu(struct parse_state *st, const char *arg, GError **err)
 {
-    GPtrArray *kv = cli_keyval_split("-name", arg, "guest", err);
-    bool ok = kv != NULL, seen = false;
-
-    for (guint i = 0; ok && i < kv->len; i += 2) {
-        const char *key = kv->pdata[i];
-
-        if (strcmp(key, "guest"))
-            ok = cli_fail(err, "-name: key '%s' in '%s' is not supported (only "
-                      "[guest=]NAME)", key, arg);
-        else if (seen)
-            ok = cli_fail(err, "-name: duplicate key 'guest' in '%s'", arg);
-        else {
-            g_free(st->o->name);
-            st->o->name = g_strdup(kv->pdata[i + 1]);
-        }
-        seen = true;
-    }
-    if (kv)
-        g_ptr_array_unref(kv);
-    return ok;
+    return cli_cpu_parse(st->o, arg, err);
 }
 
 static bool opt_serial(struct parse_state *st, const char *arg, GError **err)
 {
-    struct cli_options *o = st->o;
+    return cli_serial_parse(st, arg, err);
+}
 
-    if (!strcmp(arg, "stdio")) {
-        o->serial = CLI_SERIAL_STDIO;
-    } else if (!strcmp(arg, "none")) {
-        o->serial = CLI_SERIAL_NONE;
-    } else if (g_str_has_prefix(arg, "file:")) {
-        if (!arg[5])
-            return cli_fail(err, "-serial: 'file:' needs a path after the "
-                        "colon");
-        o->serial = CLI_SERIAL_FILE;
-    } else {
-        return cli_fail(err, "-serial: backend '%s' is not supported (expected "
-                    "stdio, file:PATH or none)", arg);
-    }
-    g_free(o->serial_path);
-    o->serial_path = o->serial == CLI_SERIAL_FILE ? g_strdup(arg + 5) : NULL;
-    st->serial_given = true;
+static bool opt_chardev(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_chardev_parse(st, arg, err);
+}
+
+static bool opt_mon(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_mon_parse(st, arg, err);
+}
+
+static bool opt_monitor(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_monitor_parse(st, arg, err);
+}
+
+static bool opt_display(struct parse_state *st, const char *arg, GError **err)
+{
+    return cli_display_parse(st, arg, err);
+}
+
+/* -nodefaults: QEMU's default devices; hotmem's only one is the console. */
+static bool opt_nodefaults(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    st->nodefaults = true;
     return true;
+}
+
+/* -enable-kvm, -no-user-config, -nographic: what hotmem always does. */
+static bool opt_noop(struct parse_state *st, const char *arg, GError **err)
+{
+    return true;
+}
+
+static bool opt_no_shutdown(struct parse_state *st, const char *arg,
+                            GError **err)
+{
+    st->o->no_shutdown = true;
+    return true;
+}
+
+static bool opt_no_reboot(struct parse_state *st, const char *arg,
+                          GError **err)
+{
+    st->o->no_reboot = true;
+    return true;
+}
+
+static bool opt_mem_prealloc(struct parse_state *st, const char *arg,
+                             GError **err)
+{
+    st->o->mem_prealloc = true;
+    return true;
+}
+
+static bool opt_mem_path(struct parse_state *st, const char *arg,
+                         GError **err)
+{
+    return set_path("-mem-path", &st->o->mem_path, arg, err);
+}
+
+static bool opt_readconfig(struct parse_state *st, const char *arg,
+                           GError **err)
+{
+    return cli_readconfig(st, arg, err);
 }
 
 /* A later -kernel, -initrd, -pidfile or -append replaces an earlier one. */
@@ -405,23 +297,36 @@ static bool opt_help(struct parse_state *st, const char *arg, GError **err)
 
 static const struct cli_opt cli_opts[] = {
     { "m", "[size=]SIZE[,slots=N,maxmem=SIZE]",
-      "boot RAM (default 256M; K/M/G/T, bare number is MiB), DIMM slots "
-      "and hot-plug limit", opt_memory },
-    { "smp", "[cpus=]N", "number of vCPUs (default 1, at most 255)",
-      opt_smp },
+      "boot RAM (default 256M; K/M/G/T, bare number is MiB; 1.5G), DIMM "
+      "slots and hot-plug limit", cli_opt_memory },
+    { "smp", "[cpus=]N[,maxcpus=M][,sockets=S][,dies=D][,cores=C]"
+      "[,threads=T]", "vCPUs (default 1, at most 255) and QEMU's topology; "
+      "no CPU hot-plug: cpus vCPUs exist", opt_smp },
+    { "cpu", "host|max|qemu64|kvm64[,phys-bits=N][,host-phys-bits=on|off]",
+      "the vCPUs' CPUID model and physical address width", opt_cpu },
     { "kernel", "PATH", "boot a PVH ELF or bzImage instead of the bundled "
       "guest", opt_kernel },
     { "initrd", "PATH", "initial ramdisk for the kernel", opt_initrd },
     { "append", "STRING", "kernel command line", opt_append },
-    { "serial", "stdio|file:PATH|none", "where the serial console goes "
-      "(default stdio; none when daemonized)", opt_serial },
-    { "machine", "[type=]pc|q35[,accel=kvm][,memhp-default-online=on|off]",
-      "machine properties; memhp-default-online=off stops hotmem from adding "
+    { "serial", "stdio|mon:stdio|file:PATH|chardev:ID|null|none",
+      "where the serial console goes (default stdio; none when daemonized "
+      "or with -nodefaults)", opt_serial },
+    { "chardev", "socket|stdio|file|null,id=ID[,...]", "a character "
+      "device for -mon or -serial chardev:ID (socket: path=, host=+port= "
+      "or fd=N; server=on, wait=)", opt_chardev },
+    { "mon", "[chardev=]ID,mode=control[,pretty=on|off]", "a QMP monitor "
+      "on a socket chardev (mode=readline, HMP, is not available)",
+      opt_mon },
+    { "monitor", "none", "no human monitor (hotmem has none)", opt_monitor },
+    { "machine", "[type=]pc|q35|pc-q35-X.Y|...[,memory-backend=ID]"
+      "[,accel=kvm][,memhp-default-online=on|off]",
+      "machine properties; memory-backend= takes boot RAM from an -object; "
+      "memhp-default-online=off stops hotmem from adding "
       "memhp_default_state=online_movable to a Linux command line",
       opt_machine },
     { "M", "[type=]pc|q35[,...]", "same as -machine", opt_machine },
-    { "numa", "node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]",
-      "a NUMA node: its boot RAM and vCPUs (repeatable)", opt_numa },
+    { "numa", "node[,nodeid=N][,memdev=ID][,cpus=A[-B]]",
+      "a NUMA node: its boot RAM backend and vCPUs (repeatable)", opt_numa },
     { "object", "TYPE,id=ID[,prop=value...]", "a memory backend "
       "(memory-backend-ram|file|memfd), as QMP object-add (repeatable)",
       opt_object },
@@ -432,16 +337,50 @@ static const struct cli_opt cli_opts[] = {
       "a QMP monitor socket (repeatable; wait=on, the default, holds "
       "startup until a client connects; at most N clients, default 64)",
       opt_qmp },
+    { "qmp-pretty", "unix:PATH,...|tcp:HOST:PORT,...", "same as -qmp "
+      "(replies stay one JSON object a line)", opt_qmp },
+    { "mem-path", "PATH", "boot RAM from a file (in PATH if a directory, "
+      "as a memory-backend-file called pc.ram)", opt_mem_path },
+    { "mem-prealloc", NULL, "preallocate boot RAM; prealloc=on becomes "
+      "every memory backend's default", opt_mem_prealloc },
+    { "no-shutdown", NULL, "a guest power-off stops the VM (status "
+      "shutdown) instead of ending hotmem; quit ends it", opt_no_shutdown },
+    { "no-reboot", NULL, "a guest reset ends hotmem (exit 0) instead of "
+      "rebooting", opt_no_reboot },
+    { "action", "reboot=reset|shutdown,shutdown=poweroff|pause",
+      "what guest resets and power-offs do (-no-reboot, -no-shutdown)",
+      cli_opt_action },
+    { "overcommit", "mem-lock=on|off[,cpu-pm=off]", "mem-lock=on locks "
+      "hotmem's memory, guest RAM included (mlockall)", cli_opt_overcommit },
     { "dump-acpi", "DIR", "write the guest's ACPI tables to DIR/<sig>.dat "
       "and exit", opt_dump_acpi },
     { "accel", "kvm[,dirty-ring-size=N]", "KVM options: N entries per "
       "vCPU dirty ring (a power of two, e.g. 4096; 0: off)", opt_accel },
+    { "enable-kvm", NULL, "accepted: hotmem always uses KVM", opt_noop },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
-    { "name", "[guest=]NAME", "name of the guest", opt_name },
+    { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
+      "name of the guest; process= names the process", cli_opt_name },
     { "pidfile", "PATH", "write the process id to PATH", opt_pidfile },
     { "daemonize", NULL, "detach from the terminal after startup",
       opt_daemonize },
+    { "readconfig", "FILE", "read options from a QEMU config file "
+      "([machine], [memory], [smp-opts], [object \"ID\"], ...)",
+      opt_readconfig },
+    { "nodefaults", NULL, "no default devices: the console is none unless "
+      "-serial says where", opt_nodefaults },
+    { "display", "none", "accepted: hotmem has no display", opt_display },
+    { "nographic", NULL, "accepted: hotmem has no display; the console is "
+      "on stdio by default", opt_noop },
+    { "no-hpet", NULL, "accepted: hotmem has no HPET", opt_noop },
+    { "no-user-config", NULL, "accepted: hotmem reads no user config "
+      "files", opt_noop },
+    { "msg", "timestamp=on|off[,guest-name=on|off]", "accepted, no effect: "
+      "hotmem's messages carry no timestamps", cli_opt_msg },
+    { "rtc", "base=utc|localtime|DATE[,clock=...][,driftfix=...]",
+      "accepted, no effect: hotmem has no RTC", cli_opt_rtc },
+    { "boot", "[order=]...[,strict=on|off][,...]", "accepted, no effect: "
+      "hotmem boots its kernel directly, with no firmware", cli_opt_boot },
     { "version", NULL, "print the version and exit", opt_version },
     { "h", NULL, "print this help and exit", opt_help },
     { "help", NULL, "print this help and exit", opt_help },
@@ -468,11 +407,17 @@ void cli_options_init(struct cli_options *o)
         .smp = 1,
         .serial = CLI_SERIAL_STDIO,
         .memhp_default_online = true,
+        .maxcpus = 1, .sockets = 1, .dies = 1, .cores = 1, .threads = 1,
+        .cpu.host_phys_bits = -1,
     };
 }
 
 void cli_options_clear(struct cli_options *o)
 {
+    g_free(o->cpu.model);
+    g_free(o->process_name);
+    g_free(o->mem_path);
+    g_free(o->memory_backend);
     g_free(o->kernel);
     g_free(o->initrd);
     g_free(o->append);
@@ -498,17 +443,26 @@ static bool check_combination(struct parse_state *st, GError **err)
 {
     struct cli_options *o = st->o;
 
-    if (!cli_numa_finish(o, err))
+    if (!cli_chardev_finish(st, err) || !cli_numa_finish(o, err) ||
+        !cli_memory_finish(o, err))
         return false;
-    if (!o->daemonize)
-        return true;
-    if (st->serial_given && o->serial == CLI_SERIAL_STDIO)
+    if (!st->serial_given && (st->nodefaults || o->daemonize))
+        o->serial = CLI_SERIAL_NONE;
+    if (o->daemonize && st->serial_given && o->serial == CLI_SERIAL_STDIO)
         return cli_fail(err, "-daemonize: -serial stdio needs a terminal, which "
                     "a daemon does not have (use -serial file:PATH or "
                     "-serial none)");
-    if (!st->serial_given)
-        o->serial = CLI_SERIAL_NONE;
     return true;
+}
+
+bool cli_apply_option(struct parse_state *st, const char *name,
+                      const char *arg, GError **err)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cli_opts); i++) {
+        if (!strcmp(cli_opts[i].name, name))
+            return cli_opts[i].handle(st, arg, err);
+    }
+    return cli_fail(err, "unknown option -%s", name);
 }
 
 static bool parse_args(int argc, char **argv, struct parse_state *st,
@@ -540,12 +494,14 @@ bool cli_parse(int argc, char **argv, struct cli_options *o, GError **err)
 {
     struct parse_state st = { .o = o };
 
+    bool ok;
+
     cli_options_init(o);
-    if (!parse_args(argc, argv, &st, err)) {
+    ok = parse_args(argc, argv, &st, err);
+    cli_chardevs_free(&st);
+    if (!ok)
         cli_options_clear(o);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 static gpointer build_usage(gpointer unused)

@@ -14,32 +14,53 @@
 #define CLI_MAX_SMP         255
 
 #define CLI_MAX_NUMA_NODES  64
-#define CLI_NUMA_MEM_ALIGN  (8ULL << 20)    /* automatic split granule */
 
 enum cli_serial { CLI_SERIAL_STDIO, CLI_SERIAL_FILE, CLI_SERIAL_NONE };
 
 /* One -numa node (QEMU's -numa node,...). */
 struct cli_numa_node {
     uint32_t nodeid;
-    uint64_t mem;           /* boot RAM on the node (filled in when split) */
-    bool has_mem;           /* mem= given */
-    char *memdev;           /* memdev= given (needs memory backends) */
+    uint64_t mem;           /* 0 here: the memdev backend's size decides */
+    char *memdev;           /* memdev= (NULL: a node without memory) */
     uint64_t cpus[(CLI_MAX_SMP + 64) / 64];    /* cpus= bitmap */
+};
+
+/* -cpu MODEL[,phys-bits=N][,host-phys-bits=on|off][,...] */
+struct cli_cpu {
+    char *model;                /* NULL: host */
+    uint32_t phys_bits;         /* phys-bits= (0: the model's default) */
+    int host_phys_bits;         /* host-phys-bits=: -1 unset, 0 off, 1 on */
+    uint32_t host_phys_bits_limit;  /* 0: none */
 };
 
 struct cli_options {
     uint64_t ram_size;      /* -m size= */
+    bool ram_size_given;    /* -m gave a size (else memory-backend's) */
     uint32_t slots;         /* -m slots= (0: no hotplug) */
     uint64_t maxmem;        /* -m maxmem= (0 when not given) */
-    uint32_t smp;           /* -smp */
+    uint32_t smp;           /* -smp [cpus=]: the vCPUs that exist */
+    uint32_t maxcpus;       /* -smp maxcpus= (>= smp; no CPU hot-plug) */
+    uint32_t sockets, dies, cores, threads;     /* -smp topology */
+    struct cli_cpu cpu;     /* -cpu */
     char *kernel;           /* -kernel PATH or NULL (bundled guest) */
     char *initrd;
     char *append;
     enum cli_serial serial;
     char *serial_path;      /* for CLI_SERIAL_FILE */
     bool start_paused;      /* -S */
+    bool no_shutdown;       /* -no-shutdown: guest power-off stops the VM */
+    bool no_reboot;         /* -no-reboot: guest reset ends hotmem */
+    bool mem_prealloc;      /* -mem-prealloc */
+    char *mem_path;         /* -mem-path PATH */
+    /*
+     * Boot RAM's backend: -machine memory-backend=ID, or "pc.ram", the
+     * -object that -mem-path / -mem-prealloc imply. NULL: anonymous RAM.
+     */
+    char *memory_backend;
     uint32_t dirty_ring_size;   /* -accel kvm,dirty-ring-size= (0: off) */
-    char *name;
+    char *name;             /* -name guest= */
+    char *process_name;     /* -name process= */
+    bool mem_lock;          /* -overcommit mem-lock=on: mlockall */
     char *pidfile;
     bool daemonize;
     bool show_version;

@@ -1,6 +1,7 @@
 /*
- * -numa node[,nodeid=N][,mem=SIZE|,memdev=ID][,cpus=A[-B]]... in QEMU's
- * spelling. Nodes own consecutive slices of boot RAM in the order given.
+ * -numa node[,nodeid=N][,memdev=ID][,cpus=A[-B]]... in QEMU's spelling.
+ * Nodes own consecutive slices of boot RAM, their backends, in the order
+ * given.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -51,14 +52,11 @@ static bool numa_key(struct cli_numa_node *n, const char *key,
         *have_id = true;
         return true;
     }
-    if (!strcmp(key, "mem")) {
-        if (!cli_parse_size(v, 1ULL << 20, &n->mem, err)) {
-            g_prefix_error(err, "-numa: mem: ");
-            return false;
-        }
-        n->has_mem = true;
-        return true;
-    }
+    if (!strcmp(key, "mem"))
+        return cli_fail(err, "-numa: mem=%s is not supported: give the "
+                        "node's memory as memdev=ID, an -object "
+                        "memory-backend-* (QEMU's pc and q35 machines refuse "
+                        "mem= too since 5.1)", v);
     if (!strcmp(key, "memdev")) {
         g_free(n->memdev);
         n->memdev = g_strdup(v);
@@ -66,13 +64,61 @@ static bool numa_key(struct cli_numa_node *n, const char *key,
     }
     if (!strcmp(key, "cpus"))
         return parse_cpus(n, v, err);
-    return cli_fail(err, "-numa: unknown key '%s' (expected nodeid, mem, "
+    return cli_fail(err, "-numa: unknown key '%s' (expected nodeid, "
                     "memdev or cpus)", key);
+}
+
+/* One JSON value as key=value text; arrays (cpus) as one pair each. */
+static bool json_pairs(GPtrArray *kv, const char *key, json_object *v,
+                       GError **err)
+{
+    if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            if (!json_pairs(kv, key, json_object_array_get_idx(v, i), err))
+                return false;
+        }
+        return true;
+    }
+    if (!json_object_is_type(v, json_type_string) &&
+        !json_object_is_type(v, json_type_int))
+        return cli_fail(err, "-numa: '%s' must be a string or an integer",
+                        key);
+    g_ptr_array_add(kv, g_strdup(key));
+    g_ptr_array_add(kv, g_strdup(json_object_get_string(v)));
+    return true;
+}
+
+/*
+ * The JSON spelling, {"type": "node", "nodeid": 0, "cpus": [0, 1],
+ * "memdev": "m0"} (QMP's NumaOptions), as key=value pairs, type first.
+ */
+static GPtrArray *numa_json(const char *arg, GError **err)
+{
+    json_object *bag = cli_props_parse("-numa", arg, "type", err), *type;
+    GPtrArray *kv;
+    bool ok;
+
+    if (!bag)
+        return NULL;
+    kv = g_ptr_array_new_with_free_func(g_free);
+    ok = json_object_object_get_ex(bag, "type", &type) &&
+         json_pairs(kv, "type", type, err);
+    if (!ok && !(err && *err))
+        cli_fail(err, "-numa: '%s' has no \"type\"", arg);
+    json_object_object_foreach(bag, key, v) {
+        if (ok && strcmp(key, "type"))
+            ok = json_pairs(kv, key, v, err);
+    }
+    json_object_put(bag);
+    if (!ok)
+        g_clear_pointer(&kv, g_ptr_array_unref);
+    return kv;
 }
 
 bool cli_numa_parse(struct cli_options *o, const char *arg, GError **err)
 {
-    g_autoptr(GPtrArray) kv = cli_keyval_split("-numa", arg, "type", err);
+    g_autoptr(GPtrArray) kv = arg[0] == '{'
+        ? numa_json(arg, err) : cli_keyval_split("-numa", arg, "type", err);
     struct cli_numa_node n = { 0 };
     bool have_id = false;
 
@@ -91,11 +137,6 @@ bool cli_numa_parse(struct cli_options *o, const char *arg, GError **err)
     }
     if (!have_id)
         n.nodeid = o->nr_numa;      /* QEMU: the next index */
-    if (n.has_mem && n.memdev) {
-        g_free(n.memdev);
-        return cli_fail(err, "-numa: node %u: mem= and memdev= are mutually "
-                        "exclusive", n.nodeid);
-    }
     if (node_id_used(o, n.nodeid)) {
         g_free(n.memdev);
         return cli_fail(err, "-numa: node %u is defined twice", n.nodeid);
@@ -105,45 +146,20 @@ bool cli_numa_parse(struct cli_options *o, const char *arg, GError **err)
     return true;
 }
 
-/* RAM per node: as given, or split evenly in 8 MiB granules (as QEMU). */
-static bool assign_memory(struct cli_options *o, GError **err)
+/*
+ * Boot RAM is in the nodes' memdev backends (their sizes are checked
+ * against -m at startup, when the backends exist); a node without memdev=
+ * has no memory, as in QEMU. Some node must have memory.
+ */
+static bool check_memory(const struct cli_options *o, GError **err)
 {
-    unsigned with_mem = 0;
-    uint64_t sum = 0, share;
-
-    unsigned with_memdev = 0;
-
     for (unsigned i = 0; i < o->nr_numa; i++) {
-        with_memdev += o->numa[i].memdev != NULL;
-        with_mem += o->numa[i].has_mem;
-        sum += o->numa[i].mem;
+        if (o->numa[i].memdev)
+            return true;
     }
-    /* memdev: the backends' sizes are checked against -m at startup. */
-    if (with_memdev == o->nr_numa)
-        return true;
-    if (with_memdev)
-        return cli_fail(err, "-numa: either every node gives memdev= or "
-                        "none does (%u of %u do)", with_memdev, o->nr_numa);
-    if (with_mem == 0) {
-        share = o->ram_size / o->nr_numa & ~(CLI_NUMA_MEM_ALIGN - 1);
-        for (unsigned i = 0; i + 1 < o->nr_numa; i++)
-            o->numa[i].mem = share;
-        o->numa[o->nr_numa - 1].mem = o->ram_size - share * (o->nr_numa - 1);
-        return true;
-    }
-    if (with_mem != o->nr_numa)
-        return cli_fail(err, "-numa: either every node gives mem= or none "
-                        "does (%u of %u do)", with_mem, o->nr_numa);
-    if (sum != o->ram_size)
-        return cli_fail(err, "-numa: node memory adds up to 0x%" PRIx64
-                        " but -m size is 0x%" PRIx64, sum, o->ram_size);
-    for (unsigned i = 0; i < o->nr_numa; i++) {
-        if (o->numa[i].mem % 0x1000)
-            return cli_fail(err, "-numa: node %u: mem 0x%" PRIx64 " is not "
-                            "a multiple of 4 KiB", o->numa[i].nodeid,
-                            o->numa[i].mem);
-    }
-    return true;
+    return cli_fail(err, "-numa: no node has memory: the nodes' memdev= "
+                    "backends must add up to -m size 0x%" PRIx64 " (a node "
+                    "without memdev= has none)", o->ram_size);
 }
 
 /* Every vCPU on exactly one node; unlisted ones round-robin (as QEMU). */
@@ -178,5 +194,5 @@ bool cli_numa_finish(struct cli_options *o, GError **err)
 {
     if (o->nr_numa == 0)
         return true;
-    return assign_memory(o, err) && assign_cpus(o, err);
+    return check_memory(o, err) && assign_cpus(o, err);
 }

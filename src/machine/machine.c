@@ -68,13 +68,18 @@ static bool step_dimms(struct machine *m, GError **err)
     return machine_dimms_init(m, err);
 }
 
+/* The guest's address width (-cpu phys-bits=...), then the layout in it. */
 static bool step_layout(struct machine *m, GError **err)
 {
-    unsigned bits = m->cfg.kvm_stub ? m->cfg.kvm_stub->phys_bits
+    unsigned host = m->cfg.kvm_stub ? m->cfg.kvm_stub->phys_bits
                                     : m->kvm->phys_bits;
 
+    if (m->cfg.kvm_stub)
+        m->phys_bits = host;
+    else if (!cpu_model_phys_bits(&m->cfg.cpu, host, &m->phys_bits, err))
+        return false;
     return layout_compute(&m->layout, m->cfg.ram_size, m->cfg.slots,
-                          m->cfg.maxmem, bits, err);
+                          m->cfg.maxmem, m->phys_bits, err);
 }
 
 static bool step_ram(struct machine *m, GError **err)
@@ -110,12 +115,43 @@ static bool step_serial(struct machine *m, GError **err)
     return true;
 }
 
+/*
+ * The guest powered off. Without -no-shutdown the machine ends; with it
+ * the vCPUs stop where they are (this may run on one of them, so only ask)
+ * and the run state is "shutdown" until a client ends hotmem, as in QEMU:
+ * SHUTDOWN, then STOP.
+ */
+static void guest_shutdown(struct machine *m, const char *why)
+{
+    json_object *data;
+
+    if (!m->cfg.no_shutdown || !m->vcpus) {
+        machine_request_exit(m, 0, true, "guest-shutdown", why);
+        return;
+    }
+    g_mutex_lock(&m->state_lock);
+    if (m->run_state == MACHINE_SHUTDOWN) {
+        g_mutex_unlock(&m->state_lock);
+        return;
+    }
+    m->run_state = MACHINE_SHUTDOWN;
+    m->stopped_by_guest = true;
+    g_mutex_unlock(&m->state_lock);
+    vcpus_request_pause(m->vcpus);
+    data = json_object_new_object();
+    json_object_object_add(data, "guest", json_object_new_boolean(1));
+    json_object_object_add(data, "reason",
+                           json_object_new_string("guest-shutdown"));
+    machine_emit(m, MACHINE_EVENT_SHUTDOWN, data);
+    machine_emit(m, MACHINE_EVENT_STOP, NULL);
+}
+
 static void on_power_request(void *opaque, enum power_request req)
 {
     struct machine *m = opaque;
 
     if (req == POWER_REQUEST_OFF)
-        machine_request_exit(m, 0, true, "guest-shutdown", "guest powered off");
+        guest_shutdown(m, "guest powered off");
     else
         machine_request_exit(m, 1, true, "guest-panic",
                              "guest reported a fatal error (panic)");
@@ -137,8 +173,7 @@ static void on_pm_request(void *opaque, enum pm_request req)
     struct machine *m = opaque;
 
     if (req == PM_REQUEST_POWEROFF)
-        machine_request_exit(m, 0, true, "guest-shutdown",
-                             "guest powered off (ACPI S5)");
+        guest_shutdown(m, "guest powered off (ACPI S5)");
     else
         machine_guest_reset(m);
 }
@@ -276,8 +311,7 @@ static bool on_vcpu_system_event(void *opaque, unsigned index, uint32_t type)
         machine_guest_reset(opaque);
         return true;
     }
-    machine_request_exit(opaque, 0, true, "guest-shutdown",
-                         "guest requested shutdown");
+    guest_shutdown(opaque, "guest requested shutdown");
     return false;
 }
 
@@ -288,7 +322,10 @@ static bool step_vcpus(struct machine *m, GError **err)
                                 .system_event = on_vcpu_system_event,
                                 .dirty_ring_full = machine_dirty_ring_full };
 
-    m->vcpus = vcpus_create(m->kvm, m->cfg.smp, &hooks, err);
+    g_autofree struct kvm_cpuid2 *cpuid =
+        cpu_model_cpuid(&m->cfg.cpu, m->kvm->cpuid, m->phys_bits);
+
+    m->vcpus = vcpus_create(m->kvm, m->cfg.smp, cpuid, &hooks, err);
     return m->vcpus && vcpus_set_boot_state(m->vcpus, &m->entry, err);
 }
 
@@ -396,6 +433,29 @@ enum machine_run_state machine_run_state(struct machine *m)
     s = m->run_state;
     g_mutex_unlock(&m->state_lock);
     return s;
+}
+
+bool machine_needs_reset(struct machine *m)
+{
+    bool r;
+
+    g_mutex_lock(&m->state_lock);
+    r = m->stopped_by_guest;
+    g_mutex_unlock(&m->state_lock);
+    return r;
+}
+
+void machine_revive(struct machine *m)
+{
+    g_mutex_lock(&m->state_lock);
+    m->stopped_by_guest = false;
+    m->run_state = MACHINE_PRELAUNCH;
+    g_mutex_unlock(&m->state_lock);
+}
+
+unsigned machine_phys_bits(struct machine *m)
+{
+    return m->phys_bits;
 }
 
 const char *machine_run_state_name(enum machine_run_state s)

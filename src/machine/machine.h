@@ -9,6 +9,8 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "boot/cpu_model.h"
+
 struct acpi_numa_node;      /* acpi/tables.h */
 
 /* Where COM1's bytes go (-serial). */
@@ -68,6 +70,21 @@ struct machine_config {
     const struct acpi_numa_node *nodes;
     const uint32_t *cpu_node;       /* node of each vCPU, or NULL */
     const char *const *node_memdev; /* per node: backend id, or NULL */
+    /*
+     * -machine memory-backend=ID: boot RAM is that -object's memory (with
+     * no nodes, or nodes without memdev). NULL: anonymous RAM.
+     */
+    const char *ram_memdev;
+    /* -mem-prealloc: object-add backends default to prealloc=on. */
+    bool prealloc_default;
+    /* -cpu: the vCPUs' CPUID model and physical address width. */
+    struct cpu_model_config cpu;
+    /*
+     * -no-shutdown: a guest power-off stops the vCPUs (run state
+     * "shutdown", SHUTDOWN then STOP) and the machine stays until asked
+     * to end; without it the machine ends.
+     */
+    bool no_shutdown;
     /*
      * Called (from any thread) once the machine wants to end: guest power
      * off, fatal vCPU error. machine_exit_status() then tells the status.
@@ -130,6 +147,13 @@ void machine_stop_vcpus(struct machine *m);
 enum machine_run_state machine_run_state(struct machine *m);
 /* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
 const char *machine_run_state_name(enum machine_run_state s);
+/*
+ * True once a guest power-off stopped the machine under -no-shutdown: cont
+ * cannot run it again ("Resetting the Virtual Machine is required").
+ */
+bool machine_needs_reset(struct machine *m);
+/* The guest's physical address width (CPUID 0x80000008 EAX[7:0]). */
+unsigned machine_phys_bits(struct machine *m);
 /* Monitor stop/cont: pause or run the vCPUs, emitting STOP / RESUME. */
 void machine_pause(struct machine *m);
 void machine_resume(struct machine *m);

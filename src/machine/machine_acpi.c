@@ -148,6 +148,7 @@ bool machine_acpi_dump(const struct machine_config *config, const char *dir,
         g_new0(struct acpi_numa_node, config->nr_nodes + 1);
     struct layout layout;
     struct acpi_tables t = { 0 };
+    unsigned bits;
     bool ok;
 
     if (!dump_node_sizes(config, nodes, err))
@@ -160,8 +161,9 @@ bool machine_acpi_dump(const struct machine_config *config, const char *dir,
                     g_strerror(errno));
         return false;
     }
-    if (!layout_compute(&layout, cfg->ram_size, cfg->slots, cfg->maxmem,
-                        host_phys_bits(), err))
+    if (!cpu_model_phys_bits(&cfg->cpu, host_phys_bits(), &bits, err) ||
+        !layout_compute(&layout, cfg->ram_size, cfg->slots, cfg->maxmem,
+                        bits, err))
         return false;
     ok = machine_acpi_build(cfg, &layout, &t, err) &&
          write_tables(&t, dir, err);

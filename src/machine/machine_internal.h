@@ -53,6 +53,8 @@ struct machine {
     int exit_status;            /* -1 until someone asks to end */
     GMutex state_lock;          /* run state */
     enum machine_run_state run_state;
+    bool stopped_by_guest;      /* -no-shutdown stopped it (state_lock) */
+    unsigned phys_bits;         /* the guest's physical address width */
     /* pmemsave/memsave jobs running (machine_inspect.c; main thread). */
     GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
@@ -139,5 +141,8 @@ bool machine_is_boot_ram(struct machine *m, const char *id);
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);
 
 /* Sends an event to the monitor (any thread); takes data. */
+/* After a reset of a machine the guest's power-off stopped (-no-shutdown):
+ * prelaunch again, so that cont runs it. */
+void machine_revive(struct machine *m);
 void machine_emit(struct machine *m, enum machine_event event,
                   json_object *data);

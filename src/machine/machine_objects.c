@@ -102,6 +102,11 @@ static struct backend *new_backend(struct machine *m, json_object *args,
         return NULL;
     }
     props = backend_props(args);
+    /* -mem-prealloc: QEMU makes prealloc=on every backend's default. */
+    if (m->cfg.prealloc_default &&
+        !json_object_object_get_ex(props, "prealloc", NULL))
+        json_object_object_add(props, "prealloc",
+                               json_object_new_boolean(1));
     b = backend_new(type, id, props, err);
     json_object_put(props);
     return b;

@@ -1,6 +1,7 @@
 /*
  * Boot RAM: one anonymous mapping, or, with -numa node,memdev=ID, the
- * memory of each node's backend. RAM is a sequence of node slices laid out
+ * memory of each node's backend (none for a node without memdev), or with
+ * -machine memory-backend=ID that backend's memory. RAM is a sequence of node slices laid out
  * in guest-physical memory below the 32-bit hole and then from 4 GiB
  * (docs/acpi.md); each slice becomes one memslot, or two where it crosses
  * the hole.
@@ -63,30 +64,51 @@ static bool anonymous_ram(struct machine *m, GError **err)
                      ram + m->layout.low_size, "ram-above-4g", err);
 }
 
-/* The backends of -numa node,memdev=..., checked before anything is used. */
-static bool node_backends(struct machine *m, struct backend **out,
-                          GError **err)
+/* The backend with id for boot RAM, unused so far. */
+static struct backend *ram_backend(struct machine *m, const char *what,
+                                   const char *id, GError **err)
+{
+    struct backend *b = machine_object_find(m, id);
+
+    if (!b || backend_in_use(b)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "%s: %s '%s' %s", what,
+                    m->cfg.nr_nodes ? "memdev" : "memory-backend", id,
+                    !b ? "names no -object" : "is already in use");
+        return NULL;
+    }
+    return b;
+}
+
+/*
+ * The backends of boot RAM, checked before anything is used: each node's
+ * memdev (a node without one has no memory, as in QEMU), or the machine's
+ * memory-backend.
+ */
+static bool ram_backends(struct machine *m, struct backend **out,
+                         unsigned n, GError **err)
 {
     uint64_t sum = 0;
 
-    for (unsigned i = 0; i < m->cfg.nr_nodes; i++) {
-        const char *id = m->cfg.node_memdev[i];
+    for (unsigned i = 0; i < n; i++) {
+        const char *id = m->cfg.nr_nodes ? m->cfg.node_memdev[i]
+                                         : m->cfg.ram_memdev;
+        g_autofree char *what = m->cfg.nr_nodes
+            ? g_strdup_printf("-numa: node %u", m->cfg.nodes[i].id)
+            : g_strdup("-machine");
 
-        out[i] = id ? machine_object_find(m, id) : NULL;
-        if (!id || !out[i] || backend_in_use(out[i])) {
-            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                        "-numa: node %u: %s", m->cfg.nodes[i].id,
-                        !id ? "every node needs memdev= when one has it"
-                            : !out[i] ? "memdev names no -object"
-                                      : "memdev is already in use");
+        if (!id)
+            continue;
+        out[i] = ram_backend(m, what, id, err);
+        if (!out[i])
             return false;
-        }
         sum += backend_size(out[i]);
     }
     if (sum != m->cfg.ram_size) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                    "-numa: the node backends add up to 0x%" PRIx64 " bytes "
-                    "but -m size is 0x%" PRIx64, sum, m->cfg.ram_size);
+                    "%s add up to 0x%" PRIx64 " bytes but -m size is 0x%"
+                    PRIx64, m->cfg.nr_nodes ? "-numa: the node backends"
+                                            : "-machine: memory-backend's size",
+                    sum, m->cfg.ram_size);
         return false;
     }
     return true;
@@ -94,19 +116,24 @@ static bool node_backends(struct machine *m, struct backend **out,
 
 static bool backend_ram(struct machine *m, GError **err)
 {
-    g_autofree struct backend **b = g_new0(struct backend *,
-                                           m->cfg.nr_nodes);
+    unsigned n = MAX(m->cfg.nr_nodes, 1);
+    g_autofree struct backend **b = g_new0(struct backend *, n);
     uint64_t offset = 0;
 
-    if (!node_backends(m, b, err))
+    if (!ram_backends(m, b, n, err))
         return false;
-    for (unsigned i = 0; i < m->cfg.nr_nodes; i++) {
-        m->nodes[i].mem = backend_size(b[i]);
-        if (!add_slice(m, offset, backend_size(b[i]), backend_host_addr(b[i]),
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t size = b[i] ? backend_size(b[i]) : 0;
+
+        if (m->cfg.nr_nodes)
+            m->nodes[i].mem = size;
+        if (!size)
+            continue;
+        if (!add_slice(m, offset, size, backend_host_addr(b[i]),
                        backend_id(b[i]), err))
             return false;
         backend_set_in_use(b[i], true);
-        offset += backend_size(b[i]);
+        offset += size;
     }
     return true;
 }
@@ -126,5 +153,6 @@ bool machine_ram_init(struct machine *m, GError **err)
     m->cfg.nodes = m->nodes;
     for (unsigned i = 0; m->cfg.node_memdev && i < m->cfg.nr_nodes; i++)
         memdev |= m->cfg.node_memdev[i] != NULL;
+    memdev |= m->cfg.ram_memdev != NULL;
     return memdev ? backend_ram(m, err) : anonymous_ram(m, err);
 }

@@ -95,8 +95,11 @@ static void reset(struct machine *m, bool guest, const char *reason)
 {
     g_autoptr(GError) err = NULL;
     json_object *data;
+    /* Stopped by the guest's power-off under -no-shutdown: a reset makes
+     * it a machine that has not run yet, as QEMU's prelaunch. */
+    bool revive = machine_needs_reset(m);
 
-    if (machine_run_state(m) == MACHINE_SHUTDOWN)
+    if (machine_run_state(m) == MACHINE_SHUTDOWN && !revive)
         return;
     if (m->vcpus) {
         vcpus_hold(m->vcpus);
@@ -114,6 +117,8 @@ static void reset(struct machine *m, bool guest, const char *reason)
     json_object_object_add(data, "guest", json_object_new_boolean(guest));
     json_object_object_add(data, "reason", json_object_new_string(reason));
     machine_emit(m, MACHINE_EVENT_RESET, data);
+    if (revive)
+        machine_revive(m);
     if (m->vcpus)
         vcpus_release(m->vcpus);
 }

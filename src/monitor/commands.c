@@ -87,6 +87,12 @@ static void cmd_stop(struct qmp_request *req, json_object *args,
 static void cmd_cont(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
+    /* A guest power-off under -no-shutdown: QEMU's words. */
+    if (machine_needs_reset(MON(opaque)->m)) {
+        qmp_request_fail(req, QMP_ERROR_GENERIC,
+                         "Resetting the Virtual Machine is required");
+        return;
+    }
     machine_resume(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }

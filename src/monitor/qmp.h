@@ -95,8 +95,9 @@ json_object *qmp_server_version(struct qmp_server *s);
 void qmp_server_free(struct qmp_server *s);     /* closes every client */
 
 /*
- * Listens on "unix:PATH,server=on[,wait=on|off]" (socket created mode 0600)
- * or "tcp:HOST:PORT,server=on[,wait=on|off]". May be called several times.
+ * Listens on "unix:PATH,server=on[,wait=on|off]" (socket created mode 0600),
+ * "tcp:HOST:PORT,server=on[,wait=on|off]" or "fd:N,server=on[,...]" (an
+ * inherited listening socket, taken over). May be called several times.
  * wait=on, the default as in QEMU, asks the caller to hold startup until a
  * client connects there (qmp_server_waiting()).
  */

@@ -3,6 +3,8 @@
  *
  *   unix:PATH,server=on,wait=off
  *   tcp:HOST:PORT,server=on,wait=off      (HOST may be empty or [IPv6])
+ *   fd:N,server=on,wait=off               (a listening socket inherited as
+ *                                          fd N: libvirt's -chardev fd=N)
  *
  * QEMU's legacy flag spellings "server" and "nowait" are accepted, and ",,"
  * stands for a literal comma in the address, as in QEMU's option syntax.
@@ -13,6 +15,7 @@
  * spec at a time: the one over it gets an error line and is disconnected.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -50,6 +53,7 @@ struct qmp_listener {
 
 struct listen_spec {
     bool is_unix;
+    int fd;                     /* fd:N, or -1 */
     char *address;              /* PATH or HOST:PORT */
     int server;                 /* -1 when not given */
     int wait;
@@ -139,15 +143,29 @@ static bool parse_spec(const char *spec, struct listen_spec *ls,
     const char *addr = g_ptr_array_index(parts, 0);
 
     ls->server = ls->wait = -1;
+    ls->fd = -1;
     ls->max_clients = QMP_DEFAULT_MAX_CLIENTS;
-    if (g_str_has_prefix(addr, "unix:")) {
+    if (g_str_has_prefix(addr, "fd:")) {
+        uint64_t n = 0;
+        bool overflow = false;
+        const char *end = props_parse_digits(addr + 3, &n, &overflow);
+
+        if (end == addr + 3 || *end || overflow || n > INT32_MAX) {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "fd '%s' in "
+                        "monitor address '%s' is not a descriptor number",
+                        addr + 3, spec);
+            return false;
+        }
+        ls->fd = (int)n;
+    } else if (g_str_has_prefix(addr, "unix:")) {
         ls->is_unix = true;
         ls->address = g_strdup(addr + 5);
     } else if (g_str_has_prefix(addr, "tcp:")) {
         ls->address = g_strdup(addr + 4);
     } else {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "monitor address '%s' "
-                    "must start with unix: or tcp:", spec);
+                    "must start with unix: or tcp: (or fd:N, an inherited listening "
+                    "socket)", spec);
         return false;
     }
     for (guint i = 1; i < parts->len; i++)
@@ -357,6 +375,44 @@ static bool listen_unix(struct qmp_server *s, const char *path, GError **err)
     return true;
 }
 
+/* ---- inherited sockets ------------------------------------------------ */
+
+/*
+ * fd N: a socket someone else bound and listens on (libvirt passes its
+ * monitor socket this way). It must be a listening stream socket; it
+ * becomes non-blocking and close-on-exec, and is closed with the server.
+ */
+static bool listen_fd(struct qmp_server *s, int fd, GError **err)
+{
+    int listening = 0, type = 0, flags;
+    socklen_t len = sizeof(listening), tlen = sizeof(type);
+
+    if (fcntl(fd, F_GETFD) < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "fd %d is not open: "
+                    "a monitor socket passed as fd=N must be inherited "
+                    "open", fd);
+        return false;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 ||
+        type != SOCK_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+        !listening) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "fd %d is not a "
+                    "listening stream socket (bind and listen before "
+                    "passing it, as libvirt does)", fd);
+        return false;
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_IO, "fd %d: cannot make it "
+                    "non-blocking: %s", fd, g_strerror(errno));
+        return false;
+    }
+    listener_add(s, fd, NULL);
+    return true;
+}
+
 /* ---- TCP sockets ------------------------------------------------------ */
 
 /* "HOST:PORT", "[V6]:PORT" or ":PORT" into host (NULL = any) and port. */
@@ -458,7 +514,9 @@ bool qmp_server_listen(struct qmp_server *s, const char *spec, GError **err)
     bool ok;
 
     ok = parse_spec(spec, &ls, err);
-    if (ok && ls.is_unix)
+    if (ok && ls.fd >= 0)
+        ok = listen_fd(s, ls.fd, err);
+    else if (ok && ls.is_unix)
         ok = listen_unix(s, ls.address, err);
     else if (ok)
         ok = listen_tcp(s, ls.address, err);

@@ -315,7 +315,8 @@ static void test_machine_option(void)
         { "microvm", "type 'microvm' is not supported" },
         { "pc,accel=tcg", "accel 'tcg' is not supported" },
         { "pc,memhp-default-online=maybe", "'maybe' is not a boolean" },
-        { "pc,nvdimm=on", "unknown property 'nvdimm'" },
+        { "pc,nvdimm=on", "nvdimm=on is not supported" },
+        { "pc,foo=on", "unknown property 'foo'" },
         { "pc,memhp", "element 'memhp'" },
     };
     struct cli_options o;

@@ -113,8 +113,10 @@ static void boot_linux(void)
         "-m", "512M,slots=4,maxmem=8G", "-smp", "2",
         "-object", "memory-backend-ram,id=m0,size=256M",
         "-device", "pc-dimm,id=d0,memdev=m0",
-        "-numa", "node,nodeid=0,mem=256M,cpus=0",
-        "-numa", "node,nodeid=1,mem=256M,cpus=1",
+        "-object", "memory-backend-ram,id=ram-node0,size=256M",
+        "-object", "memory-backend-ram,id=ram-node1,size=256M",
+        "-numa", "node,nodeid=0,memdev=ram-node0,cpus=0",
+        "-numa", "node,nodeid=1,memdev=ram-node1,cpus=1",
         "-kernel", k.vmlinux, "-append", USER_APPEND, "-qmp", qmp, NULL };
     t0 = g_get_monotonic_time();
     vm = vm_spawn(args);

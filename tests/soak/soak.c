@@ -541,7 +541,10 @@ static void test_hotmem_guest(void)
 {
     struct soak s = { 0 };
     static const char *const extra[] = {
-        "-numa", "node,nodeid=0", "-numa", "node,nodeid=1", NULL,
+        "-object", "memory-backend-ram,id=soak-node0,size=256M",
+        "-object", "memory-backend-ram,id=soak-node1,size=256M",
+        "-numa", "node,nodeid=0,memdev=soak-node0",
+        "-numa", "node,nodeid=1,memdev=soak-node1", NULL,
     };
     const char *why = vm_kvm_unavailable();
 
