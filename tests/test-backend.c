@@ -394,6 +394,61 @@ static void test_memfd(void)
     }
 }
 
+/* The VmFlags line of the mapping that holds addr (/proc/self/smaps). */
+static char *vm_flags(const void *addr)
+{
+    g_autofree char *smaps = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool in = false;
+
+    g_assert_true(g_file_get_contents("/proc/self/smaps", &smaps, NULL,
+                                      NULL));
+    lines = g_strsplit(smaps, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+
+        /* Only a mapping's first line reads as "lo-hi". */
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2)
+            in = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        else if (in && g_str_has_prefix(*l, "VmFlags:"))
+            return g_strdup(*l);
+    }
+    return NULL;
+}
+
+/*
+ * Guest memory is advised for transparent huge pages as QEMU does (the
+ * "hg" VmFlag of MADV_HUGEPAGE), 2 MiB-aligned, for anonymous and memfd
+ * backends and the boot RAM; hugetlb memory is left alone.
+ */
+static void test_huge_page_advice(void)
+{
+    static const char *const types[] = { "memory-backend-ram",
+                                         "memory-backend-memfd" };
+    g_autoptr(GError) err = NULL;
+    void *ram;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(types); i++) {
+        struct backend *b = create_ok(types[i], "{\"size\": \"64M\"}");
+        g_autofree char *flags = vm_flags(backend_host_addr(b));
+
+        g_assert_nonnull(flags);
+        if (!strstr(flags, " hg"))
+            g_error("%s: no MADV_HUGEPAGE: %s", types[i], flags);
+        g_assert_cmpuint((uintptr_t)backend_host_addr(b) % (2 * MiB), ==, 0);
+        backend_free(b);
+    }
+    ram = backend_map_guest_ram(64 * MiB, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint((uintptr_t)ram % (2 * MiB), ==, 0);
+    {
+        g_autofree char *flags = vm_flags(ram);
+
+        g_assert_nonnull(strstr(flags, " hg"));
+    }
+    munmap(ram, 64 * MiB);
+}
+
 static void test_memfd_unsealed_private(void)
 {
     struct backend *b = create_ok("memory-backend-memfd",
@@ -1000,6 +1055,7 @@ int main(int argc, char **argv)
     g_test_add_func("/backend/memfd/unsealed-private",
                     test_memfd_unsealed_private);
     g_test_add_func("/backend/memfd/hugetlb", test_memfd_hugetlb);
+    g_test_add_func("/backend/huge-page-advice", test_huge_page_advice);
     g_test_add_func("/backend/numa/policies", test_numa_bind);
     for (unsigned i = 0; i < G_N_ELEMENTS(err_cases); i++)
         g_test_add_data_func(err_cases[i].path, &err_cases[i], test_error);

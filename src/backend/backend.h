@@ -27,6 +27,15 @@ struct backend *backend_new(const char *qom_type, const char *id,
                             json_object *props, GError **err);
 void backend_free(struct backend *b);
 
+/*
+ * Guest RAM that is no backend object (the boot RAM without -numa memdev):
+ * anonymous, not reserved, 2 MiB-aligned and advised for transparent huge
+ * pages, as backends are. NULL and err on failure.
+ */
+void *backend_map_guest_ram(uint64_t size, GError **err);
+/* MADV_HUGEPAGE on [addr, addr + size); ignores a kernel without THP. */
+void backend_advise_huge_pages(void *addr, uint64_t size);
+
 const char *backend_id(const struct backend *b);
 const char *backend_type(const struct backend *b);
 void *backend_host_addr(const struct backend *b);

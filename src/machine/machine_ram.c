@@ -40,15 +40,10 @@ static bool add_slice(struct machine *m, uint64_t offset, uint64_t size,
 static bool anonymous_ram(struct machine *m, GError **err)
 {
     uint64_t size = m->layout.ram_size;
-    uint8_t *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *ram = backend_map_guest_ram(size, err);
 
-    if (ram == MAP_FAILED) {
-        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-                    "cannot map 0x%" PRIx64 " bytes of guest RAM: %s", size,
-                    g_strerror(errno));
+    if (!ram)
         return false;
-    }
     m->ram = ram;
     /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
     prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram, size,
