@@ -294,16 +294,22 @@ static bool map_memory(struct backend *b, GError **err)
 
 /*
  * Transparent huge pages for guest memory, as QEMU asks for every RAM block
- * (MADV_HUGEPAGE on a 2 MiB-aligned mapping): on hosts whose THP mode is
- * "madvise" the memory would otherwise come as 4 KiB pages, slowing
- * preallocation about 3x and leaving KVM to map the guest with 4 KiB
- * pages. Anonymous and shmem (memfd, shared) memory can use them; hugetlb
- * memory already is huge, and a kernel without THP refuses with EINVAL,
- * which only means there is nothing to ask for.
+ * (MADV_HUGEPAGE on a mapping that starts on a 2 MiB boundary): on hosts
+ * whose THP mode is "madvise" the memory would otherwise come as 4 KiB
+ * pages, slowing preallocation about 3x and leaving KVM to map the guest
+ * with 4 KiB pages. Whether the kernel then gives huge pages is the host's
+ * choice: /sys/kernel/mm/transparent_hugepage/enabled for anonymous memory,
+ * .../shmem_enabled for memfd and shared memory ("never", the default,
+ * ignores the advice; "advise" follows it). A kernel without THP refuses
+ * with EINVAL, which only means there is nothing to ask for.
+ *
+ * on = false is hotmem's opt-out (the thp=off property; QEMU has none):
+ * MADV_NOHUGEPAGE, so even a host whose mode is "always" keeps the memory
+ * on 4 KiB pages.
  */
-void backend_advise_huge_pages(void *addr, uint64_t size)
+static void advise_huge_pages(void *addr, uint64_t size, bool on)
 {
-    madvise(addr, size, MADV_HUGEPAGE);
+    madvise(addr, size, on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 }
 
 void *backend_map_guest_ram(uint64_t size, GError **err)
@@ -316,19 +322,19 @@ void *backend_map_guest_ram(uint64_t size, GError **err)
              "RAM: %s", size, g_strerror(errno));
         return NULL;
     }
-    backend_advise_huge_pages(p, size);
+    advise_huge_pages(p, size, true);
     return p;
 }
 
 /* merge (KSM), huge page and dump advice; a kernel without KSM refuses
  * MADV_MERGEABLE with EINVAL, which only means there is nothing to merge
- * with. */
+ * with. hugetlb memory is huge already (and refuses THP advice). */
 static bool apply_advice(struct backend *b, GError **err)
 {
     madvise(b->addr, b->cfg.size,
             b->cfg.merge ? MADV_MERGEABLE : MADV_UNMERGEABLE);
     if (!b->hugetlb)
-        backend_advise_huge_pages(b->addr, b->cfg.size);
+        advise_huge_pages(b->addr, b->cfg.size, b->cfg.thp);
     if (!b->cfg.dump && madvise(b->addr, b->cfg.size, MADV_DONTDUMP) < 0)
         return fail(err, HM_ERROR_FAILED, "madvise(MADV_DONTDUMP) failed: %s",
                     g_strerror(errno));

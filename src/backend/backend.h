@@ -33,8 +33,6 @@ void backend_free(struct backend *b);
  * pages, as backends are. NULL and err on failure.
  */
 void *backend_map_guest_ram(uint64_t size, GError **err);
-/* MADV_HUGEPAGE on [addr, addr + size); ignores a kernel without THP. */
-void backend_advise_huge_pages(void *addr, uint64_t size);
 
 const char *backend_id(const struct backend *b);
 const char *backend_type(const struct backend *b);

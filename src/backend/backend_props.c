@@ -45,6 +45,7 @@ static const struct prop_desc prop_table[] = {
     { "reserve", PROP_BOOL, FOR_ALL, CFG(reserve), NO_FLAG },
     { "merge", PROP_BOOL, FOR_ALL, CFG(merge), NO_FLAG },
     { "dump", PROP_BOOL, FOR_ALL, CFG(dump), NO_FLAG },
+    { "thp", PROP_BOOL, FOR_ALL, CFG(thp), NO_FLAG },
     { "policy", PROP_POLICY, FOR_ALL, CFG(policy), CFG(has_policy) },
     { "host-nodes", PROP_NODES, FOR_ALL, 0, NO_FLAG },
     { "mem-path", PROP_STR, FOR_FILE, CFG(mem_path), NO_FLAG },
@@ -250,6 +251,7 @@ static void set_defaults(enum backend_kind kind, struct backend_config *cfg)
     cfg->reserve = true;
     cfg->merge = true;
     cfg->dump = true;
+    cfg->thp = true;            /* as QEMU advises every RAM block */
     cfg->seal = true;
     cfg->policy = MPOL_DEFAULT;
     /*
