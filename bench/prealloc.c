@@ -43,7 +43,6 @@
 
 #define HUGE (2ULL << 20)
 #define MAX_ROUNDS 32
-#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
 
 enum variant { FLOOR_HUGE, FLOOR_PLAIN, HOTMEM, HOTMEM_NOTHP, QEMU,
                NR_VARIANTS };
@@ -67,23 +66,20 @@ struct peer {
     char *dir;
 };
 
-/* The AnonHugePages (bytes) of the smaps entry holding addr, or of all
- * of pid's memory (smaps_rollup) when addr is NULL. */
-static uint64_t anon_huge(int pid, const void *addr)
+/* The AnonHugePages (bytes) of this process's mapping that holds addr. */
+static uint64_t anon_huge(const void *addr)
 {
-    g_autofree char *path = g_strdup_printf("/proc/%d/%s", pid,
-                                            addr ? "smaps" : "smaps_rollup");
     g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
-    bool inside = !addr;
+    bool inside = false;
 
-    if (!g_file_get_contents(path, &text, NULL, NULL))
+    if (!g_file_get_contents("/proc/self/smaps", &text, NULL, NULL))
         return 0;
     lines = g_strsplit(text, "\n", -1);
     for (char **l = lines; *l; l++) {
         unsigned long lo, hi;
 
-        if (addr && sscanf(*l, "%lx-%lx ", &lo, &hi) == 2)
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2)
             inside = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
         else if (inside && g_str_has_prefix(*l, "AnonHugePages:"))
             return g_ascii_strtoull(*l + strlen("AnonHugePages:"), NULL,
@@ -152,7 +148,7 @@ static struct sample run_floor(uint64_t size, unsigned threads, bool advise)
         }
     }
     s.ms = bench_now_ms() - t0;
-    s.huge = anon_huge(getpid(), p) / (double)size;
+    s.huge = anon_huge(p) / (double)size;
     munmap(p, size);
     return s;
 }
@@ -178,7 +174,7 @@ static struct sample run_hotmem(uint64_t size, unsigned threads, bool thp)
         g_printerr("bench-prealloc: %s\n", err->message);
         exit(1);
     }
-    s.huge = anon_huge(getpid(), backend_host_addr(b)) / (double)size;
+    s.huge = anon_huge(backend_host_addr(b)) / (double)size;
     backend_free(b);
     return s;
 }
@@ -215,7 +211,7 @@ static void peer_stop(struct peer *q)
 /* The object-add round trip, then its huge pages; object-del untimed. */
 static struct sample run_qemu(struct peer *q, uint64_t size, unsigned threads)
 {
-    uint64_t before = anon_huge(vm_pid(q->vm), NULL);
+    uint64_t before = bench_anon_huge_bytes(vm_pid(q->vm));
     struct sample s;
     double t0 = bench_now_ms();
 
@@ -224,7 +220,7 @@ static struct sample run_qemu(struct peer *q, uint64_t size, unsigned threads)
            PRIu64 ", \"prealloc\": true, \"prealloc-threads\": %u}}", size,
            threads);
     s.ms = bench_now_ms() - t0;
-    s.huge = (anon_huge(vm_pid(q->vm), NULL) - before) / (double)size;
+    s.huge = (bench_anon_huge_bytes(vm_pid(q->vm)) - before) / (double)size;
     qmp_ok(q->qmp, "{\"execute\": \"object-del\", \"arguments\": "
            "{\"id\": \"m\"}}");
     return s;
@@ -245,29 +241,6 @@ static struct sample run(enum variant v, struct peer *q, uint64_t size,
     default:
         return run_qemu(q, size, threads);
     }
-}
-
-/* The host's THP settings: "enabled=madvise defrag=madvise ...". */
-static char *thp_mode(void)
-{
-    static const char *const files[] = { "enabled", "defrag",
-                                         "shmem_enabled" };
-    GString *out = g_string_new("");
-
-    for (unsigned i = 0; i < G_N_ELEMENTS(files); i++) {
-        g_autofree char *path = g_strconcat(THP_SYSFS, files[i], NULL);
-        g_autofree char *text = NULL;
-        const char *open, *close;
-
-        if (!g_file_get_contents(path, &text, NULL, NULL) ||
-            !(open = strchr(text, '[')) || !(close = strchr(open, ']'))) {
-            g_string_append_printf(out, "%s%s=?", i ? " " : "", files[i]);
-            continue;
-        }
-        g_string_append_printf(out, "%s%s=%.*s", i ? " " : "", files[i],
-                               (int)(close - open - 1), open + 1);
-    }
-    return g_string_free(out, FALSE);
 }
 
 static void print_row(unsigned threads, enum variant v, struct sample *s,
@@ -291,7 +264,6 @@ int main(int argc, char **argv)
     uint64_t size = 1ULL << 30;
     unsigned rounds = 5, cpus = g_get_num_processors();
     unsigned threads[2] = { 1, cpus }, nr_threads = cpus > 1 ? 2 : 1;
-    g_autofree char *mode = thp_mode();
     struct sample (*s)[NR_VARIANTS][MAX_ROUNDS];
     struct peer qemu = { 0 };
     bool have_qemu;
@@ -310,7 +282,7 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_print_environment(stdout);
-    printf("environment: transparent huge pages %s (%s)\n", mode, THP_SYSFS);
+    bench_print_thp(stdout);
     have_qemu = peer_start(&qemu);
     nv = have_qemu ? NR_VARIANTS : QEMU;
     printf("# %.2f GiB, %u interleaved rounds, %u host CPUs%s; median "
