@@ -730,11 +730,36 @@ static void test_refill_hole(struct fixture *f, gconstpointer data)
     g_assert_cmpstr(memory_devices(f), ==, "[]");
 }
 
+/* The mapping at addr has the VmFlag flag ("hg", "nh"; proc(5) smaps). */
+static bool has_vm_flag(const void *addr, const char *flag)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool inside = false;
+
+    g_assert_true(g_file_get_contents("/proc/self/smaps", &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2) {
+            inside = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
+        } else if (inside && g_str_has_prefix(*l, "VmFlags:")) {
+            g_auto(GStrv) words = g_strsplit(*l + strlen("VmFlags:"), " ",
+                                             -1);
+
+            return g_strv_contains((const char *const *)words, flag);
+        }
+    }
+    g_error("no mapping holds %p", addr);
+}
+
 /*
  * Guest memory can be mapped by KVM with 2 MiB pages only where a 2 MiB
  * guest-physical page lies in one 2 MiB host page: every memslot (boot RAM,
  * a cold-plugged DIMM, hot-plugged ram and memfd DIMMs) starts on a 2 MiB
- * boundary on both sides, as QEMU's RAM blocks do. The boot RAM's size is
+ * boundary on both sides, as QEMU's RAM blocks do, and is advised for
+ * transparent huge pages (but the boot area). The boot RAM's size is
  * no multiple of 2 MiB, so the kernel does not align its mapping by itself
  * (as Linux 6.7+ does for anonymous mappings of whole 2 MiB units).
  */
@@ -769,6 +794,14 @@ static void test_huge_page_alignment(struct fixture *f, gconstpointer data)
         checked++;
     }
     g_assert_cmpuint(checked, ==, 4);   /* RAM, boot-dimm, d1, d2 */
+    /*
+     * Boot RAM is advised for huge pages but for its first 2 MiB, which
+     * holds what hotmem writes at boot (machine_ram.c).
+     */
+    g_assert_cmphex(f->kvm.slot[0].gpa, ==, 0);
+    g_assert_true(has_vm_flag(f->kvm.slot[0].hva, "nh"));
+    g_assert_false(has_vm_flag(f->kvm.slot[0].hva, "hg"));
+    g_assert_true(has_vm_flag((uint8_t *)f->kvm.slot[0].hva + 2 * MIB, "hg"));
 }
 
 int main(int argc, char **argv)

@@ -37,6 +37,16 @@ static bool add_slice(struct machine *m, uint64_t offset, uint64_t size,
                       size - low, hva + low, 0, high_owner, NULL, err);
 }
 
+/*
+ * The first 2 MiB of boot RAM: the legacy area below 1 MiB, where hotmem
+ * writes the boot structures and ACPI tables, and the start of the guest
+ * image. hotmem and the guest touch a few hundred KiB of it at boot; as one
+ * transparent huge page it would all be resident (1.5 MiB more of a VMM
+ * whose whole RSS is about 4 MiB after startup), for one TLB entry's worth
+ * of gain. The rest of the RAM keeps the huge page advice.
+ */
+#define BOOT_AREA_SIZE (2ULL << 20)
+
 static bool anonymous_ram(struct machine *m, GError **err)
 {
     uint64_t size = m->layout.ram_size;
@@ -44,6 +54,7 @@ static bool anonymous_ram(struct machine *m, GError **err)
 
     if (!ram)
         return false;
+    madvise(ram, MIN(size, BOOT_AREA_SIZE), MADV_NOHUGEPAGE);
     m->ram = ram;
     /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
     prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram, size,
