@@ -1,6 +1,7 @@
 #include "benchstat.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,4 +49,54 @@ void bench_print_environment(FILE *out)
                 "measured in this run\n");
     else
         fprintf(out, "environment: hardware KVM\n");
+}
+
+#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage/"
+
+/* The bracketed choice of a sysfs multiple-choice file, or "?". */
+static void print_choice(FILE *out, const char *file)
+{
+    char path[128], text[256], *open, *close;
+    FILE *f;
+    size_t n = 0;
+
+    snprintf(path, sizeof(path), THP_SYSFS "%s", file);
+    f = fopen(path, "r");
+    if (f) {
+        n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+    }
+    text[n] = '\0';
+    open = strchr(text, '[');
+    close = open ? strchr(open, ']') : NULL;
+    if (close)
+        fprintf(out, " %s=%.*s", file, (int)(close - open - 1), open + 1);
+    else
+        fprintf(out, " %s=?", file);
+}
+
+void bench_print_thp(FILE *out)
+{
+    fprintf(out, "environment: transparent huge pages:");
+    print_choice(out, "enabled");
+    print_choice(out, "defrag");
+    print_choice(out, "shmem_enabled");
+    fprintf(out, " (" THP_SYSFS ")\n");
+}
+
+unsigned long long bench_anon_huge_bytes(int pid)
+{
+    char path[64], line[256];
+    unsigned long long kib = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "AnonHugePages: %llu kB", &kib) == 1)
+            break;
+    }
+    if (f)
+        fclose(f);
+    return kib << 10;
 }

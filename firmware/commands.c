@@ -9,6 +9,7 @@
 #include "bench_ring0.h"
 #include "command.h"
 #include "dirty.h"
+#include "walk.h"
 #include "hostile.h"
 #include "lib.h"
 #include "ospm.h"
@@ -300,6 +301,9 @@ static const struct command commands[] = {
     { "ring0-mips", "", "measure guest ring-0 speed (MIPS)", cmd_ring0_mips },
     { "dirty", "PAGES_PER_SEC BASE SIZE SECONDS",
       "dirty pages at a paced rate from ring 3 (dirty.c)", cmd_dirty },
+    { "walk", "BASE SIZE COUNT",
+      "COUNT dependent reads at random lines of [BASE, BASE+SIZE) (walk.c)",
+      cmd_walk },
     /* The hostile guest (hostile.c). */
     { "inb", "PORT", "read a byte from PORT (hex)", cmd_port_in },
     { "inw", "PORT", "read 16 bits from PORT (hex)", cmd_port_in },

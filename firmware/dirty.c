@@ -31,8 +31,8 @@ static uint64_t dirty_tsc_hz(void)
 }
 
 /* RAM at or above the guest's own image, or the DIMM window. */
-static bool range_ok(const struct boot_info *info, uint64_t base,
-                     uint64_t size)
+bool dirty_range_ok(const struct boot_info *info, uint64_t base,
+                    uint64_t size)
 {
     uint64_t low = align_up_u64((uint64_t)_end, PAGE_SIZE_2M);
     uint64_t end = base + size;
@@ -132,7 +132,7 @@ void cmd_dirty(const struct boot_info *info, const struct command *cmd,
     }
     if (!parse_args(w, &rate, &base, &size, &seconds))
         return;
-    if (!range_ok(info, base, size)) {
+    if (!dirty_range_ok(info, base, size)) {
         print_line("error dirty: [0x%lx, 0x%lx) is not RAM above 0x%lx nor "
                    "in the DIMM window", base, base + size,
                    align_up_u64((uint64_t)_end, PAGE_SIZE_2M));

@@ -394,6 +394,64 @@ static void test_memfd(void)
     }
 }
 
+/* The mapping at addr has the VmFlag flag ("hg", "nh"; proc(5) smaps). */
+static bool has_vm_flag(void *addr, const char *flag)
+{
+    g_autofree char *line = smaps_field(addr, "VmFlags:");
+    g_auto(GStrv) words = g_strsplit(line + strlen("VmFlags:"), " ", -1);
+
+    return g_strv_contains((const char *const *)words, flag);
+}
+
+/*
+ * Guest memory is advised for transparent huge pages as QEMU does: the
+ * "hg" VmFlag of MADV_HUGEPAGE, on a 2 MiB-aligned mapping, for anonymous,
+ * memfd and file backends (shared or not) and the boot RAM. thp=off, the
+ * opt-out, advises MADV_NOHUGEPAGE ("nh"), which holds even where the
+ * host's THP mode is "always".
+ */
+static void test_huge_page_advice(void)
+{
+    g_autofree char *dir = make_tmpdir();
+    const struct {
+        const char *type;
+        bool file, share;
+    } cases[] = {
+        { "memory-backend-ram", false, false },
+        { "memory-backend-memfd", false, true },
+        { "memory-backend-file", true, true },
+        { "memory-backend-file", true, false },
+    };
+    g_autoptr(GError) err = NULL;
+    void *ram;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        for (int thp = -1; thp <= 1; thp++) {
+            g_autofree char *extra = !cases[i].file ? g_strdup("") :
+                g_strdup_printf(", \"mem-path\": \"%s\", \"share\": %s", dir,
+                                cases[i].share ? "true" : "false");
+            g_autofree char *json = g_strdup_printf(
+                "{\"size\": \"6M\"%s%s}", extra,
+                thp < 0 ? "" : thp ? ", \"thp\": true" : ", \"thp\": \"off\"");
+            struct backend *b = create_ok(cases[i].type, json);
+            void *addr = backend_host_addr(b);
+
+            if (has_vm_flag(addr, "hg") != (thp != 0) ||
+                has_vm_flag(addr, "nh") != (thp == 0))
+                g_error("%s %s: %s", cases[i].type, json,
+                        smaps_field(addr, "VmFlags:"));
+            g_assert_cmpuint((uintptr_t)addr % (2 * MiB), ==, 0);
+            backend_free(b);
+        }
+    }
+    ram = backend_map_guest_ram(64 * MiB, &err);
+    g_assert_no_error(err);
+    g_assert_cmpuint((uintptr_t)ram % (2 * MiB), ==, 0);
+    g_assert_true(has_vm_flag(ram, "hg"));
+    munmap(ram, 64 * MiB);
+    remove_tree(dir);
+}
+
 static void test_memfd_unsealed_private(void)
 {
     struct backend *b = create_ok("memory-backend-memfd",
@@ -589,6 +647,9 @@ static const struct err_case err_cases[] = {
     { "/backend/error/bool-string", "memory-backend-ram", "m",
       "{\"size\": 4096, \"dump\": \"maybe\"}",
       "Parameter 'dump' expects 'on' or 'off', got 'maybe'" },
+    { "/backend/error/thp-string", "memory-backend-memfd", "m",
+      "{\"size\": 4096, \"thp\": \"madvise\"}",
+      "Parameter 'thp' expects 'on' or 'off', got 'madvise'" },
     { "/backend/error/size/suffix", "memory-backend-ram", "m",
       "{\"size\": \"4X\"}", "unknown suffix" },
     { "/backend/error/size/fraction", "memory-backend-ram", "m",
@@ -1000,6 +1061,7 @@ int main(int argc, char **argv)
     g_test_add_func("/backend/memfd/unsealed-private",
                     test_memfd_unsealed_private);
     g_test_add_func("/backend/memfd/hugetlb", test_memfd_hugetlb);
+    g_test_add_func("/backend/huge-page-advice", test_huge_page_advice);
     g_test_add_func("/backend/numa/policies", test_numa_bind);
     for (unsigned i = 0; i < G_N_ELEMENTS(err_cases); i++)
         g_test_add_data_func(err_cases[i].path, &err_cases[i], test_error);

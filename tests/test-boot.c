@@ -94,6 +94,45 @@ static void test_console_input(void)
     vm_free(vm);
 }
 
+/*
+ * The walk command (docs/guest-console.md): its report, and the ranges and
+ * arguments it refuses.
+ */
+static void test_console_walk(void)
+{
+    const char *args[] = { "-m", "256M", NULL };
+    struct vm *vm;
+    g_autofree char *done = NULL, *low = NULL, *zero = NULL, *bad = NULL;
+    const char *at;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    g_assert_true(vm_send(vm, "walk 4000000 400000 1000"));
+    done = vm_wait_line(vm, "hotmem-guest: walk", 30000);
+    g_assert_nonnull(done);
+    g_assert_true(g_str_has_prefix(done, "hotmem-guest: walk done "
+                                   "base=0x4000000 size=0x400000 count=1000 "
+                                   "ticks="));
+    at = strstr(done, " tsc-hz=");
+    g_assert_nonnull(at);
+    g_assert_cmpuint(g_ascii_strtoull(at + 8, NULL, 10), >, 0);
+    g_assert_true(vm_send(vm, "walk 1000 1000 5"));
+    low = vm_wait_line(vm, "hotmem-guest: error walk", 10000);
+    g_assert_cmpstr(low, ==, "hotmem-guest: error walk: [0x1000, 0x2000) is "
+                    "not RAM above the guest's image nor in the DIMM window");
+    g_assert_true(vm_send(vm, "walk 4000000 0 5"));
+    zero = vm_wait_line(vm, "hotmem-guest: error walk", 10000);
+    g_assert_cmpstr(zero, ==, "hotmem-guest: error walk: BASE 0x4000000 and "
+                    "SIZE 0x0 must be multiples of 0x1000, SIZE and COUNT "
+                    "non-zero");
+    g_assert_true(vm_send(vm, "walk 4000000 1000 x"));
+    bad = vm_wait_line(vm, "hotmem-guest: error walk", 10000);
+    g_assert_cmpstr(bad, ==, "hotmem-guest: error walk: COUNT \"x\" is not a "
+                    "decimal number from 0 to 1000000000");
+    vm_free(vm);
+}
+
 static void check_signal(int sig)
 {
     const char *args[] = { "-m", "256M", NULL };
@@ -315,6 +354,7 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/ready/512M-smp2", test_ready_512m_smp2);
     g_test_add_func("/boot/ready/above-4g", test_ready_above_4g);
     g_test_add_func("/boot/console/input", test_console_input);
+    g_test_add_func("/boot/console/walk", test_console_walk);
     g_test_add_func("/boot/lifecycle/sigterm", test_sigterm);
     g_test_add_func("/boot/lifecycle/sigint", test_sigint);
     g_test_add_func("/boot/lifecycle/triple-fault", test_triple_fault);

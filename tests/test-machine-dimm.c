@@ -38,6 +38,7 @@ struct kvm_log {
     struct {
         uint64_t gpa, size;
         uint32_t flags;
+        void *hva;
         uint64_t *dirty;        /* while flags has LOG_DIRTY_PAGES */
     } slot[STUB_SLOTS];
 };
@@ -65,6 +66,7 @@ static int stub_set_region(void *opaque, uint32_t slot, uint32_t flags,
     else if (!l->slot[slot].dirty)
         l->slot[slot].dirty = g_new0(uint64_t, (size / 4096 + 63) / 64);
     l->slot[slot].gpa = gpa;
+    l->slot[slot].hva = hva;
     l->slot[slot].size = size;
     l->slot[slot].flags = size ? flags : 0;
     return 0;
@@ -139,9 +141,10 @@ static json_object *parse(const char *s)
     return o;
 }
 
-/* A machine of 256 MiB, 4 slots, maxmem 1 GiB, and -device args if any;
- * with a dirty log when dirty_log (the stub plays KVM's). */
-static void build(struct fixture *f, const char *device, bool dirty_log)
+/* A machine of ram bytes, 4 slots, maxmem 1 GiB, and -device args if
+ * any; with a dirty log when dirty_log (the stub plays KVM's). */
+static void build_ram(struct fixture *f, const char *device, uint64_t ram,
+                      bool dirty_log)
 {
     g_autoptr(GError) err = NULL;
     json_object *obj = parse("{\"qom-type\": \"memory-backend-ram\", "
@@ -149,7 +152,7 @@ static void build(struct fixture *f, const char *device, bool dirty_log)
                              "268435456}");
     json_object *dev = device ? parse(device) : NULL;
     struct machine_config cfg = {
-        .ram_size = 256 * MIB, .slots = 4, .maxmem = 1024 * MIB, .smp = 1,
+        .ram_size = ram, .slots = 4, .maxmem = 1024 * MIB, .smp = 1,
         .serial = MACHINE_SERIAL_NONE, .kvm_stub = &f->stub,
         .emit = record_event, .opaque = f,
         .objects = &obj, .nr_objects = 1,
@@ -166,6 +169,11 @@ static void build(struct fixture *f, const char *device, bool dirty_log)
     g_assert_nonnull(f->m);
     json_object_put(obj);
     json_object_put(dev);
+}
+
+static void build(struct fixture *f, const char *device, bool dirty_log)
+{
+    build_ram(f, device, 256 * MIB, dirty_log);
 }
 
 static void setup(struct fixture *f, gconstpointer data)
@@ -1061,6 +1069,80 @@ static void test_without_kvm(struct fixture *f, gconstpointer data)
                     "have");
 }
 
+/* The mapping at addr has the VmFlag flag ("hg", "nh"; proc(5) smaps). */
+static bool has_vm_flag(const void *addr, const char *flag)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool inside = false;
+
+    g_assert_true(g_file_get_contents("/proc/self/smaps", &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long lo, hi;
+
+        if (sscanf(*l, "%lx-%lx ", &lo, &hi) == 2) {
+            inside = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
+        } else if (inside && g_str_has_prefix(*l, "VmFlags:")) {
+            g_auto(GStrv) words = g_strsplit(*l + strlen("VmFlags:"), " ",
+                                             -1);
+
+            return g_strv_contains((const char *const *)words, flag);
+        }
+    }
+    g_error("no mapping holds %p", addr);
+}
+
+/*
+ * Guest memory can be mapped by KVM with 2 MiB pages only where a 2 MiB
+ * guest-physical page lies in one 2 MiB host page: every memslot (boot RAM,
+ * a cold-plugged DIMM, hot-plugged ram and memfd DIMMs) starts on a 2 MiB
+ * boundary on both sides, as QEMU's RAM blocks do, and is advised for
+ * transparent huge pages (but the boot area). The boot RAM's size is
+ * no multiple of 2 MiB, so the kernel does not align its mapping by itself
+ * (as Linux 6.7+ does for anonymous mappings of whole 2 MiB units).
+ */
+static void test_huge_page_alignment(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *args = parse("{\"qom-type\": \"memory-backend-memfd\", "
+                              "\"id\": \"mfd\", \"size\": 6291456}");
+    bool done = false;
+    unsigned checked = 0;
+
+    teardown(f, data);
+    build_ram(f, data, 255 * MIB + 4096, true);
+    machine_object_add(f->m, args, object_done, &done);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    json_object_put(args);
+    object_add(f, "small", 2 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+                             "\"memdev\": \"mfd\"}", &err));
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d2\", "
+                             "\"memdev\": \"small\"}", &err));
+    for (unsigned i = 0; i < STUB_SLOTS; i++) {
+        uintptr_t hva = (uintptr_t)f->kvm.slot[i].hva;
+
+        if (!f->kvm.slot[i].size)
+            continue;
+        if (hva % (2 * MIB) || f->kvm.slot[i].gpa % (2 * MIB))
+            g_error("memslot %u: gpa 0x%" G_GINT64_MODIFIER "x at host "
+                    "address %p: not both on a 2 MiB boundary", i,
+                    f->kvm.slot[i].gpa, f->kvm.slot[i].hva);
+        checked++;
+    }
+    g_assert_cmpuint(checked, ==, 4);   /* RAM, boot-dimm, d1, d2 */
+    /*
+     * Boot RAM is advised for huge pages but for its first 2 MiB, which
+     * holds what hotmem writes at boot (machine_ram.c).
+     */
+    g_assert_cmphex(f->kvm.slot[0].gpa, ==, 0);
+    g_assert_true(has_vm_flag(f->kvm.slot[0].hva, "nh"));
+    g_assert_false(has_vm_flag(f->kvm.slot[0].hva, "hg"));
+    g_assert_true(has_vm_flag((uint8_t *)f->kvm.slot[0].hva + 2 * MIB, "hg"));
+}
+
 int main(int argc, char **argv)
 {
     static const char cold[] = "{\"driver\": \"pc-dimm\", \"id\": "
@@ -1094,5 +1176,6 @@ int main(int argc, char **argv)
     ADD("dirty-log-memory", test_dirty_log_memory, NULL);
     g_test_add("/machine-dimm/without-kvm", struct fixture, NULL,
                setup_no_dirty_log, test_without_kvm, teardown);
+    ADD("huge-page-alignment", test_huge_page_alignment, cold);
     return g_test_run();
 }

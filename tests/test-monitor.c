@@ -482,7 +482,7 @@ static void test_schema_object_add(struct fixture *f, gconstpointer data)
                                ? "?" : "");
     }
     g_assert_cmpstr(file_members->str, ==, "size share? prealloc? "
-                    "prealloc-threads? reserve? merge? dump? policy? "
+                    "prealloc-threads? reserve? merge? dump? thp? policy? "
                     "host-nodes? mem-path align? offset? readonly? "
                     "discard-data? ");
     g_assert_cmpstr(member_str(cmd, "ret-type"), ==, "0");
@@ -524,6 +524,7 @@ static void test_qom_list(struct fixture *f, gconstpointer data)
                   "{\"name\":\"reserve\",\"type\":\"bool\"},"
                   "{\"name\":\"merge\",\"type\":\"bool\"},"
                   "{\"name\":\"dump\",\"type\":\"bool\"},"
+                  "{\"name\":\"thp\",\"type\":\"bool\"},"
                   "{\"name\":\"policy\",\"type\":\"HostMemPolicy\"},"
                   "{\"name\":\"host-nodes\",\"type\":\"int\"}]");
     expect_error(f, "DeviceNotFound", "Device '/machine/foo' not found",

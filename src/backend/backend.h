@@ -35,6 +35,13 @@ void backend_free(struct backend *b);
 bool backend_props_check_typed(const char *qom_type, json_object *props,
                                GError **err);
 
+/*
+ * Guest RAM that is no backend object (the boot RAM without -numa memdev):
+ * anonymous, not reserved, 2 MiB-aligned and advised for transparent huge
+ * pages, as backends are. NULL and err on failure.
+ */
+void *backend_map_guest_ram(uint64_t size, GError **err);
+
 const char *backend_id(const struct backend *b);
 const char *backend_type(const struct backend *b);
 void *backend_host_addr(const struct backend *b);

@@ -38,6 +38,8 @@ struct backend_config {
     bool reserve;
     bool merge;
     bool dump;
+    bool thp;                   /* hotmem's own: MADV_HUGEPAGE, else
+                                   MADV_NOHUGEPAGE (ignored for hugetlb) */
     int policy;                 /* MPOL_DEFAULT, _PREFERRED, _BIND, ... */
     bool has_policy;
     unsigned long host_nodes[BACKEND_NODE_LONGS];

@@ -28,6 +28,8 @@
 
 /* Work between two looks at progress and cancellation (a few ms). */
 #define PREALLOC_STEP           (64ULL << 20)
+/* A transparent huge page on x86-64: chunks are made of whole ones. */
+#define PREALLOC_HUGE_UNIT      (2ULL << 20)
 /* How often a waiting caller reports progress. */
 #define PROGRESS_INTERVAL_US    (50 * 1000)
 
@@ -158,12 +160,19 @@ static gpointer worker_thread(gpointer data)
     return NULL;
 }
 
-/* Splits the backend into one page-aligned chunk per thread. */
+/*
+ * Splits the backend into one chunk per thread. Chunks are whole 2 MiB
+ * units where the backend has any (its mapping starts on a 2 MiB boundary,
+ * backend.c), so no transparent huge page is faulted by two threads at once
+ * or split between them; else whole pages.
+ */
 static struct prealloc_chunk *split_chunks(struct prealloc_job *job,
                                            unsigned threads, unsigned *count)
 {
-    uint64_t pages = job->size / job->page;
-    uint64_t per = (pages + threads - 1) / threads * job->page;
+    uint64_t unit = MAX(job->page, job->size >= PREALLOC_HUGE_UNIT
+                                   ? PREALLOC_HUGE_UNIT : job->page);
+    uint64_t units = (job->size + unit - 1) / unit;
+    uint64_t per = (units + threads - 1) / threads * unit;
     unsigned n = (job->size + per - 1) / per;
     struct prealloc_chunk *chunks = g_new0(struct prealloc_chunk, n);
 

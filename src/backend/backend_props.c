@@ -43,6 +43,7 @@ static const struct prop_desc prop_table[] = {
     { "reserve", BACKEND_VALUE_BOOL, FOR_ALL, CFG(reserve), NO_FLAG },
     { "merge", BACKEND_VALUE_BOOL, FOR_ALL, CFG(merge), NO_FLAG },
     { "dump", BACKEND_VALUE_BOOL, FOR_ALL, CFG(dump), NO_FLAG },
+    { "thp", BACKEND_VALUE_BOOL, FOR_ALL, CFG(thp), NO_FLAG },
     { "policy", BACKEND_VALUE_POLICY, FOR_ALL, CFG(policy), CFG(has_policy) },
     { "host-nodes", BACKEND_VALUE_NODES, FOR_ALL, 0, NO_FLAG },
     { "mem-path", BACKEND_VALUE_STR, FOR_FILE, CFG(mem_path), NO_FLAG },
@@ -298,6 +299,7 @@ static void set_defaults(enum backend_kind kind, struct backend_config *cfg)
     cfg->reserve = true;
     cfg->merge = true;
     cfg->dump = true;
+    cfg->thp = true;            /* as QEMU advises every RAM block */
     cfg->seal = true;
     cfg->policy = MPOL_DEFAULT;
     /*

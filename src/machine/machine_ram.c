@@ -38,18 +38,24 @@ static bool add_slice(struct machine *m, uint64_t offset, uint64_t size,
                       size - low, hva + low, 0, high_owner, NULL, err);
 }
 
+/*
+ * The first 2 MiB of boot RAM: the legacy area below 1 MiB, where hotmem
+ * writes the boot structures and ACPI tables, and the start of the guest
+ * image. hotmem and the guest touch a few hundred KiB of it at boot; as one
+ * transparent huge page it would all be resident (1.5 MiB more of a VMM
+ * whose whole RSS is about 4 MiB after startup), for one TLB entry's worth
+ * of gain. The rest of the RAM keeps the huge page advice.
+ */
+#define BOOT_AREA_SIZE (2ULL << 20)
+
 static bool anonymous_ram(struct machine *m, GError **err)
 {
     uint64_t size = m->layout.ram_size;
-    uint8_t *ram = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    uint8_t *ram = backend_map_guest_ram(size, err);
 
-    if (ram == MAP_FAILED) {
-        g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-                    "cannot map 0x%" PRIx64 " bytes of guest RAM: %s", size,
-                    g_strerror(errno));
+    if (!ram)
         return false;
-    }
+    madvise(ram, MIN(size, BOOT_AREA_SIZE), MADV_NOHUGEPAGE);
     m->ram = ram;
     /* QEMU's pc.ram is mergeable (mem-merge=on); without KSM it fails. */
     madvise(ram, size, MADV_MERGEABLE);
