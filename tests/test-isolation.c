@@ -9,6 +9,8 @@
  *                            DIMM
  *   /isolation/prealloc/...  preallocating more than the host has, and
  *                            signals during a long preallocation
+ *   /isolation/monitor/...   the heap idle clients hold, and give back
+ *                            once they close
  *
  * Skips where /dev/kvm cannot be used. No timed assertions: timeouts are
  * hang guards only.
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib.h>
@@ -515,6 +518,101 @@ static void test_prealloc_object_add_sigterm(struct fixture *f,
     g_assert_cmpint(vm_wait_exit(f->vm, TIMEOUT_MS), ==, 128 + SIGTERM);
 }
 
+/* ---- monitor clients -------------------------------------------------- */
+
+/* Idle clients of a 64-client monitor: the control client and these. */
+#define IDLE_CLIENTS    63
+/* Heap one idle, negotiated client may hold: its record, its socket
+ * source, nothing else (docs/qmp.md, "Clients"). */
+#define IDLE_CLIENT_HEAP_MAX    (4 << 10)
+/* Heap allowed to stay after they all closed (the main loop's poll
+ * array grows with the clients and keeps its size), and resident memory:
+ * what they held goes back to the system. */
+#define CLOSED_HEAP_SLACK       (64 << 10)
+#define CLOSED_RSS_SLACK        (1 << 20)
+
+static json_object *process_info(struct qmp *q)
+{
+    return qmp_return(q, "{\"execute\": \"x-query-process\"}");
+}
+
+static int64_t info_int(json_object *info, const char *key)
+{
+    json_object *v;
+
+    g_assert_true(json_object_object_get_ex(info, key, &v));
+    return json_object_get_int64(v);
+}
+
+/* x-query-process once hotmem holds fds descriptors: it sees clients
+ * close when its main loop runs, after our close() returned. */
+static json_object *process_info_at_fds(struct qmp *q, int64_t fds)
+{
+    for (int i = 0; i < TIMEOUT_MS / 10; i++) {
+        json_object *info = process_info(q);
+
+        if (info_int(info, "fds") == fds)
+            return info;
+        json_object_put(info);
+        g_usleep(10 * 1000);
+    }
+    g_error("hotmem never got back to %" G_GINT64_FORMAT " descriptors", fds);
+}
+
+/*
+ * Issue 15, defect 13: 3,000 idle clients took ~35 KiB each that never
+ * came back. Figures: x-query-process before they connect, while they
+ * idle, after they closed.
+ */
+static void test_monitor_idle_clients(struct fixture *f, gconstpointer data)
+{
+    static const char *const keys[] = { "heap-in-use", "heap-free",
+                                        "rss-vmm", "fds" };
+    struct qmp *clients[IDLE_CLIENTS];
+    json_object *before, *idle, *after;
+    int64_t per_client, left, rss_left, fds;
+
+    if (skipped(f))
+        return;
+    before = process_info(f->qmp);
+    fds = info_int(before, "fds");
+    json_object_put(before);
+    /* A first client comes and goes: what the first one allocates for
+     * good (GLib's own tables) is not counted. */
+    qmp_close(qmp_connect(f->sock, TIMEOUT_MS));
+    before = process_info_at_fds(f->qmp, fds);
+    for (int i = 0; i < IDLE_CLIENTS; i++)
+        clients[i] = qmp_connect(f->sock, TIMEOUT_MS);
+    idle = process_info(f->qmp);
+    for (int i = 0; i < IDLE_CLIENTS; i++)
+        qmp_close(clients[i]);
+    after = process_info_at_fds(f->qmp, fds);
+    /* hotmem gives freed memory back once its main loop is idle, as it
+     * was between these two requests. */
+    json_object_put(after);
+    after = process_info(f->qmp);
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        g_test_message("%-11s before %9" G_GINT64_FORMAT " with %d idle "
+                       "clients %9" G_GINT64_FORMAT " (%+" G_GINT64_FORMAT
+                       " each) after they closed %9" G_GINT64_FORMAT
+                       " (%+" G_GINT64_FORMAT ")", keys[i],
+                       info_int(before, keys[i]), IDLE_CLIENTS,
+                       info_int(idle, keys[i]),
+                       (info_int(idle, keys[i]) - info_int(before, keys[i])) /
+                       IDLE_CLIENTS, info_int(after, keys[i]),
+                       info_int(after, keys[i]) - info_int(before, keys[i]));
+    per_client = (info_int(idle, "heap-in-use") -
+                  info_int(before, "heap-in-use")) / IDLE_CLIENTS;
+    left = info_int(after, "heap-in-use") - info_int(before, "heap-in-use");
+    rss_left = info_int(after, "rss-vmm") - info_int(before, "rss-vmm");
+    g_assert_cmpint(per_client, <=, IDLE_CLIENT_HEAP_MAX);
+    g_assert_cmpint(left, <=, CLOSED_HEAP_SLACK);
+    g_assert_cmpint(rss_left, <=, CLOSED_RSS_SLACK);
+    json_object_put(before);
+    json_object_put(idle);
+    json_object_put(after);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -535,6 +633,7 @@ int main(int argc, char **argv)
         test_prealloc_object_add_too_big, NULL);
     ADD("/isolation/prealloc/object-add-sigterm",
         test_prealloc_object_add_sigterm, NULL);
+    ADD("/isolation/monitor/idle-clients", test_monitor_idle_clients, NULL);
     g_test_add_func("/isolation/prealloc/startup-too-big",
                     test_prealloc_startup_too_big);
     g_test_add_func("/isolation/prealloc/startup-sigterm",
