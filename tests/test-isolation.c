@@ -9,8 +9,9 @@
  *                            DIMM
  *   /isolation/prealloc/...  preallocating more than the host has, and
  *                            signals during a long preallocation
- *   /isolation/monitor/...   the heap idle clients hold, and give back
- *                            once they close
+ *   /isolation/monitor/...   a guest flooding _OST while a client does not
+ *                            read; the heap idle clients hold, and give
+ *                            back once they close
  *
  * Skips where /dev/kvm cannot be used. No timed assertions: timeouts are
  * hang guards only.
@@ -520,6 +521,126 @@ static void test_prealloc_object_add_sigterm(struct fixture *f,
 
 /* ---- monitor clients -------------------------------------------------- */
 
+/*
+ * _OST calls the guest floods slot 0 with: enough that, one event each,
+ * their ACPI_DEVICE_OST events would overflow the output hotmem queues for
+ * a client that does not read (16 MiB, docs/qmp.md) several times over.
+ */
+#define OST_FLOOD       110000
+
+/* One line from a raw socket (blocking, SO_RCVTIMEO), or NULL at EOF. */
+static char *raw_read_line(int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+
+    for (;;) {
+        ssize_t n = recv(fd, &c, 1, 0);
+
+        if (n <= 0) {
+            g_string_free(line, TRUE);
+            return NULL;
+        }
+        g_string_append_c(line, c);
+        if (c == '\n')
+            return g_string_free(line, FALSE);
+    }
+}
+
+/* False when the server has closed the connection. */
+static bool raw_send(int fd, const char *s)
+{
+    ssize_t n = send(fd, s, strlen(s), MSG_NOSIGNAL);
+
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return false;
+    g_assert_cmpint(n, ==, strlen(s));
+    return true;
+}
+
+/*
+ * Sends cmd and returns the reply line containing id, counting the
+ * ACPI_DEVICE_OST events before it; NULL when the server has closed the
+ * connection.
+ */
+static char *raw_call(int fd, const char *cmd, const char *id, int *events)
+{
+    char *line;
+
+    if (!raw_send(fd, cmd))
+        return NULL;
+    while ((line = raw_read_line(fd)) && !strstr(line, id)) {
+        *events += strstr(line, "\"ACPI_DEVICE_OST\"") != NULL;
+        g_free(line);
+    }
+    return line;
+}
+
+/*
+ * A guest that floods _OST for an occupied slot must not get a client
+ * that reads slowly disconnected (issue 15, defect 12): the events it
+ * triggers on its own are rate-limited per slot. The host's requests are
+ * still answered at once: device_del after the flood gets its
+ * acknowledgement and DEVICE_DELETED.
+ */
+static void test_monitor_ost_flood_slow_client(struct fixture *f,
+                                               gconstpointer data)
+{
+    struct timeval tv = { .tv_sec = TIMEOUT_MS / 1000 };
+    int small = 4096, fd, events = 0;
+    g_autofree char *done = NULL, *want = NULL, *greeting = NULL,
+                    *reply = NULL;
+    json_object *ev;
+    char *line;
+
+    if (skipped(f))
+        return;
+    qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"m0\", "
+           "\"size\": %d}}", 128 << 20);
+    qmp_ok(f->qmp, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m0\"}}");
+    ev = qmp_wait_event(f->qmp, "ACPI_DEVICE_OST", TIMEOUT_MS);
+    g_assert_nonnull(ev);
+    json_object_put(ev);
+
+    /* The slow client: negotiated, a small receive buffer, never reads. */
+    fd = qmp_connect_unix(f->sock, TIMEOUT_MS);
+    g_assert_cmpint(fd, >=, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    greeting = raw_read_line(fd);
+    g_assert_nonnull(greeting);
+    g_assert_true(raw_send(fd, "{\"execute\": \"qmp_capabilities\"}"));
+    reply = raw_read_line(fd);
+    g_assert_nonnull(reply);
+    g_assert_nonnull(strstr(reply, "\"return\""));
+
+    g_assert_true(vm_send(f->vm, "ost-flood " G_STRINGIFY(OST_FLOOD) " 0"));
+    want = g_strdup_printf("hotmem-guest: ost-flood count=%d", OST_FLOOD);
+    done = vm_wait_line(f->vm, want, 10 * TIMEOUT_MS);
+    g_assert_nonnull(done);
+
+    /* Still connected: what it missed is there, then its reply. */
+    line = raw_call(fd, "{\"execute\": \"query-status\", \"id\": \"alive\"}",
+                    "\"alive\"", &events);
+    if (!line)
+        g_error("hotmem disconnected the client that was not reading, "
+                "after %d events", events);
+    g_test_message("%d _OST calls: the slow client got %d events",
+                   OST_FLOOD, events);
+    g_assert_nonnull(strstr(line, "\"running\""));
+    g_free(line);
+    close(fd);
+
+    /* The host's request is answered at once, as before the flood. */
+    qmp_ok(f->qmp, "{\"execute\": \"device_del\", \"arguments\": "
+           "{\"id\": \"d0\"}}");
+    ev = qmp_wait_event(f->qmp, "DEVICE_DELETED", TIMEOUT_MS);
+    g_assert_nonnull(ev);
+    json_object_put(ev);
+}
+
 /* Idle clients of a 64-client monitor: the control client and these. */
 #define IDLE_CLIENTS    63
 /* Heap one idle, negotiated client may hold: its record, its socket
@@ -633,6 +754,8 @@ int main(int argc, char **argv)
         test_prealloc_object_add_too_big, NULL);
     ADD("/isolation/prealloc/object-add-sigterm",
         test_prealloc_object_add_sigterm, NULL);
+    ADD("/isolation/monitor/ost-flood-slow-client",
+        test_monitor_ost_flood_slow_client, NULL);
     ADD("/isolation/monitor/idle-clients", test_monitor_idle_clients, NULL);
     g_test_add_func("/isolation/prealloc/startup-too-big",
                     test_prealloc_startup_too_big);
