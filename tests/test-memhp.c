@@ -326,6 +326,27 @@ static void test_ost_answers(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(f->log.osts, ==, 6);
 }
 
+/*
+ * A removal requested before the guest answered the hot-add: it owes
+ * both, the insert's answer, then "in progress" and a refusal. Re-issued
+ * requests add up to a bound.
+ */
+static void test_ost_answers_add_up(struct fixture *f, gconstpointer data)
+{
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
+    g_assert_true(request_unplug(f, 0));
+    ost(f, 0, 0x1, 0x0);
+    ost(f, 0, 0x3, 0x84);
+    ost(f, 0, 0x3, 0x82);
+    g_assert_cmpuint(f->log.answers, ==, 3);
+    for (unsigned i = 0; i < 100; i++)
+        g_assert_true(request_unplug(f, 0));
+    for (unsigned i = 0; i < 100; i++)
+        ost(f, 0, 0x3, 0x84);
+    g_assert_cmpuint(f->log.osts, ==, 103);
+    g_assert_cmpuint(f->log.answers, ==, 3 + 8);
+}
+
 /* Random guest writes: no crash, no unrequested eject, DIMMs stay put. */
 static void test_random_writes(struct fixture *f, gconstpointer data)
 {
@@ -566,6 +587,7 @@ int main(int argc, char **argv)
     ADD("unplug-requested-again", test_unplug_requested_again);
     ADD("selector-out-of-range", test_selector_out_of_range);
     ADD("ost-answers", test_ost_answers);
+    ADD("ost-answers-add-up", test_ost_answers_add_up);
     ADD("random-writes", test_random_writes);
     g_test_add_func("/ged/read-and-clear", test_ged);
     g_test_add_func("/ged/raise-during-read", test_ged_raise_during_read);

@@ -32,11 +32,14 @@
 /*
  * _OST calls a slot owes after a hot-add or a removal request: an eject
  * request is answered "in progress" (0x84), then the outcome; an insert
- * with one call. After the eject, one more: the guest's last word on the
- * DIMM, which arrives at an empty slot.
+ * with one call. A removal request adds to what the slot still owes (a
+ * device_del right after the device_add), to a bound only the host's
+ * requests reach. The eject settles the DIMM's account but for one call:
+ * the guest's last word on it, which arrives at the now empty slot.
  */
 #define ANSWERS_REQUEST     2
 #define ANSWERS_EJECT       1
+#define ANSWERS_MAX         8
 
 struct memhp {
     GMutex *lock;                   /* the owner's */
@@ -59,6 +62,11 @@ struct memhp_action {
     unsigned slot;
     uint32_t event, status;
 };
+
+static void owe_answers(struct memhp *h, unsigned slot, unsigned n)
+{
+    h->answers[slot] = MIN(h->answers[slot] + n, ANSWERS_MAX);
+}
 
 /* The selected slot's DIMM, or NULL (empty, or selector out of range). */
 static struct pc_dimm *selected(struct memhp *h)
@@ -210,7 +218,7 @@ void memhp_plugged(struct memhp *h, unsigned slot, bool hotplug)
     if (!d)
         return;
     d->hp = (struct pc_dimm_slot_state){ .inserting = hotplug };
-    h->answers[slot] = hotplug ? ANSWERS_REQUEST : 0;
+    h->answers[slot] = hotplug ? ANSWERS_REQUEST : 0;   /* a new DIMM */
     if (hotplug && h->ops.notify)
         h->ops.notify(h->ops.opaque);
 }
@@ -226,7 +234,7 @@ bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err)
     }
     d->hp.removing = true;
     d->hp.unplug_requested = true;
-    h->answers[slot] = ANSWERS_REQUEST;
+    owe_answers(h, slot, ANSWERS_REQUEST);
     if (h->ops.notify)
         h->ops.notify(h->ops.opaque);
     return true;
