@@ -68,7 +68,8 @@ static int stub_vm_ioctl(void *opaque, unsigned long request, void *arg)
     return 0;
 }
 
-static void drop_event(void *opaque, const char *event, json_object *data)
+static void drop_event(void *opaque, const char *event, const char *key,
+                       bool limited, json_object *data)
 {
     json_object_put(data);
 }

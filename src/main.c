@@ -138,12 +138,12 @@ static void on_machine_exit(void *opaque)
 }
 
 static void on_machine_event(void *opaque, const char *event,
-                             json_object *data)
+                             const char *key, bool limited, json_object *data)
 {
     struct app *app = opaque;
 
     if (app->qmp)
-        qmp_server_emit(app->qmp, event, data);
+        qmp_server_emit_keyed(app->qmp, event, key, limited, data);
     else
         json_object_put(data);
 }

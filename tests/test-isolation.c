@@ -9,6 +9,9 @@
  *                            DIMM
  *   /isolation/prealloc/...  preallocating more than the host has, and
  *                            signals during a long preallocation
+ *   /isolation/monitor/...   a guest flooding _OST while a client does not
+ *                            read; the heap idle clients hold, and give
+ *                            back once they close
  *
  * Skips where /dev/kvm cannot be used. No timed assertions: timeouts are
  * hang guards only.
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib.h>
@@ -519,6 +523,221 @@ static void test_prealloc_object_add_sigterm(struct fixture *f,
     g_assert_cmpint(vm_wait_exit(f->vm, TIMEOUT_MS), ==, 128 + SIGTERM);
 }
 
+/* ---- monitor clients -------------------------------------------------- */
+
+/*
+ * _OST calls the guest floods slot 0 with: enough that, one event each,
+ * their ACPI_DEVICE_OST events would overflow the output hotmem queues for
+ * a client that does not read (16 MiB, docs/qmp.md) several times over.
+ */
+#define OST_FLOOD       110000
+
+/* One line from a raw socket (blocking, SO_RCVTIMEO), or NULL at EOF. */
+static char *raw_read_line(int fd)
+{
+    GString *line = g_string_new(NULL);
+    char c;
+
+    for (;;) {
+        ssize_t n = recv(fd, &c, 1, 0);
+
+        if (n <= 0) {
+            g_string_free(line, TRUE);
+            return NULL;
+        }
+        g_string_append_c(line, c);
+        if (c == '\n')
+            return g_string_free(line, FALSE);
+    }
+}
+
+/* False when the server has closed the connection. */
+static bool raw_send(int fd, const char *s)
+{
+    ssize_t n = send(fd, s, strlen(s), MSG_NOSIGNAL);
+
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+        return false;
+    g_assert_cmpint(n, ==, strlen(s));
+    return true;
+}
+
+/*
+ * Sends cmd and returns the reply line containing id, counting the
+ * ACPI_DEVICE_OST events before it; NULL when the server has closed the
+ * connection.
+ */
+static char *raw_call(int fd, const char *cmd, const char *id, int *events)
+{
+    char *line;
+
+    if (!raw_send(fd, cmd))
+        return NULL;
+    while ((line = raw_read_line(fd)) && !strstr(line, id)) {
+        *events += strstr(line, "\"ACPI_DEVICE_OST\"") != NULL;
+        g_free(line);
+    }
+    return line;
+}
+
+/*
+ * A guest that floods _OST for an occupied slot must not get a client
+ * that reads slowly disconnected (issue 15, defect 12): the events it
+ * triggers on its own are rate-limited per slot. The host's requests are
+ * still answered at once: device_del after the flood gets its
+ * acknowledgement and DEVICE_DELETED.
+ */
+static void test_monitor_ost_flood_slow_client(struct fixture *f,
+                                               gconstpointer data)
+{
+    struct timeval tv = { .tv_sec = TIMEOUT_MS / 1000 };
+    int small = 4096, fd, events = 0;
+    g_autofree char *done = NULL, *want = NULL, *greeting = NULL,
+                    *reply = NULL;
+    json_object *ev;
+    char *line;
+
+    if (skipped(f))
+        return;
+    qmp_ok(f->qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"m0\", "
+           "\"size\": %d}}", 128 << 20);
+    qmp_ok(f->qmp, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"d0\", \"memdev\": \"m0\"}}");
+    ev = qmp_wait_event(f->qmp, "ACPI_DEVICE_OST", TIMEOUT_MS);
+    g_assert_nonnull(ev);
+    json_object_put(ev);
+
+    /* The slow client: negotiated, a small receive buffer, never reads. */
+    fd = qmp_connect_unix(f->sock, TIMEOUT_MS);
+    g_assert_cmpint(fd, >=, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    greeting = raw_read_line(fd);
+    g_assert_nonnull(greeting);
+    g_assert_true(raw_send(fd, "{\"execute\": \"qmp_capabilities\"}"));
+    reply = raw_read_line(fd);
+    g_assert_nonnull(reply);
+    g_assert_nonnull(strstr(reply, "\"return\""));
+
+    g_assert_true(vm_send(f->vm, "ost-flood " G_STRINGIFY(OST_FLOOD) " 0"));
+    want = g_strdup_printf("hotmem-guest: ost-flood count=%d", OST_FLOOD);
+    done = vm_wait_line(f->vm, want, 10 * TIMEOUT_MS);
+    g_assert_nonnull(done);
+
+    /* Still connected: what it missed is there, then its reply. */
+    line = raw_call(fd, "{\"execute\": \"query-status\", \"id\": \"alive\"}",
+                    "\"alive\"", &events);
+    if (!line)
+        g_error("hotmem disconnected the client that was not reading, "
+                "after %d events", events);
+    g_test_message("%d _OST calls: the slow client got %d events",
+                   OST_FLOOD, events);
+    g_assert_nonnull(strstr(line, "\"running\""));
+    g_free(line);
+    close(fd);
+
+    /* The host's request is answered at once, as before the flood. */
+    qmp_ok(f->qmp, "{\"execute\": \"device_del\", \"arguments\": "
+           "{\"id\": \"d0\"}}");
+    ev = qmp_wait_event(f->qmp, "DEVICE_DELETED", TIMEOUT_MS);
+    g_assert_nonnull(ev);
+    json_object_put(ev);
+}
+
+/* Idle clients of a 64-client monitor: the control client and these. */
+#define IDLE_CLIENTS    63
+/* Heap one idle, negotiated client may hold: its record, its socket
+ * source, nothing else (docs/qmp.md, "Clients"). */
+#define IDLE_CLIENT_HEAP_MAX    (4 << 10)
+/* Heap allowed to stay after they all closed (the main loop's poll
+ * array grows with the clients and keeps its size), and resident memory:
+ * what they held goes back to the system. */
+#define CLOSED_HEAP_SLACK       (64 << 10)
+#define CLOSED_RSS_SLACK        (1 << 20)
+
+static json_object *process_info(struct qmp *q)
+{
+    return qmp_return(q, "{\"execute\": \"x-query-process\"}");
+}
+
+static int64_t info_int(json_object *info, const char *key)
+{
+    json_object *v;
+
+    g_assert_true(json_object_object_get_ex(info, key, &v));
+    return json_object_get_int64(v);
+}
+
+/* x-query-process once hotmem holds fds descriptors: it sees clients
+ * close when its main loop runs, after our close() returned. */
+static json_object *process_info_at_fds(struct qmp *q, int64_t fds)
+{
+    for (int i = 0; i < TIMEOUT_MS / 10; i++) {
+        json_object *info = process_info(q);
+
+        if (info_int(info, "fds") == fds)
+            return info;
+        json_object_put(info);
+        g_usleep(10 * 1000);
+    }
+    g_error("hotmem never got back to %" G_GINT64_FORMAT " descriptors", fds);
+}
+
+/*
+ * Issue 15, defect 13: 3,000 idle clients took ~35 KiB each that never
+ * came back. Figures: x-query-process before they connect, while they
+ * idle, after they closed.
+ */
+static void test_monitor_idle_clients(struct fixture *f, gconstpointer data)
+{
+    static const char *const keys[] = { "heap-in-use", "heap-free",
+                                        "rss-vmm", "fds" };
+    struct qmp *clients[IDLE_CLIENTS];
+    json_object *before, *idle, *after;
+    int64_t per_client, left, rss_left, fds;
+
+    if (skipped(f))
+        return;
+    before = process_info(f->qmp);
+    fds = info_int(before, "fds");
+    json_object_put(before);
+    /* A first client comes and goes: what the first one allocates for
+     * good (GLib's own tables) is not counted. */
+    qmp_close(qmp_connect(f->sock, TIMEOUT_MS));
+    before = process_info_at_fds(f->qmp, fds);
+    for (int i = 0; i < IDLE_CLIENTS; i++)
+        clients[i] = qmp_connect(f->sock, TIMEOUT_MS);
+    idle = process_info(f->qmp);
+    for (int i = 0; i < IDLE_CLIENTS; i++)
+        qmp_close(clients[i]);
+    after = process_info_at_fds(f->qmp, fds);
+    /* hotmem gives freed memory back once its main loop is idle, as it
+     * was between these two requests. */
+    json_object_put(after);
+    after = process_info(f->qmp);
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        g_test_message("%-11s before %9" G_GINT64_FORMAT " with %d idle "
+                       "clients %9" G_GINT64_FORMAT " (%+" G_GINT64_FORMAT
+                       " each) after they closed %9" G_GINT64_FORMAT
+                       " (%+" G_GINT64_FORMAT ")", keys[i],
+                       info_int(before, keys[i]), IDLE_CLIENTS,
+                       info_int(idle, keys[i]),
+                       (info_int(idle, keys[i]) - info_int(before, keys[i])) /
+                       IDLE_CLIENTS, info_int(after, keys[i]),
+                       info_int(after, keys[i]) - info_int(before, keys[i]));
+    per_client = (info_int(idle, "heap-in-use") -
+                  info_int(before, "heap-in-use")) / IDLE_CLIENTS;
+    left = info_int(after, "heap-in-use") - info_int(before, "heap-in-use");
+    rss_left = info_int(after, "rss-vmm") - info_int(before, "rss-vmm");
+    g_assert_cmpint(per_client, <=, IDLE_CLIENT_HEAP_MAX);
+    g_assert_cmpint(left, <=, CLOSED_HEAP_SLACK);
+    g_assert_cmpint(rss_left, <=, CLOSED_RSS_SLACK);
+    json_object_put(before);
+    json_object_put(idle);
+    json_object_put(after);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -539,6 +758,9 @@ int main(int argc, char **argv)
         test_prealloc_object_add_too_big, NULL);
     ADD("/isolation/prealloc/object-add-sigterm",
         test_prealloc_object_add_sigterm, NULL);
+    ADD("/isolation/monitor/ost-flood-slow-client",
+        test_monitor_ost_flood_slow_client, NULL);
+    ADD("/isolation/monitor/idle-clients", test_monitor_idle_clients, NULL);
     g_test_add_func("/isolation/prealloc/startup-too-big",
                     test_prealloc_startup_too_big);
     g_test_add_func("/isolation/prealloc/startup-sigterm",

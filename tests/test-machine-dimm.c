@@ -122,11 +122,17 @@ static void stub_irq_line(void *opaque, uint32_t gsi, bool level)
         l->ged_raises++;
 }
 
-static void record_event(void *opaque, const char *event, json_object *data)
+/* "NAME {data}"; "limited NAME {data}" for an event the guest raised on
+ * its own, which the monitor rate-limits per key. */
+static void record_event(void *opaque, const char *event, const char *key,
+                         bool limited, json_object *data)
 {
     struct fixture *f = opaque;
 
-    g_ptr_array_add(f->events, g_strdup_printf("%s %s", event,
+    if (limited)
+        g_assert_nonnull(key);
+    g_ptr_array_add(f->events, g_strdup_printf("%s%s %s",
+                    limited ? "limited " : "", event,
                     data ? json_object_to_json_string_ext(
                                data, JSON_C_TO_STRING_PLAIN |
                                       JSON_C_TO_STRING_NOSLASHESCAPE) : "{}"));
@@ -772,6 +778,64 @@ static void test_remove(struct fixture *f, gconstpointer data)
     g_assert_cmpstr(err->message, ==, "object 'm0' not found");
 }
 
+/*
+ * _OST calls the guest makes on its own (issue 15, defect 12): none is
+ * reported for an empty slot, and those for an occupied one are marked for
+ * the monitor's rate limit. Its answers to hot-add, device_del and eject
+ * are not: they go out at once.
+ */
+static void test_ost_unsolicited(struct fixture *f, gconstpointer data)
+{
+    static const uint32_t pairs[][2] = {    /* what an OSPM writes */
+        { 0x1, 0x0 }, { 0x1, 0x1 }, { 0x3, 0x84 }, { 0x3, 0x81 },
+        { 0x103, 0x0 },
+    };
+    g_autoptr(GError) err = NULL;
+
+    /* Empty slots, never used: nothing. */
+    for (unsigned i = 0; i < 1000; i++)
+        guest_ost(f, i % 4, pairs[i % 5][0], pairs[i % 5][1]);
+    g_assert_cmpuint(f->events->len, ==, 0);
+
+    object_add(f, "m0", 128 * MIB);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", &err));
+    guest_write(f, 0x14, 0x2);
+    guest_ost(f, 0, 0x1, 0x0);
+    assert_event(f, 0, "ACPI_DEVICE_OST {\"info\":{\"device\":\"d0\","
+                 "\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":1,"
+                 "\"status\":0}}");
+    /* The flood: every slot in turn, every pair. Only slot 0's count (250),
+     * all limited but the first, which the hot-add's spare answer covers.
+     * (0x3, 0x81) is a refusal, but nobody asked for a removal. */
+    for (unsigned i = 0; i < 1000; i++)
+        guest_ost(f, i % 4, pairs[i % 5][0], pairs[i % 5][1]);
+    g_assert_cmpuint(f->events->len, ==, 1 + 250);
+    for (unsigned i = 2; i < f->events->len; i++)
+        g_assert_true(g_str_has_prefix(g_ptr_array_index(f->events, i),
+                                       "limited ACPI_DEVICE_OST {\"info\":"
+                                       "{\"device\":\"d0\",\"slot\":\"0\","));
+    g_ptr_array_set_size(f->events, 0);
+
+    /* device_del: the guest's answers are not limited, before the eject
+     * nor after it, at the empty slot. */
+    g_assert_true(machine_device_del(f->m, "d0", &err));
+    guest_ost(f, 0, 0x3, 0x84);
+    guest_eject(f, 0);
+    guest_ost(f, 0, 0x103, 0x0);
+    assert_event(f, 0, "ACPI_DEVICE_OST {\"info\":{\"device\":\"d0\","
+                 "\"slot\":\"0\",\"slot-type\":\"DIMM\",\"source\":3,"
+                 "\"status\":132}}");
+    assert_event(f, 1, "DEVICE_DELETED {\"device\":\"d0\",\"path\":"
+                 "\"/machine/peripheral/d0\"}");
+    assert_event(f, 2, "ACPI_DEVICE_OST {\"info\":{\"slot\":\"0\","
+                 "\"slot-type\":\"DIMM\",\"source\":259,\"status\":0}}");
+    /* The slot is empty and owes nothing now. */
+    for (unsigned i = 0; i < 100; i++)
+        guest_ost(f, 0, pairs[i % 5][0], pairs[i % 5][1]);
+    g_assert_cmpuint(f->events->len, ==, 3);
+}
+
 /* The guest's read of the GED event register (returns and clears). */
 static uint32_t guest_ged_events(struct fixture *f)
 {
@@ -1158,6 +1222,7 @@ int main(int argc, char **argv)
     ADD("slots-full", test_slots_full, NULL);
     ADD("remove", test_remove, NULL);
     ADD("add-then-del", test_add_then_del, NULL);
+    ADD("ost-unsolicited", test_ost_unsolicited, NULL);
     ADD("anonymous", test_anonymous, NULL);
     ADD("anonymous-del-by-path", test_anonymous_del_by_path, NULL);
     ADD("unknown-memdev", test_unknown_memdev, NULL);

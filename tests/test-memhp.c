@@ -17,18 +17,20 @@
 #include "devices/pm_regs.h"
 
 struct log {
-    unsigned notifies, osts, ejects;
+    unsigned notifies, osts, answers, ejects;
     unsigned last_slot;
     uint32_t last_event, last_status;
 };
 
 static void on_notify(void *o) { ((struct log *)o)->notifies++; }
 
-static void on_ost(void *o, unsigned slot, uint32_t ev, uint32_t st)
+static void on_ost(void *o, unsigned slot, uint32_t ev, uint32_t st,
+                   bool answer)
 {
     struct log *l = o;
 
     l->osts++;
+    l->answers += answer;
     l->last_slot = slot;
     l->last_event = ev;
     l->last_status = st;
@@ -113,6 +115,15 @@ static void wr(struct fixture *f, unsigned off, uint32_t v, unsigned len)
 {
     bus_dispatch(f->bus, BUS_PIO, MEMHP_PORT + off, (uint8_t *)&v, len,
                  true);
+}
+
+/* An _OST call for slot, as the DSDT's _OST method makes it. */
+static void ost(struct fixture *f, unsigned slot, uint32_t event,
+                uint32_t status)
+{
+    wr(f, 0x00, slot, 4);
+    wr(f, 0x04, event, 4);
+    wr(f, 0x08, status, 4);
 }
 
 static uint32_t rd(struct fixture *f, unsigned off, unsigned len)
@@ -275,6 +286,65 @@ static void test_selector_out_of_range(struct fixture *f,
     /* Unknown offsets of a valid slot read as all ones. */
     wr(f, 0x00, 0, 4);
     g_assert_cmphex(rd(f, 0x15, 1), ==, 0xff);
+}
+
+/*
+ * Which _OST calls answer a host request: after a hot-add or a removal
+ * request, the next two on that slot; after the eject, the next one, at
+ * the now empty slot. Others are the guest's own; at an empty slot that
+ * owes nothing they are not reported at all.
+ */
+static void test_ost_answers(struct fixture *f, gconstpointer data)
+{
+    /* A cold-plugged DIMM owes nothing; an empty slot neither. */
+    plug(f, 1, 0x100000000ULL, 0x10000000, 0, false);
+    ost(f, 1, 0x1, 0x0);
+    ost(f, 2, 0x1, 0x0);
+    g_assert_cmpuint(f->log.osts, ==, 1);
+    g_assert_cmpuint(f->log.answers, ==, 0);
+
+    plug(f, 0, 0x110000000ULL, 0x10000000, 0, true);
+    ost(f, 0, 0x1, 0x0);
+    ost(f, 0, 0x1, 0x0);
+    ost(f, 0, 0x1, 0x0);
+    g_assert_cmpuint(f->log.osts, ==, 4);
+    g_assert_cmpuint(f->log.answers, ==, 2);
+    g_assert_cmpuint(f->log.last_slot, ==, 0);
+
+    /* A removal: in progress, eject, the last word, then nothing. */
+    g_assert_true(request_unplug(f, 0));
+    ost(f, 0, 0x3, 0x84);
+    g_assert_cmpuint(f->log.answers, ==, 3);
+    wr(f, 0x14, 0x8, 1);
+    g_assert_cmpuint(f->log.ejects, ==, 1);
+    unplugged(f, 0);
+    ost(f, 0, 0x103, 0x0);
+    g_assert_cmpuint(f->log.osts, ==, 6);
+    g_assert_cmpuint(f->log.answers, ==, 4);
+    g_assert_cmphex(f->log.last_event, ==, 0x103);
+    ost(f, 0, 0x103, 0x0);
+    g_assert_cmpuint(f->log.osts, ==, 6);
+}
+
+/*
+ * A removal requested before the guest answered the hot-add: it owes
+ * both, the insert's answer, then "in progress" and a refusal. Re-issued
+ * requests add up to a bound.
+ */
+static void test_ost_answers_add_up(struct fixture *f, gconstpointer data)
+{
+    plug(f, 0, 0x100000000ULL, 0x10000000, 0, true);
+    g_assert_true(request_unplug(f, 0));
+    ost(f, 0, 0x1, 0x0);
+    ost(f, 0, 0x3, 0x84);
+    ost(f, 0, 0x3, 0x82);
+    g_assert_cmpuint(f->log.answers, ==, 3);
+    for (unsigned i = 0; i < 100; i++)
+        g_assert_true(request_unplug(f, 0));
+    for (unsigned i = 0; i < 100; i++)
+        ost(f, 0, 0x3, 0x84);
+    g_assert_cmpuint(f->log.osts, ==, 103);
+    g_assert_cmpuint(f->log.answers, ==, 3 + 8);
 }
 
 /* Random guest writes: no crash, no unrequested eject, DIMMs stay put. */
@@ -516,6 +586,8 @@ int main(int argc, char **argv)
     ADD("event-during-scan", test_event_during_scan);
     ADD("unplug-requested-again", test_unplug_requested_again);
     ADD("selector-out-of-range", test_selector_out_of_range);
+    ADD("ost-answers", test_ost_answers);
+    ADD("ost-answers-add-up", test_ost_answers_add_up);
     ADD("random-writes", test_random_writes);
     g_test_add_func("/ged/read-and-clear", test_ged);
     g_test_add_func("/ged/raise-during-read", test_ged_raise_during_read);

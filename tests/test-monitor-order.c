@@ -49,11 +49,12 @@ static int stub_vm_ioctl(void *opaque, unsigned long request, void *arg)
     return request == KVM_CHECK_EXTENSION ? 0 : -ENOTTY;
 }
 
-static void emit(void *opaque, const char *event, json_object *data)
+static void emit(void *opaque, const char *event, const char *key,
+                 bool limited, json_object *data)
 {
     struct fixture *f = opaque;
 
-    qmp_server_emit(f->server, event, data);
+    qmp_server_emit_keyed(f->server, event, key, limited, data);
 }
 
 static gpointer server_thread(gpointer opaque)

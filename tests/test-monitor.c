@@ -39,11 +39,12 @@ static void stub_irq_line(void *opaque, uint32_t gsi, bool level)
 {
 }
 
-static void forward_event(void *opaque, const char *event, json_object *data)
+static void forward_event(void *opaque, const char *event, const char *key,
+                          bool limited, json_object *data)
 {
     struct fixture *f = opaque;
 
-    qmp_server_emit(f->server, event, data);
+    qmp_server_emit_keyed(f->server, event, key, limited, data);
 }
 
 static gpointer server_thread(gpointer opaque)

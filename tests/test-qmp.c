@@ -147,6 +147,40 @@ static void cmd_open_gate(struct qmp_request *req, json_object *args,
     qmp_request_return(req, NULL);
 }
 
+/* "block" holds the server thread until the test calls unblock(). */
+static GMutex block_lock;
+static GCond block_cond;
+static int block_state;         /* 1: entered, 2: released */
+
+static void cmd_block(struct qmp_request *req, json_object *args,
+                      void *opaque)
+{
+    g_mutex_lock(&block_lock);
+    block_state = 1;
+    g_cond_broadcast(&block_cond);
+    while (block_state != 2)
+        g_cond_wait(&block_cond, &block_lock);
+    block_state = 0;
+    g_mutex_unlock(&block_lock);
+    qmp_request_return(req, NULL);
+}
+
+static void wait_blocked(void)
+{
+    g_mutex_lock(&block_lock);
+    while (block_state != 1)
+        g_cond_wait(&block_cond, &block_lock);
+    g_mutex_unlock(&block_lock);
+}
+
+static void unblock(void)
+{
+    g_mutex_lock(&block_lock);
+    block_state = 2;
+    g_cond_broadcast(&block_cond);
+    g_mutex_unlock(&block_lock);
+}
+
 static const struct qmp_arg big_args[] = {
     { "bytes", QMP_ARG_INT, false },
     { NULL },
@@ -174,6 +208,7 @@ static const struct qmp_command commands[] = {
     { "big", big_args, false, cmd_big, NULL },
     { "gate", NULL, false, cmd_gate, NULL },
     { "open-gate", NULL, false, cmd_open_gate, NULL },
+    { "block", NULL, false, cmd_block, NULL },
 };
 
 /* ---- fixture ---------------------------------------------------------- */
@@ -189,10 +224,12 @@ static gpointer server_thread(gpointer opaque)
     return NULL;
 }
 
-static struct qmp_server *new_server(GMainContext *ctx)
+/* period_ms: of the event rate limits (0: the default second). */
+static struct qmp_server *new_server(GMainContext *ctx, unsigned period_ms)
 {
-    static const struct qmp_server_info info = {
+    const struct qmp_server_info info = {
         .major = 1, .minor = 2, .micro = 3, .package = "hotmem-test",
+        .event_period_ms = period_ms,
     };
     struct qmp_server *s;
 
@@ -223,7 +260,7 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
     memset(f, 0, sizeof(*f));
     current = f;
     f->ctx = g_main_context_new();
-    f->server = new_server(f->ctx);
+    f->server = new_server(f->ctx, data ? *(const unsigned *)data : 0);
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
         qmp_server_register(f->server, &commands[i]);
     qmp_server_allow_oob(f->server, "client-count");
@@ -1054,6 +1091,114 @@ static void test_events_from_handler(struct fixture *f, gconstpointer data)
     client_close(b);
 }
 
+/*
+ * An event raised on another thread (a vCPU's) before a command arrives
+ * reaches the client before the command's reply, even when the command
+ * is read first: replies send the queued events first.
+ */
+static void test_events_before_reply(struct fixture *f, gconstpointer data)
+{
+    struct client *a = client_open(f), *b = client_open(f);
+
+    client_write(a, "{\"execute\": \"block\", \"id\": 1}");
+    wait_blocked();                 /* the server thread is busy */
+    emit_seq(f->server, "THREAD_EVENT", 0);     /* queued for it */
+    client_write(b, "{\"execute\": \"echo\", \"id\": 2}");
+    unblock();
+    assert_event(client_read(b), "THREAD_EVENT", 0);
+    assert_return_id(client_read(b), 2);
+    assert_event(client_read(a), "THREAD_EVENT", 0);
+    assert_return_id(client_read(a), 1);
+    client_close(a);
+    client_close(b);
+}
+
+static void emit_keyed(struct qmp_server *s, const char *key, bool limited,
+                       int seq)
+{
+    json_object *data = json_object_new_object();
+
+    json_object_object_add(data, "seq", json_object_new_int(seq));
+    qmp_server_emit_keyed(s, "GUEST_EVENT", key, limited, data);
+}
+
+/* A period longer than any test: what is held stays held. */
+static const unsigned long_period_ms = 3600 * 1000;
+
+/*
+ * Events the guest raised on its own, per key: the first goes out, the
+ * rest of the period only the latest is kept. An event for the same key
+ * the host asked for sends the held one, then itself, and ends the limit.
+ */
+static void test_events_rate_limit(struct fixture *f, gconstpointer data)
+{
+    struct client *a = client_open(f);
+    int seq = 0;
+
+    for (; seq < 10000; seq++)
+        emit_keyed(f->server, "slot 0", true, seq);
+    emit_keyed(f->server, "slot 1", true, seq++);   /* another key */
+    emit_seq(f->server, "OTHER", 0);                /* no key */
+    assert_event(client_read(a), "GUEST_EVENT", 0);
+    assert_event(client_read(a), "GUEST_EVENT", 10000);
+    assert_event(client_read(a), "OTHER", 0);
+    /* The reply proves nothing else was sent. */
+    assert_return_id(client_cmd(a, "{\"execute\": \"echo\", \"id\": 1}"), 1);
+
+    emit_keyed(f->server, "slot 0", false, 10001);
+    assert_event(client_read(a), "GUEST_EVENT", 9999);
+    assert_event(client_read(a), "GUEST_EVENT", 10001);
+    /* The limit ended: the next one goes out at once, and opens another. */
+    emit_keyed(f->server, "slot 0", true, 10002);
+    emit_keyed(f->server, "slot 0", true, 10003);
+    assert_event(client_read(a), "GUEST_EVENT", 10002);
+    assert_return_id(client_cmd(a, "{\"execute\": \"echo\", \"id\": 2}"), 2);
+    /* From the server's own thread the same holds. */
+    client_write(a, "{\"execute\": \"emit\", \"arguments\": {\"count\": 1}, "
+                    "\"id\": 3}");
+    assert_event(client_read(a), "HANDLER_EVENT", 0);
+    assert_return_id(client_read(a), 3);
+    client_close(a);
+}
+
+static const unsigned short_period_ms = 10;
+
+/* At the end of a period the held event goes out by itself. */
+static void test_events_rate_limit_period_end(struct fixture *f,
+                                              gconstpointer data)
+{
+    struct client *a = client_open(f);
+    const int n = 20000;
+    int last = -1;
+
+    for (int seq = 0; seq < n; seq++)
+        emit_keyed(f->server, "slot 0", true, seq);
+    /* One a period, in order, the last one always. */
+    while (last < n - 1) {
+        json_object *msg = client_read(a);
+        int seq = json_object_get_int(json_object_object_get(
+            json_object_object_get(msg, "data"), "seq"));
+
+        g_assert_cmpint(seq, >, last);
+        assert_event(msg, "GUEST_EVENT", seq);
+        last = seq;
+    }
+    client_close(a);
+}
+
+/* Events held when the server goes are dropped, and nothing leaks. */
+static void test_events_rate_limit_free(struct fixture *f, gconstpointer data)
+{
+    struct client *a = client_open(f);
+
+    emit_keyed(f->server, "slot 0", true, 0);
+    emit_keyed(f->server, "slot 0", true, 1);
+    emit_keyed(f->server, "slot 1", true, 2);
+    assert_event(client_read(a), "GUEST_EVENT", 0);
+    assert_event(client_read(a), "GUEST_EVENT", 2);
+    client_close(a);
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 /* A client that never reads is cut off; the others carry on meanwhile. */
@@ -1126,7 +1271,7 @@ static void test_listen_connect_close(struct fixture *f, gconstpointer data)
 static void test_listen_unix_files(void)
 {
     g_autoptr(GMainContext) ctx = g_main_context_new();
-    struct qmp_server *s = new_server(ctx);
+    struct qmp_server *s = new_server(ctx, 0);
     g_autofree char *dir = g_dir_make_tmp("test-qmp-XXXXXX", NULL);
     g_autofree char *stale = g_build_filename(dir, "a,b.sock", NULL);
     g_autofree char *file = g_build_filename(dir, "file", NULL);
@@ -1157,7 +1302,7 @@ static void test_listen_unix_files(void)
 static void test_listen_tcp_addresses(void)
 {
     g_autoptr(GMainContext) ctx = g_main_context_new();
-    struct qmp_server *s = new_server(ctx);
+    struct qmp_server *s = new_server(ctx, 0);
     int fd6 = socket(AF_INET6, SOCK_STREAM, 0);
     GError *err = NULL;
 
@@ -1207,7 +1352,7 @@ static const struct {
 static void test_listen_fd_not_listening(void)
 {
     g_autoptr(GMainContext) ctx = g_main_context_new();
-    struct qmp_server *s = new_server(ctx);
+    struct qmp_server *s = new_server(ctx, 0);
     int pipefd[2], sv[2];
     int udp = socket(AF_INET, SOCK_DGRAM, 0);
     const int *fds[] = { &pipefd[0], &sv[0], &udp };
@@ -1251,7 +1396,9 @@ static int connect_path(const char *path)
  */
 static void test_listen_wait(void)
 {
-    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    static const struct qmp_server_info info = {
+        .major = 0, .minor = 1, .micro = 0, .package = "test",
+    };
     GMainContext *ctx = g_main_context_new();
     g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
     g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
@@ -1309,7 +1456,9 @@ static char *serve_and_read_line(GMainContext *ctx, int fd)
  */
 static void test_listen_max_clients(void)
 {
-    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    static const struct qmp_server_info info = {
+        .major = 0, .minor = 1, .micro = 0, .package = "test",
+    };
     GMainContext *ctx = g_main_context_new();
     g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
     g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
@@ -1360,7 +1509,9 @@ static void test_listen_max_clients(void)
 /* Without max-clients, 64 clients at a time. */
 static void test_listen_max_clients_default(void)
 {
-    static const struct qmp_server_info info = { 0, 1, 0, "test" };
+    static const struct qmp_server_info info = {
+        .major = 0, .minor = 1, .micro = 0, .package = "test",
+    };
     GMainContext *ctx = g_main_context_new();
     g_autofree char *dir = g_dir_make_tmp("hotmem-qmp-XXXXXX", NULL);
     g_autofree char *a = g_build_filename(dir, "a.sock", NULL);
@@ -1393,7 +1544,7 @@ static void test_listen_max_clients_default(void)
 static void test_listen_bad_specs(void)
 {
     g_autoptr(GMainContext) ctx = g_main_context_new();
-    struct qmp_server *s = new_server(ctx);
+    struct qmp_server *s = new_server(ctx, 0);
 
     for (size_t i = 0; i < G_N_ELEMENTS(bad_specs); i++) {
         GError *err = NULL;
@@ -1415,6 +1566,10 @@ static void test_listen_bad_specs(void)
 
 #define ADD(path, fn) \
     g_test_add(path, struct fixture, NULL, fixture_setup, fn, fixture_teardown)
+/* With this event rate-limit period (unsigned *). */
+#define ADD_PERIOD(path, fn, period) \
+    g_test_add(path, struct fixture, period, fixture_setup, fn, \
+               fixture_teardown)
 
 int main(int argc, char **argv)
 {
@@ -1442,6 +1597,13 @@ int main(int argc, char **argv)
     ADD("/qmp/events/negotiated-only", test_events_negotiated_only);
     ADD("/qmp/events/threads", test_events_threads);
     ADD("/qmp/events/from-handler", test_events_from_handler);
+    ADD("/qmp/events/before-reply", test_events_before_reply);
+    ADD_PERIOD("/qmp/events/rate-limit", test_events_rate_limit,
+               &long_period_ms);
+    ADD_PERIOD("/qmp/events/rate-limit-period-end",
+               test_events_rate_limit_period_end, &short_period_ms);
+    ADD_PERIOD("/qmp/events/rate-limit-free", test_events_rate_limit_free,
+               &long_period_ms);
     ADD("/qmp/output/slow-reader", test_output_slow_reader);
     ADD("/qmp/listen/unix-mode", test_listen_unix_mode);
     ADD("/qmp/listen/tcp", test_listen_tcp);

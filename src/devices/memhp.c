@@ -9,6 +9,13 @@
  * of range, eject of an empty slot or one nobody asked to remove) are
  * ignored. The state is the owner's DIMM records, under the owner's lock;
  * callbacks run after it is dropped.
+ *
+ * _OST calls are reported to the owner, marked as answers when they answer
+ * a host request on their slot: each hot-add, each removal request and
+ * each eject leaves the slot owing the host a couple of _OST calls
+ * ("in progress", then the outcome). Others the guest made on its own
+ * (the owner rate-limits their events); for an empty slot that owes
+ * nothing, none is reported at all.
  */
 #include "devices/memhp.h"
 
@@ -22,6 +29,18 @@
 #define CONTROL_CLEAR_REMOVE MEMHP_STATUS_REMOVING
 #define CONTROL_EJECT       (1u << 3)
 
+/*
+ * _OST calls a slot owes after a hot-add or a removal request: an eject
+ * request is answered "in progress" (0x84), then the outcome; an insert
+ * with one call. A removal request adds to what the slot still owes (a
+ * device_del right after the device_add), to a bound only the host's
+ * requests reach. The eject settles the DIMM's account but for one call:
+ * the guest's last word on it, which arrives at the now empty slot.
+ */
+#define ANSWERS_REQUEST     2
+#define ANSWERS_EJECT       1
+#define ANSWERS_MAX         8
+
 struct memhp {
     GMutex *lock;                   /* the owner's */
     struct bus *bus;
@@ -34,14 +53,20 @@ struct memhp {
      * last word on an ejected DIMM (0x103) arrives after its record is gone.
      */
     uint32_t empty_ost_event;
+    uint8_t *answers;               /* per slot: _OST calls owed the host */
 };
 
 /* What a guest write asks the machine to do, once the lock is dropped. */
 struct memhp_action {
-    bool ost, eject;
+    bool ost, answer, eject;
     unsigned slot;
     uint32_t event, status;
 };
+
+static void owe_answers(struct memhp *h, unsigned slot, unsigned n)
+{
+    h->answers[slot] = MIN(h->answers[slot] + n, ANSWERS_MAX);
+}
 
 /* The selected slot's DIMM, or NULL (empty, or selector out of range). */
 static struct pc_dimm *selected(struct memhp *h)
@@ -81,7 +106,26 @@ static void write_control(struct memhp *h, struct pc_dimm *d, uint32_t v,
     if ((v & CONTROL_EJECT) && d->hp.unplug_requested) {
         act->eject = true;
         act->slot = h->selector;
+        h->answers[h->selector] = ANSWERS_EJECT;
     }
+}
+
+/* The status write completes an _OST call (ACPI 6.5 6.3.5). */
+static void write_ost_status(struct memhp *h, struct pc_dimm *d, uint32_t v,
+                             struct memhp_action *act)
+{
+    unsigned slot = h->selector;
+    bool answer = h->answers[slot] > 0;
+
+    if (!d && !answer)
+        return;             /* an empty slot nobody asked about */
+    if (answer)
+        h->answers[slot]--;
+    if (d)
+        d->hp.ost_status = v;
+    *act = (struct memhp_action){
+        .ost = true, .answer = answer, .slot = slot, .status = v,
+        .event = d ? d->hp.ost_event : h->empty_ost_event };
 }
 
 static void write_reg(struct memhp *h, uint64_t offset, uint32_t v,
@@ -101,12 +145,7 @@ static void write_reg(struct memhp *h, uint64_t offset, uint32_t v,
         *(d ? &d->hp.ost_event : &h->empty_ost_event) = v;
         break;
     case 0x08:
-        /* The status write completes an _OST call (ACPI 6.5 6.3.5). */
-        if (d)
-            d->hp.ost_status = v;
-        *act = (struct memhp_action){
-            .ost = true, .slot = h->selector, .status = v,
-            .event = d ? d->hp.ost_event : h->empty_ost_event };
+        write_ost_status(h, d, v, act);
         break;
     case 0x14:
         if (d)
@@ -137,7 +176,8 @@ static void memhp_access(void *opaque, uint64_t offset, uint8_t *data,
         memcpy(data, &v, MIN(len, sizeof(v)));
     }
     if (act.ost && h->ops.ost)
-        h->ops.ost(h->ops.opaque, act.slot, act.event, act.status);
+        h->ops.ost(h->ops.opaque, act.slot, act.event, act.status,
+                   act.answer);
     if (act.eject && h->ops.eject)
         h->ops.eject(h->ops.opaque, act.slot);
 }
@@ -153,6 +193,7 @@ struct memhp *memhp_create(struct bus *bus, unsigned slots,
     h->ops = *ops;
     h->nr_slots = slots;
     h->table = table;
+    h->answers = g_new0(uint8_t, MAX(slots, 1));
     if (!bus_register(bus, BUS_PIO, MEMHP_PORT, MEMHP_LEN, memhp_access, h,
                       err)) {
         memhp_destroy(h);
@@ -166,6 +207,7 @@ void memhp_destroy(struct memhp *h)
     if (!h)
         return;
     bus_unregister(h->bus, BUS_PIO, MEMHP_PORT);
+    g_free(h->answers);
     g_free(h);
 }
 
@@ -176,6 +218,7 @@ void memhp_plugged(struct memhp *h, unsigned slot, bool hotplug)
     if (!d)
         return;
     d->hp = (struct pc_dimm_slot_state){ .inserting = hotplug };
+    h->answers[slot] = hotplug ? ANSWERS_REQUEST : 0;   /* a new DIMM */
     if (hotplug && h->ops.notify)
         h->ops.notify(h->ops.opaque);
 }
@@ -191,6 +234,7 @@ bool memhp_request_unplug(struct memhp *h, unsigned slot, GError **err)
     }
     d->hp.removing = true;
     d->hp.unplug_requested = true;
+    owe_answers(h, slot, ANSWERS_REQUEST);
     if (h->ops.notify)
         h->ops.notify(h->ops.opaque);
     return true;
@@ -205,6 +249,7 @@ void memhp_reset(struct memhp *h)
     for (unsigned i = 0; i < h->nr_slots; i++) {
         struct pc_dimm *d = h->table[i];
 
+        h->answers[i] = 0;          /* the requests are gone with the reset */
         if (d) {
             d->hp.inserting = false;
             d->hp.removing = false;

@@ -31,9 +31,14 @@ struct memhp_ops {
     void *opaque;
     /* Ask the guest to scan (GED memory event). */
     void (*notify)(void *opaque);
-    /* The guest wrote an _OST status for slot (event, status). */
+    /*
+     * The guest wrote an _OST status for slot (event, status). answer: it
+     * answers a host request on the slot (hot-add, removal request,
+     * eject); otherwise the guest made the call on its own. Calls for an
+     * empty slot that owes no answer are not reported.
+     */
     void (*ost)(void *opaque, unsigned slot, uint32_t event,
-                uint32_t status);
+                uint32_t status, bool answer);
     /* The guest ejected slot, whose removal was requested. */
     void (*eject)(void *opaque, unsigned slot);
 };

@@ -416,13 +416,20 @@ bool machine_start(struct machine *m, bool paused, GError **err)
     return vcpus_start(m->vcpus, paused, err);
 }
 
+void machine_emit_keyed(struct machine *m, enum machine_event event,
+                        const char *key, bool limited, json_object *data)
+{
+    if (m->cfg.emit)
+        m->cfg.emit(m->cfg.opaque, machine_events[event].name, key, limited,
+                    data);
+    else
+        json_object_put(data);
+}
+
 void machine_emit(struct machine *m, enum machine_event event,
                   json_object *data)
 {
-    if (m->cfg.emit)
-        m->cfg.emit(m->cfg.opaque, machine_events[event].name, data);
-    else
-        json_object_put(data);
+    machine_emit_keyed(m, event, NULL, false, data);
 }
 
 enum machine_run_state machine_run_state(struct machine *m)

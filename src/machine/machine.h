@@ -92,9 +92,14 @@ struct machine_config {
     void (*on_exit)(void *opaque);
     /*
      * Monitor events (QMP names and data shapes, docs/qmp.md); called from
-     * any thread, takes data. May be NULL.
+     * any thread, takes data. May be NULL. key is NULL or what the event
+     * is about ("slot 3"); limited: the guest raised it on its own, and
+     * the monitor rate-limits it per (event, key), while an event with the
+     * same key that is not limited (the guest's answer to a host request)
+     * goes out at once (docs/qmp.md, "Event rate limits").
      */
-    void (*emit)(void *opaque, const char *event, json_object *data);
+    void (*emit)(void *opaque, const char *event, const char *key,
+                 bool limited, json_object *data);
     void *opaque;
     /*
      * May be NULL. Read (atomically) while machine_create() preallocates

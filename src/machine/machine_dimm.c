@@ -453,13 +453,19 @@ static bool is_eject_failure(uint32_t event, uint32_t status)
            status != OST_STATUS_EJECT_IN_PROGRESS;
 }
 
-/* vCPU thread: the guest completed an _OST for slot. */
+/*
+ * vCPU thread: the guest completed an _OST for slot. One it made on its
+ * own, not answering a host request (answer), is rate-limited per slot:
+ * a guest writing the register in a loop cannot flood the monitor's
+ * clients (docs/qmp.md, "Event rate limits").
+ */
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
-                         uint32_t status)
+                         uint32_t status, bool answer)
 {
     struct machine *m = opaque;
     struct pc_dimm *d;
     json_object *refused = NULL, *data = json_object_new_object();
+    char key[24];
 
     g_mutex_lock(&m->dimm_lock);
     d = slot < m->cfg.slots ? m->dimm_slots[slot] : NULL;
@@ -473,7 +479,8 @@ void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
         refused = device_event_data(d);
     }
     g_mutex_unlock(&m->dimm_lock);
-    machine_emit(m, MACHINE_EVENT_ACPI_DEVICE_OST, data);
+    g_snprintf(key, sizeof(key), "slot %u", slot);
+    machine_emit_keyed(m, MACHINE_EVENT_ACPI_DEVICE_OST, key, !answer, data);
     if (refused)
         machine_emit(m, MACHINE_EVENT_DEVICE_UNPLUG_GUEST_ERROR, refused);
 }

@@ -95,7 +95,7 @@ void machine_dimm_table_init(struct machine *m);
 bool machine_dimms_init(struct machine *m, GError **err);
 void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
-                         uint32_t status);
+                         uint32_t status, bool answer);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
 
 /* machine.c: ACPI tables and kernel into guest RAM, at boot and reset. */
@@ -146,3 +146,7 @@ void machine_irq_line(struct machine *m, uint32_t gsi, bool level);
 void machine_revive(struct machine *m);
 void machine_emit(struct machine *m, enum machine_event event,
                   json_object *data);
+/* The same for an event about key, which the monitor rate-limits when
+ * limited (machine_config.emit). */
+void machine_emit_keyed(struct machine *m, enum machine_event event,
+                        const char *key, bool limited, json_object *data);

@@ -2,17 +2,28 @@
  * QMP server core: the server object, client connections and their socket
  * I/O, and event broadcast. The protocol rules themselves (what a request
  * looks like, negotiation, argument checks) are in qmp_dispatch.c; the
- * input framing is in qmp_input.c; listening sockets in qmp_listen.c.
+ * input framing is in qmp_input.c; listening sockets in qmp_listen.c;
+ * events in qmp_events.c.
  *
  * Every client socket is non-blocking and watched by one GSource whose
  * conditions follow the client's state: readable while it may queue more
  * input, writable while it has unsent output. Nothing here ever blocks the
  * main loop on one client.
+ *
+ * An idle client is cheap: its record and its GSource. The input buffer
+ * and the JSON tokener (some 32 KiB with QEMU's nesting limit) exist
+ * while a request is being read, the output buffer while a message is
+ * being sent; each goes once empty. Reads land in one buffer the server
+ * shares. After clients close, the heap's free pages go back to the
+ * system (malloc_trim), so a burst of clients leaves no trace in the RSS.
  */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "monitor/qmp_internal.h"
 
@@ -89,8 +100,7 @@ struct qmp_server *qmp_server_new(const struct qmp_server_info *info)
     s->clients = g_ptr_array_new();
     s->listeners = g_ptr_array_new_with_free_func(
         (GDestroyNotify)qmp_listener_free);
-    g_mutex_init(&s->events_lock);
-    g_queue_init(&s->events);
+    qmp_events_init(s, info->event_period_ms);
     return s;
 }
 
@@ -102,14 +112,12 @@ void qmp_server_free(struct qmp_server *s)
     while (s->clients->len > 0)
         qmp_client_close(g_ptr_array_index(s->clients, 0));
     g_ptr_array_free(s->clients, TRUE);
-    g_mutex_lock(&s->events_lock);
-    if (s->events_source) {
-        g_source_destroy(s->events_source);
-        g_source_unref(s->events_source);
+    qmp_events_free(s);
+    if (s->trim) {
+        g_source_destroy(s->trim);
+        g_source_unref(s->trim);
     }
-    g_queue_clear_full(&s->events, g_free);
-    g_mutex_unlock(&s->events_lock);
-    g_mutex_clear(&s->events_lock);
+    g_free(s->read_buf);
     g_hash_table_destroy(s->by_name);
     g_hash_table_destroy(s->oob_names);
     g_ptr_array_free(s->commands, TRUE);
@@ -166,9 +174,40 @@ void qmp_client_unref(struct qmp_client *c)
     qmp_input_destroy(&c->input);
     while (!g_queue_is_empty(&c->queued))
         json_object_put(g_queue_pop_head(&c->queued));
-    g_byte_array_unref(c->inbuf);
-    g_byte_array_unref(c->outbuf);
+    if (c->inbuf)
+        g_byte_array_unref(c->inbuf);
+    if (c->outbuf)
+        g_byte_array_unref(c->outbuf);
     g_free(c);
+}
+
+#ifdef __GLIBC__
+static gboolean server_trim(gpointer opaque)
+{
+    struct qmp_server *s = opaque;
+
+    g_source_unref(s->trim);
+    s->trim = NULL;
+    malloc_trim(0);
+    return G_SOURCE_REMOVE;
+}
+#endif
+
+/*
+ * glibc keeps freed memory in its arenas: what closed clients held would
+ * stay in the RSS. Once the main loop has nothing else to do, the free
+ * pages go back (one trim for a burst of closes).
+ */
+static void server_schedule_trim(struct qmp_server *s)
+{
+#ifdef __GLIBC__
+    if (s->trim)
+        return;
+    s->trim = g_idle_source_new();
+    g_source_set_priority(s->trim, G_PRIORITY_LOW);
+    g_source_set_callback(s->trim, server_trim, s, NULL);
+    g_source_attach(s->trim, s->ctx);
+#endif
 }
 
 /*
@@ -198,13 +237,19 @@ void qmp_client_close(struct qmp_client *c)
     if (g_ptr_array_remove(s->clients, c))
         qmp_client_unref(c);
     qmp_client_unref(c);
+    server_schedule_trim(s);
 }
 
 /* ---- clients: output -------------------------------------------------- */
 
 static size_t client_input_queued(struct qmp_client *c)
 {
-    return c->inbuf->len - c->inpos;
+    return c->inbuf ? c->inbuf->len - c->inpos : 0;
+}
+
+static size_t client_output_queued(struct qmp_client *c)
+{
+    return c->outbuf ? c->outbuf->len - c->outpos : 0;
 }
 
 static void client_update_watch(struct qmp_client *c)
@@ -215,7 +260,7 @@ static void client_update_watch(struct qmp_client *c)
         return;
     if (client_input_queued(c) < QMP_MAX_QUEUED_INPUT)
         events |= G_IO_IN;
-    if (c->outpos < c->outbuf->len)
+    if (client_output_queued(c) > 0)
         events |= G_IO_OUT;
     g_source_modify_unix_fd(c->io, c->io_tag, events);
 }
@@ -223,7 +268,7 @@ static void client_update_watch(struct qmp_client *c)
 /* Sends what the socket takes now; the rest waits for G_IO_OUT. */
 static void client_flush(struct qmp_client *c)
 {
-    while (c->outpos < c->outbuf->len) {
+    while (client_output_queued(c) > 0) {
         ssize_t n = send(c->fd, c->outbuf->data + c->outpos,
                          c->outbuf->len - c->outpos,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -239,8 +284,11 @@ static void client_flush(struct qmp_client *c)
             return;
         }
     }
-    if (c->outpos == c->outbuf->len) {
-        g_byte_array_set_size(c->outbuf, 0);
+    if (c->closed) {
+        return;
+    } else if (client_output_queued(c) == 0) {
+        /* All sent: the buffer goes, however big it grew. */
+        g_clear_pointer(&c->outbuf, g_byte_array_unref);
         c->outpos = 0;
     } else if (c->outpos >= c->outbuf->len / 2) {
         g_byte_array_remove_range(c->outbuf, 0, c->outpos);
@@ -249,16 +297,18 @@ static void client_flush(struct qmp_client *c)
     client_update_watch(c);
 }
 
-static void client_queue(struct qmp_client *c, const char *data, size_t len)
+void qmp_client_queue(struct qmp_client *c, const char *data, size_t len)
 {
     if (c->closed)
         return;
     qmp_client_ref(c);                  /* sending may close it */
+    if (!c->outbuf)
+        c->outbuf = g_byte_array_new();
     g_byte_array_append(c->outbuf, (const guint8 *)data, len);
     client_flush(c);
-    if (!c->closed && c->outbuf->len - c->outpos > QMP_MAX_QUEUED_OUTPUT) {
-        g_debug("QMP client not reading its output (%u bytes queued): "
-                "disconnecting it", c->outbuf->len - (guint)c->outpos);
+    if (!c->closed && client_output_queued(c) > QMP_MAX_QUEUED_OUTPUT) {
+        g_debug("QMP client not reading its output (%zu bytes queued): "
+                "disconnecting it", client_output_queued(c));
         qmp_client_close(c);
     }
     qmp_client_unref(c);
@@ -270,10 +320,18 @@ void qmp_client_send(struct qmp_client *c, json_object *msg)
 
     if (c->closed)
         return;
+    /* Events raised before this reply go first (qmp_events.c). */
+    qmp_client_ref(c);
+    qmp_server_flush_events(c->server);
+    if (c->closed) {                    /* an event was one too many */
+        qmp_client_unref(c);
+        return;
+    }
+    qmp_client_unref(c);
     line = g_string_new(NULL);
     qmp_json_append(line, msg);
     g_string_append(line, "\r\n");      /* QEMU ends every message so */
-    client_queue(c, line->str, line->len);
+    qmp_client_queue(c, line->str, line->len);
     g_string_free(line, TRUE);
 }
 
@@ -305,8 +363,10 @@ static void client_process_input(struct qmp_client *c)
             qmp_client_dispatch(c, g_queue_pop_head(&c->queued));
             continue;
         }
-        if (c->inpos >= c->inbuf->len || !client_may_frame(c))
+        if (client_input_queued(c) == 0 || !client_may_frame(c))
             break;
+        if (!c->input.tok)
+            qmp_input_init(&c->input);
         r = qmp_input_feed(&c->input, (const char *)c->inbuf->data + c->inpos,
                            c->inbuf->len - c->inpos, &used, &value, &error);
         c->inpos += used;
@@ -321,25 +381,34 @@ static void client_process_input(struct qmp_client *c)
             g_free(error);
         }
     }
-    if (c->inpos == c->inbuf->len) {
-        g_byte_array_set_size(c->inbuf, 0);
+    if (client_input_queued(c) == 0) {
+        g_clear_pointer(&c->inbuf, g_byte_array_unref);
         c->inpos = 0;
+        /* Between requests, the tokener goes too. */
+        if (c->input.tok && qmp_input_between_values(&c->input))
+            qmp_input_destroy(&c->input);
     } else if (c->inpos > 0) {
         g_byte_array_remove_range(c->inbuf, 0, c->inpos);
         c->inpos = 0;
     }
 }
 
+/* Into the server's read buffer, then only what came into the client's. */
 static void client_read(struct qmp_client *c)
 {
-    size_t old = c->inbuf->len;
+    struct qmp_server *s = c->server;
     ssize_t n;
 
-    g_byte_array_set_size(c->inbuf, old + QMP_READ_CHUNK);
+    if (!s->read_buf)
+        s->read_buf = g_malloc(QMP_READ_CHUNK);
     do {
-        n = recv(c->fd, c->inbuf->data + old, QMP_READ_CHUNK, 0);
+        n = recv(c->fd, s->read_buf, QMP_READ_CHUNK, 0);
     } while (n < 0 && errno == EINTR);
-    g_byte_array_set_size(c->inbuf, old + MAX(n, 0));
+    if (n > 0) {
+        if (!c->inbuf)
+            c->inbuf = g_byte_array_sized_new(n);
+        g_byte_array_append(c->inbuf, s->read_buf, n);
+    }
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
         qmp_client_close(c);            /* EOF or a broken connection */
 }
@@ -419,104 +488,8 @@ void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id)
     c->refcount = 1;                    /* owned by s->clients */
     c->server = s;
     c->fd = fd;
-    c->inbuf = g_byte_array_new();
-    c->outbuf = g_byte_array_new();
-    qmp_input_init(&c->input);
     g_ptr_array_add(s->clients, c);
     c->io = qmp_fd_source_new(fd, G_IO_IN, client_io, c, &c->io_tag);
     g_source_attach(c->io, s->ctx);
     client_send_greeting(c);
-}
-
-/* ---- events ----------------------------------------------------------- */
-
-static void server_broadcast(struct qmp_server *s, const char *line)
-{
-    GPtrArray *targets = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)qmp_client_unref);
-    size_t len = strlen(line);
-
-    /* A snapshot: sending may disconnect a client and shrink s->clients. */
-    for (guint i = 0; i < s->clients->len; i++) {
-        struct qmp_client *c = g_ptr_array_index(s->clients, i);
-
-        if (c->negotiated)
-            g_ptr_array_add(targets, qmp_client_ref(c));
-    }
-    for (guint i = 0; i < targets->len; i++)
-        client_queue(g_ptr_array_index(targets, i), line, len);
-    g_ptr_array_free(targets, TRUE);
-}
-
-/* Sends the events queued by other threads, oldest first. */
-static void server_flush_events(struct qmp_server *s)
-{
-    GQueue pending;
-    GSource *src;
-    char *line;
-
-    g_mutex_lock(&s->events_lock);
-    pending = s->events;
-    g_queue_init(&s->events);
-    src = s->events_source;
-    s->events_source = NULL;
-    g_mutex_unlock(&s->events_lock);
-    if (src) {
-        g_source_destroy(src);
-        g_source_unref(src);
-    }
-    while ((line = g_queue_pop_head(&pending))) {
-        server_broadcast(s, line);
-        g_free(line);
-    }
-}
-
-static gboolean events_ready(gpointer opaque)
-{
-    server_flush_events(opaque);
-    return G_SOURCE_REMOVE;
-}
-
-static char *event_serialise(const char *event, json_object *data)
-{
-    gint64 now = g_get_real_time();
-    json_object *ts = json_object_new_object();
-    json_object *msg = json_object_new_object();
-    GString *line = g_string_new(NULL);
-
-    json_object_object_add(ts, "seconds",
-                           json_object_new_int64(now / G_USEC_PER_SEC));
-    json_object_object_add(ts, "microseconds",
-                           json_object_new_int64(now % G_USEC_PER_SEC));
-    json_object_object_add(msg, "timestamp", ts);
-    json_object_object_add(msg, "event", json_object_new_string(event));
-    /* Events without data carry no "data" member, as QEMU's (STOP, ...). */
-    if (data)
-        json_object_object_add(msg, "data", data);
-    qmp_json_append(line, msg);
-    g_string_append(line, "\r\n");
-    json_object_put(msg);
-    return g_string_free(line, FALSE);
-}
-
-void qmp_server_emit(struct qmp_server *s, const char *event,
-                     json_object *data)
-{
-    char *line = event_serialise(event, data);
-
-    if (g_main_context_is_owner(s->ctx)) {
-        /* On the server's own thread: send now, after older events. */
-        server_flush_events(s);
-        server_broadcast(s, line);
-        g_free(line);
-        return;
-    }
-    g_mutex_lock(&s->events_lock);
-    g_queue_push_tail(&s->events, line);
-    if (!s->events_source) {
-        s->events_source = g_idle_source_new();
-        g_source_set_callback(s->events_source, events_ready, s, NULL);
-        g_source_attach(s->events_source, s->ctx);
-    }
-    g_mutex_unlock(&s->events_lock);
 }

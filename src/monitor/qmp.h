@@ -86,6 +86,7 @@ struct qmp_server;
 struct qmp_server_info {
     int major, minor, micro;        /* reported as "qemu" version */
     const char *package;            /* "hotmem 0.1.0" */
+    unsigned event_period_ms;       /* event rate limits; 0: 1000, QEMU's */
 };
 
 struct qmp_server *qmp_server_new(const struct qmp_server_info *info);
@@ -136,6 +137,15 @@ bool qmp_server_command_allows_oob(struct qmp_server *s, const char *name);
  * is taken. Any thread. */
 void qmp_server_emit(struct qmp_server *s, const char *event,
                      json_object *data);
+/*
+ * The same for an event about key ("slot 3"; NULL: as above). limited: the
+ * guest raised it on its own, and it is rate-limited per (event, key):
+ * the first at once, then at most one a period, the latest held until the
+ * period ends. Not limited, it first sends the one held for its key, then
+ * itself, and ends the limit (docs/qmp.md, "Event rate limits").
+ */
+void qmp_server_emit_keyed(struct qmp_server *s, const char *event,
+                           const char *key, bool limited, json_object *data);
 
 /* ret may be NULL (sent as {}); ownership is taken. Main context only. */
 void qmp_request_return(struct qmp_request *req, json_object *ret);

@@ -41,6 +41,12 @@ void qmp_input_destroy(struct qmp_input *in)
     in->tok = NULL;
 }
 
+bool qmp_input_between_values(const struct qmp_input *in)
+{
+    return in->value_bytes == 0 && !in->resync && in->depth == 0 &&
+           !in->quote;
+}
+
 static void input_restart(struct qmp_input *in)
 {
     json_tokener_reset(in->tok);

@@ -5,6 +5,7 @@
  *   qmp_input.c     framing of the input byte stream into JSON values
  *   qmp_dispatch.c  request validation, argument checks, built-in commands
  *   qmp_listen.c    listen specs, listening sockets, accepting clients
+ *   qmp_events.c    events: the queue from other threads, rate limits
  *   qmp_json.c      output serialisation in QEMU's wire format
  */
 #pragma once
@@ -45,8 +46,15 @@ struct qmp_input {
     bool escape;            /* previous byte in the string was '\' */
 };
 
+/* init allocates the tokener (tok); destroy frees it and leaves tok NULL. */
 void qmp_input_init(struct qmp_input *in);
 void qmp_input_destroy(struct qmp_input *in);
+/*
+ * True when no value is partly read (nor being discarded): destroying the
+ * input and initialising it again would change nothing. A client's input
+ * is freed then, between requests (qmp.c).
+ */
+bool qmp_input_between_values(const struct qmp_input *in);
 /*
  * Consumes a prefix of buf. *used is set to the bytes consumed. On
  * QMP_INPUT_VALUE *value receives the value; on QMP_INPUT_ERROR *error
@@ -77,10 +85,10 @@ struct qmp_client {
     bool dispatching;               /* inside qmp_client_dispatch() */
     struct qmp_request *pending;    /* the in-band request being executed */
     GQueue queued;                  /* oob: in-band values read meanwhile */
-    struct qmp_input input;
-    GByteArray *inbuf;              /* read but not yet framed */
+    struct qmp_input input;         /* tok NULL between requests */
+    GByteArray *inbuf;              /* read but not yet framed; or NULL */
     size_t inpos;
-    GByteArray *outbuf;             /* framed replies not yet sent */
+    GByteArray *outbuf;             /* framed replies not yet sent; or NULL */
     size_t outpos;
 };
 
@@ -99,9 +107,13 @@ struct qmp_server {
     GHashTable *oob_names;          /* commands allowed out of band */
     GPtrArray *clients;             /* struct qmp_client *, one ref each */
     GPtrArray *listeners;           /* struct qmp_listener * */
-    GMutex events_lock;             /* guards the two members below */
+    guint8 *read_buf;               /* QMP_READ_CHUNK bytes, for recv() */
+    GSource *trim;                  /* gives freed heap back, once idle */
+    unsigned event_period_ms;       /* of the event rate limits */
+    GMutex events_lock;             /* guards the three members below */
     GQueue events;                  /* serialised events (char *) */
     GSource *events_source;         /* idle that flushes events */
+    GHashTable *throttles;          /* "EVENT key" -> its rate limit */
 };
 
 /* Takes ownership of fd (a connected, non-blocking socket) accepted
@@ -110,8 +122,13 @@ void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id);
 struct qmp_client *qmp_client_ref(struct qmp_client *c);
 void qmp_client_unref(struct qmp_client *c);
 void qmp_client_close(struct qmp_client *c);
-/* Queues one message followed by CRLF and starts sending it. */
+/*
+ * Queues one message followed by CRLF and starts sending it, after the
+ * events raised before it (qmp_server_flush_events()). Main context.
+ */
 void qmp_client_send(struct qmp_client *c, json_object *msg);
+/* Queues bytes as they are (an event line) and starts sending them. */
+void qmp_client_queue(struct qmp_client *c, const char *data, size_t len);
 /* Called when c->pending completed outside qmp_client_dispatch(). */
 void qmp_client_schedule_resume(struct qmp_client *c);
 
@@ -122,6 +139,14 @@ void qmp_client_schedule_resume(struct qmp_client *c);
 typedef gboolean (*qmp_fd_func)(GIOCondition revents, void *opaque);
 GSource *qmp_fd_source_new(int fd, GIOCondition events, qmp_fd_func func,
                            void *opaque, gpointer *tag);
+
+/* ---- qmp_events.c ----------------------------------------------------- */
+
+/* period_ms 0: QEMU's one second. */
+void qmp_events_init(struct qmp_server *s, unsigned period_ms);
+void qmp_events_free(struct qmp_server *s);
+/* Main context: broadcasts the events other threads queued, oldest first. */
+void qmp_server_flush_events(struct qmp_server *s);
 
 /* ---- qmp_dispatch.c --------------------------------------------------- */
 

@@ -153,9 +153,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static struct qmp_server *server;
 
-static void emit_to_server(void *opaque, const char *event, json_object *data)
+static void emit_to_server(void *opaque, const char *event, const char *key,
+                           bool limited, json_object *data)
 {
-    qmp_server_emit(server, event, data);
+    qmp_server_emit_keyed(server, event, key, limited, data);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

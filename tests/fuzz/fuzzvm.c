@@ -44,7 +44,8 @@ const char *fuzz_vm_backend_id(unsigned i)
     return ids[i % FUZZ_VM_BACKENDS];
 }
 
-static void record_event(void *opaque, const char *event, json_object *data)
+static void record_event(void *opaque, const char *event, const char *key,
+                         bool limited, json_object *data)
 {
     struct fuzz_vm *vm = opaque;
 

@@ -20,7 +20,9 @@
 #define FUZZ_VM_MAXMEM      (FUZZ_VM_RAM + (16ULL << 20))
 #define FUZZ_VM_BACKENDS    6       /* "m0".."m5" */
 
+/* machine_config.emit */
 typedef void (*fuzz_vm_emit_fn)(void *opaque, const char *event,
+                                const char *key, bool limited,
                                 json_object *data);
 
 struct fuzz_vm {
