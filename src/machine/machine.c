@@ -189,41 +189,29 @@ static bool step_acpi_tables(struct machine *m, GError **err)
     return ok;
 }
 
-static bool read_file(const char *what, const char *path, gchar **data,
-                      gsize *len, GError **err)
-{
-    g_autoptr(GError) e = NULL;
-
-    if (g_file_get_contents(path, data, len, &e))
-        return true;
-    g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
-                e->message);
-    return false;
-}
-
 static bool step_kernel(struct machine *m, GError **err)
 {
-    g_autofree gchar *kernel = NULL, *initrd = NULL;
+    g_autofree uint8_t *kernel = NULL, *initrd = NULL;
     g_autofree char *cmdline = NULL;
-    gsize kernel_len = 0, initrd_len = 0;
+    size_t kernel_len = 0, initrd_len = 0;
     struct boot_images img = { .cmdline = m->cfg.cmdline,
                                .rsdp_addr = m->rsdp_addr };
 
     if (m->cfg.kernel_path) {
-        if (!read_file("-kernel", m->cfg.kernel_path, &kernel, &kernel_len,
-                       err))
+        if (!loader_read_file("-kernel", m->cfg.kernel_path,
+                              m->layout.ram_size, &kernel, &kernel_len, err))
             return false;
-        img.kernel = (const uint8_t *)kernel;
+        img.kernel = kernel;
         img.kernel_size = kernel_len;
     } else {
         img.kernel = hotmem_guest_image;
         img.kernel_size = guest_image_size();
     }
     if (m->cfg.initrd_path) {
-        if (!read_file("-initrd", m->cfg.initrd_path, &initrd, &initrd_len,
-                       err))
+        if (!loader_read_file("-initrd", m->cfg.initrd_path,
+                              m->layout.ram_size, &initrd, &initrd_len, err))
             return false;
-        img.initrd = (const uint8_t *)initrd;
+        img.initrd = initrd;
         img.initrd_size = initrd_len;
     }
     if (linux_cmdline_for_image(img.kernel, img.kernel_size, m->cfg.cmdline,
