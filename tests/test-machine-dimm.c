@@ -385,6 +385,34 @@ static void test_add_refused(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(f->events->len, ==, 0);
 }
 
+/*
+ * Issue 15, defect 14: device_add of a backend whose object-add is still
+ * preallocating said "memdev 'm0' not found (object-add it first)", though
+ * object-add had been issued. It must say what is going on.
+ */
+static void test_add_preallocating(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *args = parse("{\"qom-type\": \"memory-backend-ram\", "
+                              "\"id\": \"m0\", \"size\": 16777216, "
+                              "\"prealloc\": true}");
+    bool done = false;
+
+    machine_object_add(f->m, args, object_done, &done);
+    json_object_put(args);
+    g_assert_false(done);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                              "\"memdev\": \"m0\"}", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+    g_assert_cmpstr(err->message, ==, "memdev 'm0' is still being "
+                    "preallocated: its object-add has not returned yet");
+    g_assert_cmpuint(f->kvm.regions, ==, 1);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", NULL));
+}
+
 static void test_slots_full(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
@@ -780,6 +808,7 @@ int main(int argc, char **argv)
     ADD("cold-plug", test_cold_plug, cold);
     ADD("add-refused", test_add_refused, NULL);
     ADD("slots-full", test_slots_full, NULL);
+    ADD("add-preallocating", test_add_preallocating, NULL);
     ADD("remove", test_remove, NULL);
     ADD("add-then-del", test_add_then_del, NULL);
     ADD("anonymous", test_anonymous, NULL);

@@ -217,6 +217,12 @@ static struct backend *pick_backend(struct machine *m,
 {
     struct backend *b = machine_object_find(m, p->memdev);
 
+    if (!b && machine_object_preallocating(m, p->memdev)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memdev '%s' is still being preallocated: its "
+                    "object-add has not returned yet", p->memdev);
+        return NULL;
+    }
     if (!b) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "memdev '%s' not found (object-add it first)", p->memdev);

@@ -110,6 +110,8 @@ bool machine_objects_init(struct machine *m, GError **err);
 void machine_objects_free(struct machine *m);
 /* The object with id, or NULL (also while it is being created). */
 struct backend *machine_object_find(struct machine *m, const char *id);
+/* An object-add of id that is still preallocating (not found until done). */
+bool machine_object_preallocating(struct machine *m, const char *id);
 
 /* An interrupt line of the in-kernel IOAPIC (or of the KVM stub). */
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);
