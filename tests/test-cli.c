@@ -144,6 +144,13 @@ static const struct err_case err_cases[] = {
     { "/cli/m/error/trailing", "-m 512MB", { "-m:", "'512MB'", "'B'" } },
     { "/cli/m/error/unknown-suffix", "-m 512X", { "-m:", "'512X'", "'X'" } },
     { "/cli/m/error/negative", "-m -512M", { "-m:", "'-512M'", "negative" } },
+    /* Issue 15, defect 14: the next option taken for the value. */
+    { "/cli/m/error/option-as-value", "-m -serial stdio",
+      { "-m: size '-serial' is not a number; it looks like an option: was "
+        "the value left out?" } },
+    { "/cli/m/error/option-as-maxmem", "-m 1G,slots=2,maxmem=--smp",
+      { "-m: maxmem: size '--smp' is not a number; it looks like an "
+        "option" } },
     { "/cli/m/error/plus-sign", "-m +512M", { "-m:", "'+512M'" } },
     { "/cli/m/error/leading-space", "-m ' 512M'", { "-m:", "' 512M'" } },
     { "/cli/m/error/fraction", "-m 1.5G", { "-m:", "'1.5G'", "fraction" } },
