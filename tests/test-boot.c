@@ -358,6 +358,30 @@ static void test_kernel_not_regular(void)
     g_rmdir(dir);
 }
 
+/*
+ * Issue 15, defect 14: -m 16T failed with KVM's bare "Invalid argument".
+ * The error names the limit: the RAM above 4 GiB is one memslot, and KVM
+ * takes at most 2^31 - 1 pages in one.
+ */
+static void test_ram_too_large_for_memslot(void)
+{
+    const char *args[] = { "-m", "16T", "-serial", "none", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    /* A host with fewer than 45 physical address bits says that first. */
+    if (!strstr(vm_stderr(vm), "beyond the guest physical address width") &&
+        !strstr(vm_stderr(vm), "-m: memory region [0x100000000, "
+                "+0xfff40000000) of ram-above-4g is larger than KVM allows "
+                "in one memory slot: at most 0x7fffffff000 bytes (2^31 - 1 "
+                "pages of 4 KiB)"))
+        g_error("unexpected error:\n%s", vm_stderr(vm));
+    vm_free(vm);
+}
+
 static void test_bad_option(void)
 {
     const char *args[] = { "-m", "512M,slots=4", NULL };
@@ -388,6 +412,8 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/qmp/wait-then-signal", test_qmp_wait_signal);
     g_test_add_func("/boot/errors/bad-kernel", test_bad_kernel);
     g_test_add_func("/boot/errors/bad-option", test_bad_option);
+    g_test_add_func("/boot/errors/ram-too-large-for-memslot",
+                    test_ram_too_large_for_memslot);
     g_test_add_func("/boot/errors/kernel-not-regular",
                     test_kernel_not_regular);
     return g_test_run();
