@@ -669,6 +669,48 @@ static void test_dirty_readded(struct fixture *f, gconstpointer data)
 }
 
 /*
+ * Issue 15, defect 16: calc-time -2^63 (seconds) was multiplied by 1000
+ * before its range was checked, a signed overflow UBSan reports. Every
+ * out-of-range value is refused, in its own unit, before any arithmetic.
+ */
+static void test_dirty_rate_calc_time_range(struct fixture *f,
+                                            gconstpointer data)
+{
+    static const struct {
+        int64_t t;
+        bool ms;
+        const char *message;
+    } cases[] = {
+        { INT64_MIN, false, "calc-time -9223372036854775808 s is out of "
+          "range: it must be 1 to 60 s" },
+        { INT64_MIN, true, "calc-time -9223372036854775808 ms is out of "
+          "range: it must be 50 to 60000 ms" },
+        { INT64_MAX, false, "calc-time 9223372036854775807 s is out of "
+          "range: it must be 1 to 60 s" },
+        { INT64_MAX / 1000 + 1, false, "calc-time 9223372036854776 s is "
+          "out of range" },
+        { -1, false, "calc-time -1 s is out of range" },
+        { 0, false, "calc-time 0 s is out of range" },
+        { 61, false, "calc-time 61 s is out of range" },
+        { 49, true, "calc-time 49 ms is out of range" },
+        { 60001, true, "calc-time 60001 ms is out of range" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        struct dirtyrate_request r = { .calc_time = cases[i].t,
+                                       .calc_time_ms = cases[i].ms };
+
+        g_assert_false(machine_calc_dirty_rate(f->m, &r, &err));
+        g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+        if (!g_str_has_prefix(err->message, cases[i].message))
+            g_error("'%s' is not '%s'", err->message, cases[i].message);
+    }
+    calc_dirty_rate(f, 50);
+    dirty_rate_pages(f);
+}
+
+/*
  * device_add of a DIMM on a new backend, device_del, eject. The backends
  * stay (an object-del would let the next one get the same host address).
  */
@@ -816,6 +858,7 @@ int main(int argc, char **argv)
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);
     ADD("dirty-log-memory", test_dirty_log_memory, NULL);
+    ADD("dirty-rate-calc-time-range", test_dirty_rate_calc_time_range, NULL);
     g_test_add("/machine-dimm/without-kvm", struct fixture, NULL,
                setup_no_dirty_log, test_without_kvm, teardown);
     return g_test_run();
