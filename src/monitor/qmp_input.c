@@ -2,7 +2,7 @@
  * Framing of a QMP client's byte stream into JSON values.
  *
  * json-c's incremental tokener does the parsing. Alongside it a small
- * lexer (qmp_lex.c) follows the bracket depth and string state of the
+ * lexer (json_strict.h) follows the bracket depth and string state of the
  * value being parsed, because json-c cannot tell us where a broken value
  * ends: after an error the tokener only knows the offending byte, and
  * restarting right after it would turn the rest of the broken value into
@@ -28,7 +28,6 @@
  * Memory stays bounded: the tokener holds at most QMP_MAX_VALUE_BYTES of
  * one value, and discarding needs no buffer at all.
  */
-#include <math.h>
 #include <string.h>
 
 #include "monitor/qmp_internal.h"
@@ -57,14 +56,14 @@ static void input_restart(struct qmp_input *in)
 {
     json_tokener_reset(in->tok);
     in->value_bytes = 0;
-    qmp_lex_reset(&in->lex);
+    json_lex_reset(&in->lex);
 }
 
 /* Follows strings and brackets over bytes that json-c accepted. */
 static void input_track(struct qmp_input *in, const char *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        qmp_lex_step(&in->lex, buf[i]);
+        json_lex_step(&in->lex, buf[i]);
 }
 
 /*
@@ -85,7 +84,7 @@ static bool is_reset_byte(unsigned char c)
 /* Where json-c must stop short of buf's end, and why. */
 struct input_stop {
     size_t len;                 /* bytes json-c may have */
-    enum qmp_lex_event why;     /* QMP_LEX_OK: none of the lexer's */
+    enum json_lex_event why;     /* JSON_LEX_OK: none of the lexer's */
     bool control;               /* buf[len] is a control byte */
 };
 
@@ -96,7 +95,7 @@ struct input_stop {
 static struct input_stop input_scan(const struct qmp_input *in,
                                     const char *buf, size_t len)
 {
-    struct qmp_lex lx = in->lex;
+    struct json_lex lx = in->lex;
     struct input_stop stop = { .len = len };
 
     for (size_t i = 0; i < len; i++) {
@@ -104,12 +103,12 @@ static struct input_stop input_scan(const struct qmp_input *in,
             stop = (struct input_stop){ .len = i, .control = true };
             break;
         }
-        stop.why = qmp_lex_step(&lx, buf[i]);
-        if (stop.why == QMP_LEX_NUL_ESCAPE) {
+        stop.why = json_lex_step(&lx, buf[i]);
+        if (stop.why == JSON_LEX_NUL_ESCAPE) {
             stop.len = i + 1;       /* json-c may have the escape */
             break;
         }
-        if (stop.why != QMP_LEX_OK) {
+        if (stop.why != JSON_LEX_OK) {
             stop.len = i;           /* but never this byte */
             break;
         }
@@ -140,7 +139,7 @@ static size_t input_discard(struct qmp_input *in, const char *buf, size_t len)
                 return (c == '{' || c == '[') ? i : i + 1;
             }
         }
-        qmp_lex_step(&in->lex, c);
+        json_lex_step(&in->lex, c);
         if (before > 0 && in->lex.depth == 0 && !in->lex.quote) {
             input_restart(in);
             in->resync = false;
@@ -181,60 +180,11 @@ static enum qmp_input_result input_drop(struct qmp_input *in, char **error,
 }
 
 /* Why json-c must not have these bytes, for the lexer's reasons. */
-static char *lex_error(const struct qmp_lex *lx, enum qmp_lex_event why)
+static char *lex_error(const struct json_lex *lx, enum json_lex_event why)
 {
-    const char *more = lx->num_len >= sizeof(lx->num_text) ? "..." : "";
-    int shown = (int)MIN(lx->num_len, sizeof(lx->num_text) - 4);
+    g_autofree char *msg = json_lex_message(lx, why);
 
-    switch (why) {
-    case QMP_LEX_NUL_ESCAPE:
-        return g_strdup("JSON parse error, \\u0000 in a string is not "
-                        "accepted (a string cannot hold a NUL character)");
-    case QMP_LEX_INT_RANGE:
-        return g_strdup_printf("JSON parse error, integer %.*s%s is %s",
-                               *more ? shown : (int)lx->num_len,
-                               lx->num_text, more,
-                               lx->num_negative
-                               ? "too small (less than -2^63)"
-                               : "too large (more than 2^64-1)");
-    case QMP_LEX_SLASH:
-        return g_strdup("JSON parse error, invalid character '/' (JSON "
-                        "has no comments)");
-    default:
-        return g_strdup("JSON parse error, line break inside a string "
-                        "(unterminated string)");
-    }
-}
-
-/* A double json-c read from NaN or Infinity, which are not JSON. */
-static bool has_nan_or_infinity(json_object *v)
-{
-    const char *text;
-
-    switch (json_object_get_type(v)) {
-    case json_type_double:
-        if (isfinite(json_object_get_double(v)))
-            return false;
-        /* 1e400 is a JSON number, merely too large for a double. */
-        text = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-        return !g_ascii_isdigit(text[text[0] == '-']);
-    case json_type_object: {
-        json_object_object_foreach(v, key, val) {
-            (void)key;
-            if (has_nan_or_infinity(val))
-                return true;
-        }
-        return false;
-    }
-    case json_type_array:
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            if (has_nan_or_infinity(json_object_array_get_idx(v, i)))
-                return true;
-        }
-        return false;
-    default:
-        return false;
-    }
+    return g_strdup_printf("JSON parse error, %s", msg);
 }
 
 /* json-c's error at buf[*used], the first bytes of a line after a value
@@ -258,7 +208,7 @@ static enum qmp_input_result input_parse(struct qmp_input *in, const char *buf,
     if (jerr == json_tokener_success) {
         *used = end;
         input_restart(in);
-        if (has_nan_or_infinity(obj)) {
+        if (json_has_nan_or_infinity(obj)) {
             json_object_put(obj);
             *error = g_strdup("JSON parse error, NaN and Infinity are not "
                               "JSON numbers");
@@ -319,7 +269,7 @@ enum qmp_input_result qmp_input_feed(struct qmp_input *in, const char *buf,
             *used = pos + 1;
             return QMP_INPUT_ERROR;
         }
-        if (stop.len == 0 && stop.why == QMP_LEX_LINE_IN_STRING) {
+        if (stop.len == 0 && stop.why == JSON_LEX_LINE_IN_STRING) {
             *used = pos + 1;
             return input_drop(in, error, lex_error(&in->lex, stop.why));
         }
@@ -331,13 +281,13 @@ enum qmp_input_result qmp_input_feed(struct qmp_input *in, const char *buf,
                 return r;
             }
         }
-        if (n == stop.len && stop.why != QMP_LEX_OK &&
-            stop.why != QMP_LEX_LINE_IN_STRING) {
+        if (n == stop.len && stop.why != JSON_LEX_OK &&
+            stop.why != JSON_LEX_LINE_IN_STRING) {
             /* The lexer's copy saw what in->lex is now at (or is ending). */
-            struct qmp_lex lx = in->lex;
+            struct json_lex lx = in->lex;
 
-            if (stop.why == QMP_LEX_INT_RANGE)
-                qmp_lex_step(&lx, buf[pos]);
+            if (stop.why == JSON_LEX_INT_RANGE)
+                json_lex_step(&lx, buf[pos]);
             *used = pos;
             return input_fail(in, error, lex_error(&lx, stop.why));
         }

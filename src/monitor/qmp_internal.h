@@ -3,7 +3,6 @@
  *
  *   qmp.c           server, clients, socket I/O, events
  *   qmp_input.c     framing of the input byte stream into JSON values
- *   qmp_lex.c       the byte-level view of JSON the framing needs
  *   qmp_dispatch.c  request validation, argument checks, built-in commands
  *   qmp_listen.c    listen specs, listening sockets, accepting clients
  *   qmp_json.c      output serialisation in QEMU's wire format
@@ -16,6 +15,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "json_strict.h"
 #include "monitor/qmp.h"
 
 /* A single JSON value in the input may not exceed this many bytes. */
@@ -24,36 +24,6 @@
 #define QMP_MAX_QUEUED_INPUT    (1u << 20)
 /* Unsent output per client beyond which the client is disconnected. */
 #define QMP_MAX_QUEUED_OUTPUT   (16u << 20)
-
-/* ---- qmp_lex.c: bytes of a JSON value -------------------------------- */
-
-enum qmp_lex_event {
-    QMP_LEX_OK,
-    QMP_LEX_NUL_ESCAPE,     /* this byte ended a \u0000 in a string */
-    QMP_LEX_LINE_IN_STRING, /* this byte is CR or LF inside a string */
-    QMP_LEX_INT_RANGE,      /* this byte ended an integer json-c would clamp */
-    QMP_LEX_SLASH,          /* '/' outside strings: json-c's comments */
-};
-
-struct qmp_lex {
-    unsigned depth;         /* bracket nesting */
-    char quote;             /* inside a string opened by this quote, or 0 */
-    uint8_t escape;         /* 1 after '\'; 2..5 reading \uXXXX's digits */
-    uint16_t hex;           /* those digits' value so far */
-    bool line_start;        /* only whitespace since the last line feed */
-    bool in_number;         /* inside a number (outside strings) */
-    bool num_integer;       /* no fraction or exponent so far */
-    bool num_negative;
-    bool num_overflow;      /* magnitude above 2^64-1 */
-    unsigned num_digits;
-    uint64_t num_value;     /* magnitude */
-    size_t num_len;
-    char num_text[24];      /* the number's first bytes, for messages */
-};
-
-void qmp_lex_reset(struct qmp_lex *lx);
-/* Advances over c; the event says whether c is one of the spots above. */
-enum qmp_lex_event qmp_lex_step(struct qmp_lex *lx, char c);
 
 /* ---- qmp_input.c: JSON value framing ---------------------------------- */
 
@@ -67,7 +37,7 @@ struct qmp_input {
     struct json_tokener *tok;
     size_t value_bytes;     /* bytes fed to tok for the current value */
     bool resync;            /* discarding the rest of a bad value */
-    struct qmp_lex lex;     /* the current value's bytes so far */
+    struct json_lex lex;    /* the current value's bytes so far */
 };
 
 void qmp_input_init(struct qmp_input *in);
