@@ -855,6 +855,12 @@ static void test_input_broken_line(struct fixture *f, gconstpointer data)
     assert_return_id(client_read(c), 6);
     client_write(c, "{\"execute\": \"echo\",\n\"id\":\n7}");
     assert_return_id(client_read(c), 7);
+    /* Broken inside (a missing comma): one error per broken line. */
+    client_write(c, "{\n  \"execute\": \"echo\"\n  \"id\": 8\n}\n"
+                    "{\"execute\": \"echo\", \"id\": 9}\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, ");
+    assert_error(client_read(c), "GenericError", "JSON parse error, ");
+    assert_return_id(client_read(c), 9);
     client_close(c);
 }
 

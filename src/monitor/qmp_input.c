@@ -17,9 +17,9 @@
  * A value may span lines (pretty-printed requests), but a line break can
  * never be inside a string: that line is an error at once and the next
  * line starts afresh, as in QEMU. A value left unfinished at the end of a
- * line whose next line cannot continue it is an error too, and that next
- * line is parsed on its own, so a broken line never takes the next
- * request with it (docs/qmp.md).
+ * line, when the next line begins with a '{' it cannot take, is an error
+ * too, and that next line is parsed as a request of its own, so a broken
+ * line never takes the next request with it (docs/qmp.md).
  *
  * The lexer also stops json-c before it could change what the client
  * wrote without saying so: a "\u0000" escape, an integer out of 64-bit
@@ -187,11 +187,16 @@ static char *lex_error(const struct json_lex *lx, enum json_lex_event why)
     return g_strdup_printf("JSON parse error, %s", msg);
 }
 
-/* json-c's error at buf[*used], the first bytes of a line after a value
- * left unfinished: that value is the error; the line starts anew. */
-static bool unfinished_before_line(const struct qmp_input *in, size_t used)
+/*
+ * json-c's error is at c, a '{' that begins a line after a value left
+ * unfinished: a new request. That value is the error; the request is
+ * parsed on its own. (Any other byte there is an error in a value that
+ * spans lines, which is discarded as usual.)
+ */
+static bool unfinished_before_line(const struct qmp_input *in, size_t used,
+                                   char c)
 {
-    return in->lex.line_start && (in->value_bytes > 0 || used > 0);
+    return c == '{' && in->lex.line_start && (in->value_bytes > 0 || used > 0);
 }
 
 /* Feeds one piece of buf to the tokener; *used is what it consumed. */
@@ -229,7 +234,7 @@ static enum qmp_input_result input_parse(struct qmp_input *in, const char *buf,
     /* end is the offending byte, which the discarding starts with. */
     *used = MIN(end, n);
     input_track(in, buf, *used);
-    if (unfinished_before_line(in, *used))
+    if (*used < n && unfinished_before_line(in, *used, buf[*used]))
         return input_drop(in, error, g_strdup_printf(
             "JSON parse error, value left unfinished at the end of a line "
             "(%s at the start of the next)", json_tokener_error_desc(jerr)));
