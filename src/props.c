@@ -86,6 +86,10 @@ bool props_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
     if (!s || !*s)
         return fail(err, "size '' is empty: expected a number with an "
                     "optional K, M, G or T suffix");
+    /* "-m -serial stdio": the next option was taken for the value. */
+    if (*s == '-' && g_ascii_isalpha(s[1 + (s[1] == '-')]))
+        return fail(err, "size '%s' is not a number; it looks like an "
+                    "option: was the value left out?", s);
     if (*s == '-')
         return fail(err, "size '%s' is negative", s);
     if (!g_ascii_isdigit(*s))

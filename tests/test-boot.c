@@ -2,11 +2,13 @@
  * End-to-end: the real hotmem binary boots the bundled hotmem-guest on
  * /dev/kvm. Skips (with the reason) where /dev/kvm cannot be used.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -336,6 +338,89 @@ static void test_bad_kernel(void)
     g_rmdir(dir);
 }
 
+/*
+ * Issue 15, defect 9: -kernel /dev/zero read without end (5 GB in 8 s) and
+ * -kernel FIFO blocked startup in open(). Only regular files are images.
+ */
+static void check_not_regular(const char *opt, const char *path,
+                              const char *kind)
+{
+    const char *args[] = { opt, path, "-serial", "none", NULL };
+    g_autofree char *want = g_strdup_printf("%s %s: not a regular file (%s)",
+                                            opt, path, kind);
+    struct vm *vm = vm_spawn(args);
+
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    if (!strstr(vm_stderr(vm), want))
+        g_error("stderr lacks '%s':\n%s", want, vm_stderr(vm));
+    vm_free(vm);
+}
+
+/* A regular file is read only if it can fit in guest RAM. */
+static void test_kernel_larger_than_ram(const char *dir)
+{
+    g_autofree char *path = g_build_filename(dir, "sparse", NULL);
+    const char *args[] = { "-m", "64M", "-initrd", path, "-serial", "none",
+                           NULL };
+    g_autofree char *want = g_strdup_printf(
+        "-initrd %s: the file is 0x4000001 bytes, more than the 0x4000000 "
+        "bytes of guest RAM it must be loaded into", path);
+    int fd = open(path, O_CREAT | O_WRONLY, 0600);
+    struct vm *vm;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, (64 << 20) + 1), ==, 0);
+    close(fd);
+    vm = vm_spawn(args);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    if (!strstr(vm_stderr(vm), want))
+        g_error("stderr lacks '%s':\n%s", want, vm_stderr(vm));
+    vm_free(vm);
+    g_unlink(path);
+}
+
+static void test_kernel_not_regular(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
+    g_autofree char *fifo = g_build_filename(dir, "fifo", NULL);
+
+    if (skip_without_kvm())
+        return;
+    g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+    check_not_regular("-kernel", fifo, "a FIFO");
+    check_not_regular("-initrd", fifo, "a FIFO");
+    check_not_regular("-kernel", "/dev/zero", "a character device");
+    check_not_regular("-initrd", "/dev/zero", "a character device");
+    check_not_regular("-kernel", dir, "a directory");
+    g_unlink(fifo);
+    test_kernel_larger_than_ram(dir);
+    g_rmdir(dir);
+}
+
+/*
+ * Issue 15, defect 14: -m 16T failed with KVM's bare "Invalid argument".
+ * The error names the limit: the RAM above 4 GiB is one memslot, and KVM
+ * takes at most 2^31 - 1 pages in one.
+ */
+static void test_ram_too_large_for_memslot(void)
+{
+    const char *args[] = { "-m", "16T", "-serial", "none", NULL };
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = vm_spawn(args);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 1);
+    /* A host with fewer than 45 physical address bits says that first. */
+    if (!strstr(vm_stderr(vm), "beyond the guest physical address width") &&
+        !strstr(vm_stderr(vm), "-m: memory region [0x100000000, "
+                "+0xfff40000000) of ram-above-4g is larger than KVM allows "
+                "in one memory slot: at most 0x7fffffff000 bytes (2^31 - 1 "
+                "pages of 4 KiB)"))
+        g_error("unexpected error:\n%s", vm_stderr(vm));
+    vm_free(vm);
+}
+
 static void test_bad_option(void)
 {
     const char *args[] = { "-m", "512M,slots=4", NULL };
@@ -367,5 +452,9 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/qmp/wait-then-signal", test_qmp_wait_signal);
     g_test_add_func("/boot/errors/bad-kernel", test_bad_kernel);
     g_test_add_func("/boot/errors/bad-option", test_bad_option);
+    g_test_add_func("/boot/errors/ram-too-large-for-memslot",
+                    test_ram_too_large_for_memslot);
+    g_test_add_func("/boot/errors/kernel-not-regular",
+                    test_kernel_not_regular);
     return g_test_run();
 }

@@ -199,6 +199,26 @@ static const struct err_case err_cases[] = {
     { "/cli/m/error/trailing", "-m 512MB", { "-m:", "'512MB'", "'B'" } },
     { "/cli/m/error/unknown-suffix", "-m 512X", { "-m:", "'512X'", "'X'" } },
     { "/cli/m/error/negative", "-m -512M", { "-m:", "'-512M'", "negative" } },
+    /* Issue 15, defect 14: the next option taken for the value. */
+    { "/cli/m/error/option-as-value", "-m -serial stdio",
+      { "-m: size '-serial' is not a number; it looks like an option: was "
+        "the value left out?" } },
+    { "/cli/m/error/option-as-maxmem", "-m 1G,slots=2,maxmem=--smp",
+      { "-m: maxmem: size '--smp' is not a number; it looks like an "
+        "option" } },
+    /* Issue 15: what json-c would change silently in a JSON -object. */
+    { "/cli/object/error/json-nul", "-object '{\"qom-type\": "
+      "\"memory-backend-ram\", \"id\": \"m\\u0000x\", \"size\": 1048576}'",
+      { "-object:", "is not a valid JSON object: \\u0000 in a string is "
+        "not accepted" } },
+    { "/cli/object/error/json-2-64", "-object '{\"qom-type\": "
+      "\"memory-backend-ram\", \"id\": \"m\", \"size\": "
+      "18446744073709551616}'",
+      { "-object:", "integer 18446744073709551616 is too large (more than "
+        "2^64-1)" } },
+    { "/cli/object/error/json-nan", "-object '{\"qom-type\": "
+      "\"memory-backend-ram\", \"id\": \"m\", \"size\": NaN}'",
+      { "-object:", "NaN and Infinity are not JSON numbers" } },
     { "/cli/m/error/plus-sign", "-m +512M", { "-m:", "'+512M'" } },
     { "/cli/m/error/leading-space", "-m ' 512M'", { "-m:", "' 512M'" } },
     { "/cli/m/error/fraction-without-unit", "-m 1.5",

@@ -171,8 +171,13 @@ static void test_bitmap(void)
         return;
     qmp_fails(r.q, "dirty ring", "{\"execute\": \"calc-dirty-rate\", "
               "\"arguments\": {\"calc-time\": 1, \"mode\": \"dirty-ring\"}}");
-    qmp_fails(r.q, "out of range", "{\"execute\": \"calc-dirty-rate\", "
+    qmp_fails(r.q, "calc-time 61 s is out of range: it must be 1 to 60 s",
+              "{\"execute\": \"calc-dirty-rate\", "
               "\"arguments\": {\"calc-time\": 61}}");
+    /* Issue 15, defect 16: no signed overflow on the way (UBSan). */
+    qmp_fails(r.q, "calc-time -9223372036854775808 s is out of range",
+              "{\"execute\": \"calc-dirty-rate\", "
+              "\"arguments\": {\"calc-time\": -9223372036854775808}}");
     qmp_fails(r.q, "out of range", "{\"execute\": \"calc-dirty-rate\", "
               "\"arguments\": {\"calc-time\": 10, \"calc-time-unit\": "
               "\"millisecond\"}}");

@@ -693,6 +693,34 @@ static void test_summary_no_slots(void)
     kvm_log_clear(&log);
 }
 
+/*
+ * Issue 15, defect 14: device_add of a backend whose object-add is still
+ * preallocating said "memdev 'm0' not found (object-add it first)", though
+ * object-add had been issued. It must say what is going on.
+ */
+static void test_add_preallocating(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    json_object *args = parse("{\"qom-type\": \"memory-backend-ram\", "
+                              "\"id\": \"m0\", \"size\": 16777216, "
+                              "\"prealloc\": true}");
+    bool done = false;
+
+    machine_object_add(f->m, args, object_done, &done);
+    json_object_put(args);
+    g_assert_false(done);
+    g_assert_false(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                              "\"memdev\": \"m0\"}", &err));
+    g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+    g_assert_cmpstr(err->message, ==, "memdev 'm0' is still being "
+                    "preallocated: its object-add has not returned yet");
+    g_assert_cmpuint(f->kvm.regions, ==, 1);
+    while (!done)
+        g_main_context_iteration(NULL, TRUE);
+    g_assert_true(device_add(f, "{\"driver\": \"pc-dimm\", \"id\": \"d0\", "
+                             "\"memdev\": \"m0\"}", NULL));
+}
+
 static void test_slots_full(struct fixture *f, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
@@ -1007,6 +1035,48 @@ static void test_dirty_readded(struct fixture *f, gconstpointer data)
 }
 
 /*
+ * Issue 15, defect 16: calc-time -2^63 (seconds) was multiplied by 1000
+ * before its range was checked, a signed overflow UBSan reports. Every
+ * out-of-range value is refused, in its own unit, before any arithmetic.
+ */
+static void test_dirty_rate_calc_time_range(struct fixture *f,
+                                            gconstpointer data)
+{
+    static const struct {
+        int64_t t;
+        bool ms;
+        const char *message;
+    } cases[] = {
+        { INT64_MIN, false, "calc-time -9223372036854775808 s is out of "
+          "range: it must be 1 to 60 s" },
+        { INT64_MIN, true, "calc-time -9223372036854775808 ms is out of "
+          "range: it must be 50 to 60000 ms" },
+        { INT64_MAX, false, "calc-time 9223372036854775807 s is out of "
+          "range: it must be 1 to 60 s" },
+        { INT64_MAX / 1000 + 1, false, "calc-time 9223372036854776 s is "
+          "out of range" },
+        { -1, false, "calc-time -1 s is out of range" },
+        { 0, false, "calc-time 0 s is out of range" },
+        { 61, false, "calc-time 61 s is out of range" },
+        { 49, true, "calc-time 49 ms is out of range" },
+        { 60001, true, "calc-time 60001 ms is out of range" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(GError) err = NULL;
+        struct dirtyrate_request r = { .calc_time = cases[i].t,
+                                       .calc_time_ms = cases[i].ms };
+
+        g_assert_false(machine_calc_dirty_rate(f->m, &r, &err));
+        g_assert_error(err, HM_ERROR, HM_ERROR_INVALID);
+        if (!g_str_has_prefix(err->message, cases[i].message))
+            g_error("'%s' is not '%s'", err->message, cases[i].message);
+    }
+    calc_dirty_rate(f, 50);
+    dirty_rate_pages(f);
+}
+
+/*
  * device_add of a DIMM on a new backend, device_del, eject. The backends
  * stay (an object-del would let the next one get the same host address).
  */
@@ -1220,6 +1290,7 @@ int main(int argc, char **argv)
     ADD("cold-plug", test_cold_plug, cold);
     ADD("add-refused", test_add_refused, NULL);
     ADD("slots-full", test_slots_full, NULL);
+    ADD("add-preallocating", test_add_preallocating, NULL);
     ADD("remove", test_remove, NULL);
     ADD("add-then-del", test_add_then_del, NULL);
     ADD("ost-unsolicited", test_ost_unsolicited, NULL);
@@ -1239,6 +1310,7 @@ int main(int argc, char **argv)
     ADD("refill-hole", test_refill_hole, NULL);
     ADD("dirty-readded", test_dirty_readded, NULL);
     ADD("dirty-log-memory", test_dirty_log_memory, NULL);
+    ADD("dirty-rate-calc-time-range", test_dirty_rate_calc_time_range, NULL);
     g_test_add("/machine-dimm/without-kvm", struct fixture, NULL,
                setup_no_dirty_log, test_without_kvm, teardown);
     ADD("huge-page-alignment", test_huge_page_alignment, cold);

@@ -214,6 +214,21 @@ static void test_overlap(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(memmap_count(f->mm), ==, 5);
 }
 
+/*
+ * Issue 15, defect 14: -m 16T got KVM's bare "Invalid argument". KVM takes
+ * at most 2^31 - 1 pages in one memslot (KVM_MEM_MAX_NR_PAGES); a larger
+ * region is refused by name, before KVM is asked.
+ */
+static void test_too_large(struct fixture *f, gconstpointer data)
+{
+    add_fails(f, 0x100000000ULL, 0x80000000000ULL, HM_ERROR,
+              HM_ERROR_INVALID, "memory region [0x100000000, "
+              "+0x80000000000) of x is larger than KVM allows in one memory "
+              "slot: at most 0x7fffffff000 bytes (2^31 - 1 pages of 4 KiB)");
+    g_assert_cmpuint(f->kvm.calls->len, ==, 0);
+    add_ok(f, 0x100000000ULL, 0x7fffffff000ULL, fake_hva(0), "largest");
+}
+
 static void test_misaligned(struct fixture *f, gconstpointer data)
 {
     static const struct {
@@ -637,6 +652,7 @@ int main(int argc, char **argv)
     ADD("add/kvm-failure", test_add_kvm_fails);
     ADD("add/kvm-failure-message", test_add_kvm_fails_message);
     ADD("remove/calls-kvm", test_remove_calls_kvm);
+    ADD("add/too-large-for-kvm", test_too_large);
     ADD("remove/unknown-gpa", test_remove_unknown);
     ADD("remove/kvm-failure", test_remove_kvm_fails);
     ADD("find/edges", test_find_edges);

@@ -864,6 +864,168 @@ static void test_input_malformed(struct fixture *f, gconstpointer data)
     client_close(c);
 }
 
+/*
+ * Issue 15, defect 10: "\u0000" in a string truncated it where hotmem
+ * reads it as a C string: "echo\u0000garbage" ran echo, an argument
+ * name "k\u0000x" became "k". No string may hold a NUL: the request is a
+ * parse error, and the next one is served.
+ */
+static void test_input_nul_escape(struct fixture *f, gconstpointer data)
+{
+    static const char *const bad[] = {
+        "{\"execute\": \"echo\\u0000garbage\", \"id\": 1}",
+        "{\"execute\": \"echo\", \"arguments\": {\"k\": \"a\\u0000b\"}}",
+        "{\"execute\": \"echo\", \"arguments\": {\"k\\u0000x\": 1}}",
+        "{'execute': 'echo', 'arguments': {'k': '\\u0000'}}",
+        "{\"execute\": \"echo\", \"id\": \"\\ud800\\u0000\"}",
+    };
+    struct client *c = client_open(f);
+    json_object *msg;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_test_message("input %s", bad[i]);
+        msg = client_cmd(c, bad[i]);
+        g_assert_false(json_object_object_get_ex(msg, "id", NULL));
+        assert_error(msg, "GenericError", "JSON parse error, \\u0000 in a "
+                     "string is not accepted");
+        assert_return_id(client_cmd(c, "{\"execute\": \"echo\", \"id\": 2}"),
+                         2);
+    }
+    /* Split between two writes. */
+    client_write(c, "{\"execute\": \"echo\", \"arguments\": {\"k\": \"a\\u00");
+    g_usleep(20000);
+    client_write(c, "00\"}, \"id\": 3}{\"execute\": \"echo\", \"id\": 4}");
+    assert_error(client_read(c), "GenericError", "JSON parse error, \\u0000");
+    assert_return_id(client_read(c), 4);
+    /* An escaped backslash before u0000 and other \u escapes are fine. */
+    msg = client_cmd(c, "{\"execute\": \"echo\", \"arguments\": {\"k\": "
+                        "\"a\\\\u0000\", \"l\": \"\\u0001\\u0100\"}}");
+    g_assert_cmpstr(path_str(msg, "return", "k"), ==, "a\\u0000");
+    g_assert_cmpstr(path_str(msg, "return", "l"), ==, "\x01\xc4\x80");
+    json_object_put(msg);
+    client_close(c);
+}
+
+/*
+ * Issue 15, defect 11: a line ending inside a string ({"execute":
+ * "query-status + CRLF) got no reply, and the next line's command was
+ * taken as the rest of it and failed. JSON strings cannot hold a line
+ * break, so the line is an error and the next line starts afresh; a
+ * value left unfinished on one line whose next line cannot continue it
+ * is an error too, and that next line is parsed on its own. Objects that
+ * span lines outside strings keep working.
+ */
+static void test_input_broken_line(struct fixture *f, gconstpointer data)
+{
+    struct client *c = client_open(f);
+
+    client_write(c, "{\"execute\": \"echo\r\n{\"execute\": \"echo\", "
+                    "\"id\": 1}\r\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, line "
+                 "break inside a string (unterminated string)");
+    assert_return_id(client_read(c), 1);
+    client_write(c, "{'execute': 'echo', 'id': 'x\n{\"execute\": \"echo\", "
+                    "\"id\": 2}\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, line "
+                 "break inside a string");
+    assert_return_id(client_read(c), 2);
+    /* The line break arrives in a write of its own. */
+    client_write(c, "{\"execute\": \"ec");
+    g_usleep(20000);
+    client_write(c, "\r");
+    g_usleep(20000);
+    client_write(c, "\n{\"execute\": \"echo\", \"id\": 3}\r\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, line "
+                 "break inside a string");
+    assert_return_id(client_read(c), 3);
+    /* Unfinished outside a string: the next line is not swallowed. */
+    client_write(c, "{\"execute\": \"echo\"\r\n{\"execute\": \"echo\", "
+                    "\"id\": 4}\r\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, value "
+                 "left unfinished at the end of a line");
+    assert_return_id(client_read(c), 4);
+    client_write(c, "{\"execute\": \"echo\", \"arguments\": {\n  \n"
+                    "{\"execute\": \"echo\", \"id\": 5}\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, value "
+                 "left unfinished");
+    assert_return_id(client_read(c), 5);
+    /* Pretty-printed requests span lines. */
+    client_write(c, "{\n  \"execute\":\r\n    \"echo\",\n  \"arguments\": {\n"
+                    "    \"k\": [1,\n 2]\n  },\n  \"id\": 6\n}\n");
+    assert_return_id(client_read(c), 6);
+    client_write(c, "{\"execute\": \"echo\",\n\"id\":\n7}");
+    assert_return_id(client_read(c), 7);
+    /* Broken inside (a missing comma): one error per broken line. */
+    client_write(c, "{\n  \"execute\": \"echo\"\n  \"id\": 8\n}\n"
+                    "{\"execute\": \"echo\", \"id\": 9}\n");
+    assert_error(client_read(c), "GenericError", "JSON parse error, ");
+    assert_error(client_read(c), "GenericError", "JSON parse error, ");
+    assert_return_id(client_read(c), 9);
+    client_close(c);
+}
+
+/*
+ * Issue 15, defect 14: numbers json-c cannot hold were changed silently:
+ * 2^64 and above became 2^64-1, below -2^63 became -2^63, and an "id" of
+ * 1e400 came back as null. Out-of-range integers and NaN or Infinity
+ * (not JSON) are parse errors; a number too large for a double is echoed
+ * as it was written.
+ */
+static void test_input_numbers(struct fixture *f, gconstpointer data)
+{
+    static const struct {
+        const char *input, *desc;
+    } bad[] = {
+        { "{\"execute\": \"echo\", \"arguments\": {\"size\": "
+          "18446744073709551616}}", "JSON parse error, integer "
+          "18446744073709551616 is too large (more than 2^64-1)" },
+        { "{\"execute\": \"echo\", \"id\": 99999999999999999999999999999999"
+          "9999}", "JSON parse error, integer 99999999999999999999... is "
+          "too large" },
+        { "{\"execute\": \"echo\", \"arguments\": {\"a\": [-9223372036854775809"
+          "]}}", "JSON parse error, integer -9223372036854775809 is too small "
+          "(less than -2^63)" },
+        { "{\"execute\": \"echo\", \"id\": NaN}",
+          "JSON parse error, NaN and Infinity are not JSON numbers" },
+        { "{\"execute\": \"echo\", \"id\": -Infinity}",
+          "JSON parse error, NaN and Infinity are not JSON numbers" },
+    };
+    static const char *const ids[] = {
+        "1e400", "-1e400", "18446744073709551615", "-9223372036854775808",
+        "18446744073709551616.0", "1e-400",
+    };
+    struct client *c = client_open(f);
+    char *line;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        json_object *msg = client_cmd(c, bad[i].input);
+
+        g_test_message("input %s", bad[i].input);
+        g_assert_false(json_object_object_get_ex(msg, "id", NULL));
+        assert_error(msg, "GenericError", bad[i].desc);
+        assert_return_id(client_cmd(c, "{\"execute\": \"echo\", \"id\": 2}"),
+                         2);
+    }
+    /* The limits themselves, and an integer split between writes. */
+    for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+        g_autofree char *req = g_strdup_printf(
+            "{\"execute\": \"echo\", \"id\": %s}", ids[i]);
+        g_autofree char *want = g_strdup_printf(
+            "{\"return\": {}, \"id\": %s}\r\n", ids[i]);
+
+        client_write(c, req);
+        line = client_read_line(c);
+        g_assert_cmpstr(line, ==, want);
+        g_free(line);
+    }
+    client_write(c, "{\"execute\": \"echo\", \"id\": 1844674407");
+    g_usleep(20000);
+    client_write(c, "3709551616}");
+    assert_error(client_read(c), "GenericError", "JSON parse error, integer "
+                 "18446744073709551616 is too large");
+    client_close(c);
+}
+
 static void test_input_oversized(struct fixture *f, gconstpointer data)
 {
     struct client *c = client_open(f);
@@ -1589,6 +1751,9 @@ int main(int argc, char **argv)
     ADD("/qmp/input/split", test_input_split);
     ADD("/qmp/input/malformed", test_input_malformed);
     ADD("/qmp/input/oversized", test_input_oversized);
+    ADD("/qmp/input/nul-escape", test_input_nul_escape);
+    ADD("/qmp/input/broken-line", test_input_broken_line);
+    ADD("/qmp/input/numbers", test_input_numbers);
     ADD("/qmp/input/garbage-stream", test_input_garbage_stream);
     ADD("/qmp/async/other-client", test_async_other_client);
     ADD("/qmp/async/sequential", test_async_sequential);

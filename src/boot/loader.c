@@ -4,6 +4,11 @@
  */
 #include "boot/loader.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "errors.h"
 #include "boot/loader_common.h"
 
@@ -207,4 +212,96 @@ fail:
                 "0x%llx and 0x" X " outside the kernel [0x" X ", 0x" X ")",
                 size, LAYOUT_HIGH_START, limit, kstart, kend);
     return false;
+}
+
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a file";
+}
+
+/* Reads up to size bytes (fewer if the file shrank meanwhile). */
+static bool read_whole(int fd, uint8_t *buf, size_t size, size_t *len,
+                       GError **err)
+{
+    size_t done = 0;
+
+    while (done < size) {
+        ssize_t n = read(fd, buf + done, MIN(size - done, (size_t)1 << 30));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s", g_strerror(errno));
+            return false;
+        }
+        if (n == 0)
+            break;
+        done += (size_t)n;
+    }
+    *len = done;
+    return true;
+}
+
+/*
+ * O_NONBLOCK so that opening a FIFO never waits for a writer; only then is
+ * the file's type known. A device or a FIFO has no size to bound the read
+ * (/dev/zero never ends), and a regular file larger than guest RAM cannot
+ * be loaded anyway.
+ */
+bool loader_read_file(const char *what, const char *path, uint64_t limit,
+                      uint8_t **data, size_t *len, GError **err)
+{
+    g_autoptr(GError) e = NULL;
+    struct stat st;
+    uint8_t *buf;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
+                    g_strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &st) < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
+                    g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "%s %s: not a regular file (%s): the kernel and the "
+                    "initrd are read whole into guest RAM", what, path,
+                    file_kind(st.st_mode));
+        close(fd);
+        return false;
+    }
+    if ((uint64_t)st.st_size > limit) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "%s %s: the file is 0x" X " bytes, more than the 0x" X
+                    " bytes of guest RAM it must be loaded into", what,
+                    path, (uint64_t)st.st_size, limit);
+        close(fd);
+        return false;
+    }
+    buf = g_malloc((size_t)st.st_size + 1);
+    if (!read_whole(fd, buf, (size_t)st.st_size, len, &e)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
+                    e->message);
+        g_free(buf);
+        close(fd);
+        return false;
+    }
+    close(fd);
+    *data = buf;
+    return true;
 }

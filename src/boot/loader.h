@@ -77,3 +77,12 @@ bool loader_load_pvh(struct memmap *mm, const struct layout *l,
 bool loader_load_bzimage(struct memmap *mm, const struct layout *l,
                          const struct boot_images *img,
                          struct boot_entry *entry, GError **err);
+
+/*
+ * Reads the image at path (what: "-kernel" or "-initrd", for messages).
+ * Refuses, without blocking, anything but a regular file (a FIFO, /dev/zero)
+ * and a file larger than limit (guest RAM). *data is g_free()d by the
+ * caller.
+ */
+bool loader_read_file(const char *what, const char *path, uint64_t limit,
+                      uint8_t **data, size_t *len, GError **err);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli/cli_internal.h"
+#include "json_strict.h"
 
 static bool add_json(json_object *bag, const char *opt, const char *key,
                      const char *value, GError **err)
@@ -19,10 +20,13 @@ json_object *cli_props_parse(const char *opt, const char *arg,
     json_object *bag;
 
     if (arg[0] == '{') {
-        bag = json_tokener_parse(arg);
+        g_autoptr(GError) e = NULL;
+
+        bag = json_strict_parse(arg, &e);
         if (!bag || !json_object_is_type(bag, json_type_object)) {
             json_object_put(bag);
-            cli_fail(err, "%s: '%s' is not a valid JSON object", opt, arg);
+            cli_fail(err, "%s: '%s' is not a valid JSON object%s%s", opt, arg,
+                     e ? ": " : "", e ? e->message : "");
             return NULL;
         }
         return bag;

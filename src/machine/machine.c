@@ -223,17 +223,17 @@ static bool step_acpi_tables(struct machine *m, GError **err)
     return ok;
 }
 
-static GBytes *read_file(const char *what, const char *path, GError **err)
+/* A -kernel or -initrd image, read once at startup: a regular file no
+ * larger than guest RAM, opened without blocking (loader_read_file()). */
+static GBytes *read_file(struct machine *m, const char *what,
+                         const char *path, GError **err)
 {
-    g_autoptr(GError) e = NULL;
-    gchar *data;
-    gsize len;
+    uint8_t *data = NULL;
+    size_t len = 0;
 
-    if (g_file_get_contents(path, &data, &len, &e))
-        return g_bytes_new_take(data, len);
-    g_set_error(err, HM_ERROR, HM_ERROR_IO, "%s %s: %s", what, path,
-                e->message);
-    return NULL;
+    if (!loader_read_file(what, path, m->layout.ram_size, &data, &len, err))
+        return NULL;
+    return g_bytes_new_take(data, len);
 }
 
 /*
@@ -276,10 +276,10 @@ static bool load_kernel(struct machine *m, GError **err)
 static bool step_kernel(struct machine *m, GError **err)
 {
     if (m->cfg.kernel_path &&
-        !(m->kernel_image = read_file("-kernel", m->cfg.kernel_path, err)))
+        !(m->kernel_image = read_file(m, "-kernel", m->cfg.kernel_path, err)))
         return false;
     if (m->cfg.initrd_path &&
-        !(m->initrd_image = read_file("-initrd", m->cfg.initrd_path, err)))
+        !(m->initrd_image = read_file(m, "-initrd", m->cfg.initrd_path, err)))
         return false;
     return load_kernel(m, err);
 }

@@ -219,6 +219,12 @@ static struct backend *pick_backend(struct machine *m,
 {
     struct backend *b = machine_object_find(m, p->memdev);
 
+    if (!b && machine_object_preallocating(m, p->memdev)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memdev '%s' is still being preallocated: its "
+                    "object-add has not returned yet", p->memdev);
+        return NULL;
+    }
     if (!b && !machine_is_boot_ram(m, p->memdev)) {
         /* QEMU's class and text: the link to the object cannot be set. */
         g_set_error(err, HM_ERROR, HM_ERROR_DEVICE_NOT_FOUND,

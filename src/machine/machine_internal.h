@@ -136,6 +136,8 @@ struct backend *machine_object_find(struct machine *m, const char *id);
  */
 #define MACHINE_BOOT_RAM_ID "pc.ram"
 bool machine_is_boot_ram(struct machine *m, const char *id);
+/* An object-add of id that is still preallocating (not found until done). */
+bool machine_object_preallocating(struct machine *m, const char *id);
 
 /* An interrupt line of the in-kernel IOAPIC (or of the KVM stub). */
 void machine_irq_line(struct machine *m, uint32_t gsi, bool level);

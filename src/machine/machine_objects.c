@@ -25,6 +25,14 @@ struct backend *machine_object_find(struct machine *m, const char *id)
     return g_hash_table_lookup(m->objects, id);
 }
 
+bool machine_object_preallocating(struct machine *m, const char *id)
+{
+    gpointer value = NULL;
+
+    return g_hash_table_lookup_extended(m->objects, id, NULL, &value) &&
+           value == NULL;
+}
+
 bool machine_is_boot_ram(struct machine *m, const char *id)
 {
     return m->ram && !strcmp(id, MACHINE_BOOT_RAM_ID);

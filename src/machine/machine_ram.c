@@ -62,12 +62,14 @@ static bool anonymous_ram(struct machine *m, GError **err)
     /* Lets tools (and bench/startup) tell guest RAM from VMM memory. */
     prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)ram, size,
           (unsigned long)"hotmem-guest-ram");
-    if (!add_slice(m, 0, MIN(size, m->layout.low_size), ram, "ram-below-4g",
-                   err))
-        return false;
-    return size <= m->layout.low_size ||
-           add_slice(m, m->layout.low_size, size - m->layout.low_size,
-                     ram + m->layout.low_size, "ram-above-4g", err);
+    if (add_slice(m, 0, MIN(size, m->layout.low_size), ram, "ram-below-4g",
+                  err) &&
+        (size <= m->layout.low_size ||
+         add_slice(m, m->layout.low_size, size - m->layout.low_size,
+                   ram + m->layout.low_size, "ram-above-4g", err)))
+        return true;
+    g_prefix_error(err, "-m: ");
+    return false;
 }
 
 /* The backend with id for boot RAM, unused so far. */

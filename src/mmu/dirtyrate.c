@@ -103,24 +103,26 @@ static bool check_request(struct dirtyrate *dr,
     enum dirtyrate_mode mode = req->has_mode ? req->mode
                                              : DIRTYRATE_PAGE_SAMPLING;
     bool ring = dirty_log_mode(dr->dl) == DIRTY_LOG_RING;
+    /* calc-time's range in its own unit, so that nothing can overflow. */
+    int64_t lo = req->calc_time_ms ? DIRTYRATE_MIN_CALC_TIME_MS
+                                   : (DIRTYRATE_MIN_CALC_TIME_MS + 999) / 1000;
+    int64_t hi = req->calc_time_ms ? DIRTYRATE_MAX_CALC_TIME_MS
+                                   : DIRTYRATE_MAX_CALC_TIME_MS / 1000;
+    const char *unit = req->calc_time_ms ? "ms" : "s";
 
     if (dr->timer) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "the dirty rate is already being measured");
         return false;
     }
-    *ms = req->calc_time_ms ? req->calc_time
-          : (req->calc_time > INT64_MAX / 1000 ? INT64_MAX
-                                                : req->calc_time * 1000);
-    if (req->calc_time < 0 || *ms < DIRTYRATE_MIN_CALC_TIME_MS ||
-        *ms > DIRTYRATE_MAX_CALC_TIME_MS) {
+    if (req->calc_time < lo || req->calc_time > hi) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "calc-time %" G_GINT64_FORMAT " %s is out of range: "
-                    "it must be %d to %d ms", req->calc_time,
-                    req->calc_time_ms ? "ms" : "s",
-                    DIRTYRATE_MIN_CALC_TIME_MS, DIRTYRATE_MAX_CALC_TIME_MS);
+                    "it must be %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                    " %s", req->calc_time, unit, lo, hi, unit);
         return false;
     }
+    *ms = req->calc_time_ms ? req->calc_time : req->calc_time * 1000;
     if (req->has_sample_pages && mode != DIRTYRATE_PAGE_SAMPLING) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "sample-pages is used only in page-sampling mode "

@@ -133,8 +133,15 @@ static const struct memmap_slot *find_locked(struct memmap *mm, uint64_t gpa)
     return gpa - s->gpa < s->size ? s : NULL;
 }
 
+/*
+ * KVM refuses a memslot of more pages than this with a bare EINVAL
+ * (KVM_MEM_MAX_NR_PAGES in include/linux/kvm_host.h: the page count is
+ * kept in 31 bits).
+ */
+#define KVM_MAX_SLOT_PAGES  ((1ULL << 31) - 1)
+
 static bool check_new_range(struct memmap *mm, uint64_t gpa, uint64_t size,
-                            GError **err)
+                            const char *owner, GError **err)
 {
     unsigned i;
 
@@ -143,6 +150,16 @@ static bool check_new_range(struct memmap *mm, uint64_t gpa, uint64_t size,
                     "memory region [0x%" G_GINT64_MODIFIER "x, +0x%"
                     G_GINT64_MODIFIER "x) must be non-empty and 4 KiB "
                     "aligned", gpa, size);
+        return false;
+    }
+    if (size / 4096 > KVM_MAX_SLOT_PAGES) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "memory region [0x%" G_GINT64_MODIFIER "x, +0x%"
+                    G_GINT64_MODIFIER "x) of %s is larger than KVM allows "
+                    "in one memory slot: at most 0x%" G_GINT64_MODIFIER
+                    "x bytes (2^31 - 1 pages of 4 KiB)", gpa, size,
+                    owner ? owner : "guest memory",
+                    (guint64)(KVM_MAX_SLOT_PAGES * 4096));
         return false;
     }
     i = lower_bound(mm, gpa);
@@ -174,7 +191,7 @@ bool memmap_add(struct memmap *mm, uint64_t gpa, uint64_t size, void *hva,
     int r;
 
     g_rw_lock_writer_lock(&mm->lock);
-    if (!check_new_range(mm, gpa, size, err))
+    if (!check_new_range(mm, gpa, size, owner, err))
         goto fail;
     if (!lowest_free_id(mm, &id)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,

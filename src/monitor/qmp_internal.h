@@ -12,9 +12,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <glib.h>
 #include <json-c/json.h>
 
+#include "json_strict.h"
 #include "monitor/qmp.h"
 
 /* A single JSON value in the input may not exceed this many bytes. */
@@ -41,9 +43,7 @@ struct qmp_input {
     struct json_tokener *tok;
     size_t value_bytes;     /* bytes fed to tok for the current value */
     bool resync;            /* discarding the rest of a bad value */
-    unsigned depth;         /* bracket nesting of the current value */
-    char quote;             /* inside a string opened by this quote, or 0 */
-    bool escape;            /* previous byte in the string was '\' */
+    struct json_lex lex;    /* the current value's bytes so far */
 };
 
 /* init allocates the tokener (tok); destroy frees it and leaves tok NULL. */

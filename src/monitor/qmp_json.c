@@ -104,9 +104,17 @@ void qmp_json_append(GString *out, json_object *v)
         g_string_append(out, json_object_get_boolean(v) ? "true" : "false");
         break;
     case json_type_double:
-        /* NaN and infinities have no JSON spelling. */
+        /*
+         * NaN and infinities have no JSON spelling; but a client's number
+         * too large for a double (an "id" of 1e400) goes back as written,
+         * which json-c keeps.
+         */
         if (!isfinite(json_object_get_double(v))) {
-            g_string_append(out, "null");
+            const char *text = json_object_to_json_string_ext(
+                v, JSON_C_TO_STRING_PLAIN);
+
+            g_string_append(out, g_ascii_isdigit(text[text[0] == '-'])
+                                 ? text : "null");
             break;
         }
         /* json-c prints numbers faithfully */

@@ -116,6 +116,17 @@ write("qmp", "framing", CAPS +
       '{"execute": "echo", "arguments": {"s": "\\u00e9\\ud83d\\ude00"}}\n'
       '[1]\r\n"str"\r\nnull\r\n{"execute": \x01{"execute": "echo"}\r\n'
       '{"execute": "echo"} {"execute": "echo"}\r\n\xff{"id": 3}\r\n')
+# What json-c would change silently (issue 15): \u0000, integers beyond
+# 64 bits, NaN, 1e400, comments, line breaks in strings, a line left
+# unfinished before a new request.
+write("qmp", "framing-strict", CAPS +
+      '{"execute": "echo\\u0000x", "id": 1}\r\n'
+      '{"execute": "echo", "arguments": {"k\\u0000": "a\\\\u0000"}}\r\n'
+      '{"execute": "echo", "id": 18446744073709551616}\r\n'
+      '{"execute": "echo", "id": -9223372036854775808}\r\n'
+      '{"execute": "echo", "id": 1e400}\r\n{"execute": "echo", "id": NaN}\r\n'
+      '{"execute": "echo" /* c */}\r\n{"execute": "ec\r\n'
+      '{"execute": "echo"\r\n{"execute": "echo", "id": 2}\r\n')
 write("qmp", "no-negotiation",
       '{"execute": "echo"}\r\n{"execute": "qmp_capabilities", '
       '"arguments": {"enable": ["oob"]}}\r\n' + CAPS + CAPS)
