@@ -109,12 +109,19 @@ enum linux_env_status linux_initramfs_get(char **path, char **why)
 
 #define GUEST_TIMEOUT_MS 60000
 
+/*
+ * A nested host shares its CPUs with whatever else the machine runs, and
+ * one measurement can come out far too low: up to three, stopping at the
+ * first fast enough, and the best counts.
+ */
+#define RING0_TRIES 3
+
 enum linux_env_status linux_ring0_mips(double *mips, char **line, char **why)
 {
     static const char *const args[] = { "-m", "64M", NULL };
     const char *nokvm = vm_kvm_unavailable();
-    g_autofree char *ready = NULL, *report = NULL;
-    const char *v;
+    g_autofree char *ready = NULL, *best = NULL;
+    double best_mips = -1;
     struct vm *vm;
 
     if (nokvm) {
@@ -123,22 +130,36 @@ enum linux_env_status linux_ring0_mips(double *mips, char **line, char **why)
     }
     vm = vm_spawn(args);
     ready = vm_wait_line(vm, "hotmem-guest: ready", GUEST_TIMEOUT_MS);
-    if (ready && vm_send(vm, "ring0-mips"))
-        report = vm_wait_line(vm, "hotmem-guest: ring0 ", GUEST_TIMEOUT_MS);
-    if (report && vm_send(vm, "poweroff"))
-        vm_wait_exit(vm, 10000);
-    v = report ? strstr(report, "mips=") : NULL;
-    if (!v) {
+    for (int i = 0; ready && i < RING0_TRIES &&
+                    best_mips < LINUX_MIN_RING0_MIPS; i++) {
+        g_autofree char *report = NULL;
+        const char *v;
+
+        if (vm_send(vm, "ring0-mips"))
+            report = vm_wait_line(vm, "hotmem-guest: ring0 ",
+                                  GUEST_TIMEOUT_MS);
+        v = report ? strstr(report, "mips=") : NULL;
+        if (!v)
+            break;
+        if (g_ascii_strtod(v + 5, NULL) > best_mips) {
+            best_mips = g_ascii_strtod(v + 5, NULL);
+            g_free(best);
+            best = g_steal_pointer(&report);
+        }
+    }
+    if (!best) {
         *why = g_strdup_printf("hotmem-guest gave no ring0 report; console:\n"
                                "%s\nstderr:\n%s", vm_console(vm),
                                vm_stderr(vm));
         vm_free(vm);
         return LINUX_ENV_FAIL;
     }
+    if (vm_send(vm, "poweroff"))
+        vm_wait_exit(vm, 10000);
     vm_free(vm);
-    *mips = g_ascii_strtod(v + 5, NULL);
+    *mips = best_mips;
     if (line)
-        *line = g_steal_pointer(&report);
+        *line = g_steal_pointer(&best);
     return LINUX_ENV_OK;
 }
 
