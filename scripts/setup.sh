@@ -5,12 +5,14 @@ set -eu
 cd "$(dirname "$0")/.."
 # acpica-tools: the ACPI tests; lz4/xz-utils/zstd: the Linux tests unpack
 # Debian's kernel payload (fetched at test time, tests/linux/get-kernel.sh);
-# qemu-system-x86: the nested KVM host (tests/rig) on machines without a
+# golang-go, golang-github-digitalocean-go-qemu-dev: a real QMP client
+# in the tests (tests/clients); qemu-system-x86: the nested KVM host (tests/rig) on machines without a
 # fast /dev/kvm, and the peer the benchmarks compare against; clang and
 # libclang-rt-14-dev: libFuzzer for the fuzz targets (tests/fuzz/run.sh).
 PKGS="gcc meson ninja-build pkg-config libglib2.0-dev libjson-c-dev
       liburing-dev acpica-tools lz4 xz-utils zstd qemu-system-x86
-      clang libclang-rt-14-dev"
+      clang libclang-rt-14-dev
+      golang-go golang-github-digitalocean-go-qemu-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -98,10 +98,19 @@ func main() {
 		fail("qmp_capabilities: %v", err)
 	}
 	defer mon.Disconnect()
-	events, err := mon.Events(context.Background())
+	stream, err := mon.Events(context.Background())
 	if err != nil {
 		fail("events: %v", err)
 	}
+	// go-qemu delivers replies and events from one reader goroutine, so
+	// an event nobody takes would hold up the next reply: drain them.
+	events := make(chan qmp.Event, 4096)
+	go func() {
+		for ev := range stream {
+			events <- ev
+		}
+		close(events)
+	}()
 	r := raw.NewMonitor(mon)
 
 	st, err := r.QueryStatus()
