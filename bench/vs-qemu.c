@@ -245,6 +245,10 @@ static int run_in_rig(const char *why, int argc, char **argv)
     g_ptr_array_add(a, rig);
     g_ptr_array_add(a, "--timeout");
     g_ptr_array_add(a, "10800");
+    /* Each step prints a line; a long silence means the nested host hangs
+     * (a QEMU preallocating 4 GiB under emulation takes a while). */
+    g_ptr_array_add(a, "--quiet-limit");
+    g_ptr_array_add(a, "600");
     g_ptr_array_add(a, "--");
     g_ptr_array_add(a, self);
     for (int i = 1; i < argc; i++)

@@ -22,8 +22,8 @@
 #include "vsq.h"
 
 #define MIB ((uint64_t)1 << 20)
-#define BOOT_TIMEOUT_MS 300000
-#define STEP_TIMEOUT_MS 300000
+#define BOOT_TIMEOUT_MS 150000
+#define STEP_TIMEOUT_MS 150000
 #define APPEND "console=ttyS0 quiet memhp_default_state=online_movable"
 
 struct guest {
@@ -108,7 +108,7 @@ static bool boot(const struct vsq_config *c, struct guest *g,
 
 static bool wait_memtotal(struct guest *g, unsigned long long kb)
 {
-    g_autofree char *cmd = g_strdup_printf("wait-memtotal %llu 300 0.01", kb);
+    g_autofree char *cmd = g_strdup_printf("wait-memtotal %llu 140 0.01", kb);
     g_autofree char *want = g_strdup_printf("hotmem-linux: memtotal-kb=%llu",
                                             kb);
     g_autofree char *line = NULL;
@@ -201,7 +201,7 @@ static void linux_round(const struct vsq_config *c, struct vsq_figures *f,
 {
     struct guest g = { .w = w };
     unsigned serial = 0;
-    double ms = 0;
+    double ms = 0, t0 = bench_now_ms();
     bool ok = boot(c, &g, kernel, initrd, &ms);
 
     if (ok)
@@ -213,6 +213,9 @@ static void linux_round(const struct vsq_config *c, struct vsq_figures *f,
                         &serial);
     if (ok && vm_send(g.vm, "poweroff") && vm_wait_exit(g.vm, 60000) < 0)
         printf("vs-qemu: %s did not power off within 60 s\n", vsq_name(w));
+    printf("vs-qemu: Linux under %s: %s, %.0f s\n", vsq_name(w),
+           ok ? "every step done" : "stopped", (bench_now_ms() - t0) / 1e3);
+    fflush(stdout);
     guest_free(&g);
 }
 
