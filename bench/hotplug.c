@@ -3,8 +3,9 @@
  *
  *   bench-hotplug HOTMEM_BIN GUEST_ELF [ITERATIONS]
  *
- * For hotmem (and QEMU with KVM where installed, for the VMM-side figures):
- *  - round trip of query-status (median of 200)
+ * For hotmem (and QEMU with KVM where installed, for the VMM-side figures),
+ * both VMs running, iterations alternating between them (medians [min-max]):
+ *  - round trip of query-status (median of 200 per iteration)
  *  - device_add of a 1 GiB pc-dimm, from sending to the reply (VMM side)
  *  - hotmem only: device_add to the guest's "dimm ... online" line, and
  *    device_del to DEVICE_DELETED (the guest checks the memory in between)
@@ -195,34 +196,79 @@ static bool cycle(struct vm *vm, int i, bool guest, double *reply,
     return qmp_wait(vm, "\"return\"", 10000);
 }
 
-static void bench(const char *label, char **argv, const char *sock,
-                  int iters, bool guest)
-{
-    double reply[64], online[64], deleted[64], qs;
-    struct vm *vm = vm_start(argv, sock);
-    int n = 0;
+/* One VMM and its samples. */
+struct side {
+    const char *label;
+    struct vm *vm;
+    bool guest;
+    double qs[64], reply[64], online[64], deleted[64];
+    int nq, n;
+};
 
-    if (!vm) {
-        printf("%-7s could not start or negotiate QMP\n", label);
+static bool side_start(struct side *s, char **argv, const char *sock)
+{
+    s->vm = vm_start(argv, sock);
+    if (!s->vm) {
+        printf("%-7s could not start or negotiate QMP\n", s->label);
+        return false;
+    }
+    if (s->guest)
+        console_wait(s->vm, "hotmem-guest: ready", 30000);
+    return true;
+}
+
+/* One iteration: a query-status burst and one add/remove cycle. */
+static void side_step(struct side *s, int i)
+{
+    double qs;
+
+    if (!s->vm)
         return;
+    qs = query_status_us(s->vm);
+    if (qs >= 0)
+        s->qs[s->nq++] = qs;
+    if (cycle(s->vm, i, s->guest, &s->reply[s->n], &s->online[s->n],
+              &s->deleted[s->n]))
+        s->n++;
+    else
+        printf("%-7s cycle %d failed: no more figures from it\n", s->label, i);
+    if (s->n <= i) {
+        vm_stop(s->vm);
+        s->vm = NULL;
     }
-    if (guest)
-        console_wait(vm, "hotmem-guest: ready", 30000);
-    qs = query_status_us(vm);
-    for (int i = 0; i < iters; i++) {
-        if (!cycle(vm, i, guest, &reply[n], &online[n], &deleted[n]))
-            break;
-        n++;
+}
+
+/* "median [min-max]" of v[0..n); sorts v. */
+static char *spread(double *v, int n)
+{
+    double med = bench_median(v, n);
+
+    return g_strdup_printf("%.1f [%.1f-%.1f]", med, v[0], v[n - 1]);
+}
+
+static void side_report(struct side *s)
+{
+    if (s->nq) {
+        g_autofree char *t = spread(s->qs, s->nq);
+
+        printf("%-7s query-status round trip %s us (median of 200, %d "
+               "bursts)\n", s->label, t, s->nq);
     }
-    printf("%-7s query-status round trip median %.1f us\n", label, qs);
-    if (n)
-        printf("%-7s device_add 1 GiB reply median %.1f us (%d runs)\n",
-               label, bench_median(reply, n), n);
-    if (n && guest)
-        printf("%-7s device_add -> guest online median %.1f ms; "
-               "device_del -> DEVICE_DELETED median %.1f ms\n", label,
-               bench_median(online, n), bench_median(deleted, n));
-    vm_stop(vm);
+    if (s->n) {
+        g_autofree char *t = spread(s->reply, s->n);
+
+        printf("%-7s device_add 1 GiB reply %s us (%d runs)\n", s->label, t,
+               s->n);
+    }
+    if (s->n && s->guest) {
+        g_autofree char *on = spread(s->online, s->n);
+        g_autofree char *del = spread(s->deleted, s->n);
+
+        printf("%-7s device_add -> guest online %s ms; device_del -> "
+               "DEVICE_DELETED %s ms\n", s->label, on, del);
+    }
+    if (s->vm)
+        vm_stop(s->vm);
 }
 
 int main(int argc, char **argv)
@@ -248,11 +294,21 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    printf("bench/hotplug: 1 GiB pc-dimm, %d add/remove cycles\n", iters);
-    bench("hotmem", hotmem, s1, iters, true);
-    if (qemu_path)
-        bench("qemu", qemu, s2, iters, false);
-    else
+    printf("bench/hotplug: 1 GiB pc-dimm, %d add/remove cycles, VMMs "
+           "interleaved (order alternating); median [min-max]\n", iters);
+    struct side side[2] = { { .label = "hotmem", .guest = true },
+                            { .label = "qemu" } };
+    int nside = 1;
+
+    side_start(&side[0], hotmem, s1);
+    if (qemu_path && side_start(&side[1], qemu, s2))
+        nside = 2;
+    for (int i = 0; i < iters; i++)
+        for (int j = 0; j < nside; j++)
+            side_step(&side[(i + j) % nside], i);
+    for (int j = 0; j < nside; j++)
+        side_report(&side[j]);
+    if (!qemu_path)
         printf("qemu    not installed: no peer figures\n");
     g_unlink(s1);
     g_unlink(s2);

@@ -13,7 +13,8 @@
  *                 polls every 10 ms; includes the console round trip)
  *   del->deleted  device_del sent .. DEVICE_DELETED: Linux has offlined
  *                 (migrating pages out), removed and ejected it
- * (times from QMP event timestamps) and prints medians, also per GiB. The
+ * (times from QMP event timestamps) and prints medians [min-max], also
+ * medians per GiB. The
  * same rounds run on Debian's QEMU (same KVM, kernel, initramfs, memory),
  * interleaved with hotmem's, and the ratios QEMU/hotmem are printed: the
  * figures that mean something inside the nested KVM host (docs/testing.md).
@@ -267,14 +268,25 @@ static char *qemu_peer(const struct linux_kernel *k, const char *initrd,
     return bin;
 }
 
+/* "median [min-max]" of v[0..n); sorts v; returns the median. */
+static double spread(double *v, unsigned n, char *out, size_t len)
+{
+    double med = bench_median(v, n);
+
+    snprintf(out, len, "%.1f [%.1f-%.1f]", med, v[0], v[n - 1]);
+    return med;
+}
+
 static void print_row(const char *name, unsigned gib, double *ost, double *mi,
                       double *del, unsigned rounds, double med[3])
 {
-    med[0] = bench_median(ost, rounds);
-    med[1] = bench_median(mi, rounds);
-    med[2] = bench_median(del, rounds);
-    printf("%-7s %3u G %9.1f ms %9.1f ms %9.1f ms %9.1f ms %9.1f ms\n",
-           name, gib, med[0], med[1], med[2], med[1] / gib, med[2] / gib);
+    char c[3][64];
+
+    med[0] = spread(ost, rounds, c[0], sizeof(c[0]));
+    med[1] = spread(mi, rounds, c[1], sizeof(c[1]));
+    med[2] = spread(del, rounds, c[2], sizeof(c[2]));
+    printf("%-7s %3u G %24s %24s %24s %9.1f ms %9.1f ms\n", name, gib, c[0],
+           c[1], c[2], med[1] / gib, med[2] / gib);
 }
 
 /* hotmem failed: the benchmark fails, saying why. */
@@ -328,8 +340,9 @@ static int run(unsigned rounds)
     printf("linux-hotplug: %s %s, %u rounds per size, VMMs interleaved "
            "(medians)%s\n", k.package, k.version, rounds,
            qemu ? "" : "; qemu-system-x86_64 not installed: no peer");
-    printf("%-7s %5s %12s %12s %12s %12s %12s\n", "vmm", "size", "add->ost",
-           "add->meminfo", "del->deleted", "online/GiB", "remove/GiB");
+    printf("%-7s %5s %24s %24s %24s %12s %12s\n", "vmm", "size",
+           "add->ost ms", "add->meminfo ms", "del->deleted ms", "online/GiB",
+           "remove/GiB");
     for (unsigned s = 0, n = 0; s < G_N_ELEMENTS(sizes_gib); s++) {
         double ost[2][64], mi[2][64], del[2][64], med[2][3];
 
@@ -353,7 +366,7 @@ static int run(unsigned rounds)
             print_row(vmm[i].name, sizes_gib[s], ost[i], mi[i], del[i],
                       rounds, med[i]);
         if (nvmm == 2)
-            printf("%-7s %3u G %11.2fx %11.2fx %11.2fx\n", "q/h", sizes_gib[s],
+            printf("%-7s %3u G %23.2fx %23.2fx %23.2fx\n", "q/h", sizes_gib[s],
                    med[1][0] / med[0][0], med[1][1] / med[0][1],
                    med[1][2] / med[0][2]);
     }

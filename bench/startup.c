@@ -1,7 +1,8 @@
 /*
  * bench/startup: time from exec to the guest's "ready" line, and the VMM's
- * memory, for `hotmem -m 256M`; median of several runs. Where QEMU is
- * installed, boots the same guest ELF under QEMU (KVM) and prints the ratio.
+ * memory, for `hotmem -m 256M`; median [min-max] of several runs. Where QEMU
+ * is installed, boots the same guest ELF under QEMU (KVM), runs alternating
+ * with hotmem's (hotmem first, then QEMU first), and prints the ratio.
  *
  *   bench-startup HOTMEM_BIN GUEST_ELF [RUNS]
  *
@@ -118,32 +119,40 @@ static int run_once(char *const *argv, struct sample *s)
     return rc;
 }
 
-/* Returns the median ready time, or -1 when no run reached ready. */
-static double bench(const char *label, char *const *argv, int runs)
-{
+/* The samples of one VMM. */
+struct series {
+    const char *label;
     double ready[64], vmm[64], total[64];
-    int ok = 0;
+    int ok;
+};
 
-    for (int i = 0; i < runs; i++) {
-        struct sample s = { 0 };
+static void take(struct series *s, char *const *argv)
+{
+    struct sample x = { 0 };
 
-        if (run_once(argv, &s) == 0) {
-            ready[ok] = s.ready_ms;
-            vmm[ok] = s.rss_vmm_kib;
-            total[ok] = s.rss_total_kib;
-            ok++;
-        }
+    if (run_once(argv, &x) == 0) {
+        s->ready[s->ok] = x.ready_ms;
+        s->vmm[s->ok] = x.rss_vmm_kib;
+        s->total[s->ok] = x.rss_total_kib;
+        s->ok++;
     }
-    if (!ok) {
-        printf("%-8s  no run reached the ready line\n", label);
+}
+
+/* Prints the medians [min-max]; returns the median ready time, or -1 when
+ * no run reached ready. */
+static double report(struct series *s)
+{
+    if (!s->ok) {
+        printf("%-8s  no run reached the ready line\n", s->label);
         return -1;
     }
-    double med = bench_median(ready, ok);     /* sorts ready[] */
+    double med = bench_median(s->ready, s->ok);     /* sorts ready[] */
+    double vmm = bench_median(s->vmm, s->ok);       /* sorts vmm[] */
 
-    printf("%-8s  runs=%d  exec->ready median %.2f ms (min %.2f, max %.2f)"
-           "  peak RSS %.0f KiB  RSS outside guest RAM %.0f KiB\n",
-           label, ok, med, ready[0], ready[ok - 1],
-           bench_median(total, ok), bench_median(vmm, ok));
+    printf("%-8s  runs=%d  exec->ready median %.2f ms [%.2f-%.2f]"
+           "  peak RSS %.0f KiB  RSS outside guest RAM %.0f KiB [%.0f-%.0f]\n",
+           s->label, s->ok, med, s->ready[0], s->ready[s->ok - 1],
+           bench_median(s->total, s->ok), vmm, s->vmm[0], s->vmm[s->ok - 1]);
     return med;
 }
 
@@ -164,14 +173,24 @@ int main(int argc, char **argv)
                 argv[0]);
         return 2;
     }
-    printf("bench/startup: -m 256M, bundled hotmem-guest, %d runs each\n",
-           runs);
-    h = bench("hotmem", hotmem, runs);
+    printf("bench/startup: -m 256M, bundled hotmem-guest, %d runs each, "
+           "VMMs interleaved (order alternating); median [min-max]\n", runs);
+    struct series hs = { .label = "hotmem" }, qs = { .label = "qemu" };
+
+    for (int i = 0; i < runs; i++) {
+        if (i % 2 || !qemu_path)
+            take(&hs, hotmem);
+        if (qemu_path)
+            take(&qs, qemu);
+        if (i % 2 == 0 && qemu_path)
+            take(&hs, hotmem);
+    }
+    h = report(&hs);
     if (!qemu_path) {
         printf("qemu     not installed: no peer ratio\n");
         return h < 0;
     }
-    q = bench("qemu", qemu, runs);
+    q = report(&qs);
     if (h > 0 && q > 0)
         printf("ratio    qemu/hotmem exec->ready: %.2fx\n", q / h);
     return h < 0;
