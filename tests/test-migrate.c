@@ -102,6 +102,16 @@ static uint64_t peek(struct node *n, uint64_t addr)
     return g_ascii_strtoull(v + 6, NULL, 16);
 }
 
+static uint64_t guest_tsc(struct node *n)
+{
+    g_autofree char *line = NULL;
+
+    g_assert_true(vm_send(n->vm, "tsc"));
+    line = vm_wait_line(n->vm, "hotmem-guest: tsc value=", TIMEOUT_MS);
+    g_assert_nonnull(line);
+    return g_ascii_strtoull(strstr(line, "value=") + 6, NULL, 16);
+}
+
 static char *run_state(struct node *n)
 {
     json_object *r = qmp_return(n->qmp, "{\"execute\": \"query-status\"}");
@@ -294,11 +304,18 @@ static void test_snapshot_restore(struct fixture *f, gconstpointer data)
     g_autofree char *file = NULL, *uri = NULL, *state = NULL;
     struct node dst = { 0 }, again = { 0 };
     json_object *ev;
+    uint64_t tsc;
 
     if (skipped(f))
         return;
     file = path_in(f, "snap");
     uri = g_strdup_printf("file:%s", file);
+    /*
+     * The source has run a while longer than a destination will have
+     * existed when it reads its TSC: a fresh vCPU's TSC would go back.
+     */
+    g_usleep(G_USEC_PER_SEC);
+    tsc = guest_tsc(&f->src);
     migrate_ok(f, uri);
     /* The source stopped for the write and runs on, unchanged. */
     ev = qmp_wait_event(f->src.qmp, "RESUME", TIMEOUT_MS);
@@ -314,6 +331,8 @@ static void test_snapshot_restore(struct fixture *f, gconstpointer data)
     g_clear_pointer(&state, g_free);
     state = wait_state_change(&dst, "inmigrate");
     g_assert_cmpstr(state, ==, "running");
+    /* Guest time goes on from where it was saved. */
+    g_assert_cmphex(guest_tsc(&dst), >, tsc);
     check_restored(f, &dst);
     check_removable(f, &dst);
     stop_node(&dst);
