@@ -17,6 +17,7 @@
 #include "power.h"
 #include "print.h"
 #include "syscall.h"
+#include "tsc.h"
 
 void command_usage_error(const struct command *cmd)
 {
@@ -68,6 +69,13 @@ static void cmd_ping(const struct boot_info *info, const struct command *cmd,
                      char *args)
 {
     print_line("pong");
+}
+
+/* The TSC now: a restored guest's time goes on from the saved one. */
+static void cmd_tsc(const struct boot_info *info, const struct command *cmd,
+                    char *args)
+{
+    print_line("tsc value=0x%lx", tsc_read());
 }
 
 static void cmd_echo(const struct boot_info *info, const struct command *cmd,
@@ -272,6 +280,7 @@ static void cmd_scan(const struct boot_info *info, const struct command *cmd,
 static const struct command commands[] = {
     { "help", "", "list the commands", cmd_help },
     { "ping", "", "reply pong", cmd_ping },
+    { "tsc", "", "print the time-stamp counter (hex)", cmd_tsc },
     { "echo", "TEXT", "reply \"echo TEXT\"", cmd_echo },
     { "mem", "", "list the PVH memory map", cmd_mem },
     { "info", "", "show RAM total, device-memory window, physical address bits",

@@ -6,7 +6,7 @@
 #
 # Layers, top to bottom; a file may include its own layer and those below:
 #   6 main.c
-#   5 monitor/ cli/
+#   5 monitor/ cli/ migration/
 #   4 machine/
 #   3 boot/ devices/
 #   2 mmu/
@@ -18,7 +18,7 @@ cd "$src"
 rank() {  # path relative to src/ -> layer number (0: not ours)
     case $1 in
         main.c) echo 6 ;;
-        monitor/*|cli/*) echo 5 ;;
+        monitor/*|cli/*|migration/*) echo 5 ;;
         machine/*) echo 4 ;;
         boot/*|devices/*) echo 3 ;;
         mmu/*) echo 2 ;;

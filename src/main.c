@@ -22,6 +22,7 @@
 #include "hotmem-config.h"
 #include "machine/machine.h"
 #include "machine/machine_acpi.h"
+#include "migration/migration.h"
 #include "monitor/commands.h"
 #include "monitor/qmp.h"
 
@@ -30,6 +31,8 @@ struct app {
     struct machine *machine;
     struct qmp_server *qmp;
     struct monitor *monitor;
+    struct migration *migration;
+    struct monitor_group migration_cmds;
     int signal;             /* the signal that ended us, or 0 */
     char *pidfile;
     int pidfile_fd;
@@ -356,6 +359,9 @@ static struct machine *build(struct app *app, const struct cli_options *o,
         return NULL;
     app->machine = m;
     app->monitor = monitor_new(app->qmp, m, o->name);
+    app->migration = migration_new(m);
+    app->migration_cmds = monitor_register_migration(app->qmp,
+                                                     app->migration);
     if (listen_qmp(app, o, err) &&
         (!o->mem_lock || lock_memory(err)) &&
         (!o->pidfile || write_pidfile(app, o->pidfile, err)))
@@ -382,6 +388,11 @@ static void teardown(struct app *app)
 {
     g_clear_pointer(&app->qmp, qmp_server_free);
     g_clear_pointer(&app->monitor, monitor_free);
+    if (app->migration_cmds.free)
+        app->migration_cmds.free(app->migration_cmds.state);
+    app->migration_cmds = (struct monitor_group){ 0 };
+    /* Its thread reads or writes guest memory: before the machine goes. */
+    g_clear_pointer(&app->migration, migration_free);
     if (app->machine)
         machine_destroy(app->machine);
     app->machine = NULL;
@@ -424,7 +435,15 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
         teardown(app);
         return 128 + app->signal;
     }
-    if (m && !machine_start(m, o->start_paused, &err)) {
+    /* -incoming: the vCPUs wait for the machine's state (inmigrate). */
+    if (m && !machine_start(m, o->start_paused || o->incoming, &err)) {
+        teardown(app);
+        m = NULL;
+    }
+    if (m && o->incoming &&
+        !migration_incoming_cli(app->migration, o->incoming,
+                                !o->start_paused, &err)) {
+        g_prefix_error(&err, "-incoming %s: ", o->incoming);
         teardown(app);
         m = NULL;
     }

@@ -13,19 +13,6 @@
 
 #include "errors.h"
 
-struct vcpu_state {
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
-    struct kvm_xcrs xcrs;
-    bool has_xcrs;
-    struct kvm_xsave *xsave;        /* NULL without KVM_CAP_XSAVE */
-    struct kvm_mp_state mp;
-    struct kvm_lapic_state lapic;
-    struct kvm_vcpu_events events;
-    struct kvm_debugregs debugregs;
-    struct kvm_msrs *msrs;          /* the readable ones, with values */
-};
 
 /* The MSRs KVM saves and restores for a migration. */
 static struct kvm_msr_list *msr_index_list(struct kvm *kvm, GError **err)
@@ -84,6 +71,7 @@ static bool save_xsave(struct kvm *kvm, int fd, struct vcpu_state *st,
                     (void *)(long)KVM_CAP_XSAVE) <= 0)
         return true;
     st->xsave = g_malloc0(size);
+    st->xsave_size = size;
     return size2 > 0 ? kvm_ioctl(fd, KVM_GET_XSAVE2, st->xsave, err)
                      : kvm_ioctl(fd, KVM_GET_XSAVE, st->xsave, err);
 }
@@ -117,12 +105,12 @@ static bool restore_msrs(const struct kvm_msrs *msrs, int fd, GError **err)
         return true;
     if (r < 0)
         g_set_error(err, HM_ERROR, HM_ERROR_KVM,
-                    "KVM_SET_MSRS of the power-on MSRs failed: %s",
+                    "KVM_SET_MSRS of the saved MSRs failed: %s",
                     g_strerror(-r));
     else
         g_set_error(err, HM_ERROR, HM_ERROR_KVM,
                     "KVM_SET_MSRS refused MSR 0x%" PRIx32 " (value 0x%"
-                    PRIx64 ") of the power-on state",
+                    PRIx64 ") of the saved state",
                     msrs->entries[r].index, (uint64_t)msrs->entries[r].data);
     return false;
 }

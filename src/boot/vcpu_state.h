@@ -15,7 +15,27 @@
 
 #include "kvm.h"
 
-struct vcpu_state;
+/*
+ * Public so that a migration can carry it (docs/migration.md); the machine
+ * reset keeps it opaque in practice. xsave is xsave_size bytes (KVM_GET_XSAVE2's
+ * size, at least struct kvm_xsave), NULL without KVM_CAP_XSAVE; msrs holds
+ * the readable MSRs with their values (the TSC among them: restoring it
+ * keeps guest time monotonic).
+ */
+struct vcpu_state {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+    struct kvm_xcrs xcrs;
+    bool has_xcrs;
+    struct kvm_xsave *xsave;
+    size_t xsave_size;
+    struct kvm_mp_state mp;
+    struct kvm_lapic_state lapic;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs debugregs;
+    struct kvm_msrs *msrs;
+};
 
 struct vcpu_state *vcpu_state_save(struct kvm *kvm, int vcpu_fd,
                                    GError **err);

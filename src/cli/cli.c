@@ -276,6 +276,14 @@ static bool opt_paused(struct parse_state *st, const char *arg, GError **err)
     return true;
 }
 
+static bool opt_incoming(struct parse_state *st, const char *arg,
+                         GError **err)
+{
+    g_free(st->o->incoming);
+    st->o->incoming = g_strdup(arg);
+    return true;
+}
+
 static bool opt_daemonize(struct parse_state *st, const char *arg,
                           GError **err)
 {
@@ -359,6 +367,10 @@ static const struct cli_opt cli_opts[] = {
     { "enable-kvm", NULL, "accepted: hotmem always uses KVM", opt_noop },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
+    { "incoming", "file:PATH[,offset=N]|defer", "start as the destination "
+      "of a migration: restore the machine from PATH (started with the "
+      "source's -m, -smp, -object and -device), or wait for QMP "
+      "migrate-incoming", opt_incoming },
     { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
       "name of the guest; process= names the process", cli_opt_name },
     { "pidfile", "PATH", "write the process id to PATH", opt_pidfile },
@@ -416,6 +428,7 @@ void cli_options_clear(struct cli_options *o)
 {
     g_free(o->cpu.model);
     g_free(o->process_name);
+    g_free(o->incoming);
     g_free(o->mem_path);
     g_free(o->memory_backend);
     g_free(o->kernel);

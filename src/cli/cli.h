@@ -48,6 +48,7 @@ struct cli_options {
     enum cli_serial serial;
     char *serial_path;      /* for CLI_SERIAL_FILE */
     bool start_paused;      /* -S */
+    char *incoming;         /* -incoming URI|defer (NULL: none) */
     bool no_shutdown;       /* -no-shutdown: guest power-off stops the VM */
     bool no_reboot;         /* -no-reboot: guest reset ends hotmem */
     bool mem_prealloc;      /* -mem-prealloc */

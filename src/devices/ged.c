@@ -84,6 +84,24 @@ void ged_reset(struct ged *g)
     g_mutex_unlock(&g->lock);
 }
 
+uint32_t ged_pending(struct ged *g)
+{
+    uint32_t v;
+
+    g_mutex_lock(&g->lock);
+    v = g->pending;
+    g_mutex_unlock(&g->lock);
+    return v;
+}
+
+void ged_set_pending(struct ged *g, uint32_t events)
+{
+    g_mutex_lock(&g->lock);
+    g->pending = events;
+    g->set_irq(g->opaque, events != 0);
+    g_mutex_unlock(&g->lock);
+}
+
 /* If (And (Local0, bit)) { body } */
 static struct aml *if_event(uint32_t bit, struct aml *body)
 {

@@ -30,6 +30,10 @@ void ged_raise(struct ged *g, uint32_t events);
 /* Machine reset: events nobody read are dropped and the line goes low. */
 void ged_reset(struct ged *g);
 
+/* Migration: the latched events; setting them drives the line to match. */
+uint32_t ged_pending(struct ged *g);
+void ged_set_pending(struct ged *g, uint32_t events);
+
 struct aml;
 /*
  * Appends Device(GED0) to scope. Its _EVT calls memory_scan (a method path,

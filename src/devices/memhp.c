@@ -267,3 +267,15 @@ void memhp_cancel_unplug(struct memhp *h, unsigned slot)
         d->hp.unplug_requested = false;
     }
 }
+
+void memhp_get_state(struct memhp *h, struct memhp_state *st)
+{
+    *st = (struct memhp_state){ .selector = h->selector,
+                                .empty_ost_event = h->empty_ost_event };
+}
+
+void memhp_set_state(struct memhp *h, const struct memhp_state *st)
+{
+    h->selector = st->selector;
+    h->empty_ost_event = st->empty_ost_event;
+}

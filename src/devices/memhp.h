@@ -83,6 +83,18 @@ void memhp_cancel_unplug(struct memhp *h, unsigned slot);
  */
 void memhp_reset(struct memhp *h);
 
+/*
+ * Migration: what the controller itself holds (the slots' state is in the
+ * DIMM records): the selector and the _OST event written for an empty
+ * slot. The owner's lock is held.
+ */
+struct memhp_state {
+    uint32_t selector;
+    uint32_t empty_ost_event;
+};
+void memhp_get_state(struct memhp *h, struct memhp_state *st);
+void memhp_set_state(struct memhp *h, const struct memhp_state *st);
+
 struct aml;
 /* Appends Device(MHPC) and one PNP0C80 device per slot to scope (\_SB). */
 void memhp_build_aml(struct aml *scope, unsigned slots);

@@ -306,6 +306,50 @@ void serial_reset(struct serial *s)
     g_mutex_unlock(&s->lock);
 }
 
+void serial_get_state(struct serial *s, struct serial_state *st)
+{
+    memset(st, 0, sizeof(*st));
+    g_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < s->rx_count; i++)
+        st->rx[i] = s->fifo[(s->rx_head + i) % SERIAL_FIFO_SIZE];
+    for (unsigned i = 0; i < s->tx_count; i++)
+        st->tx[i] = s->tx_fifo[(s->tx_head + i) % SERIAL_FIFO_SIZE];
+    st->rx_count = (uint8_t)s->rx_count;
+    st->tx_count = (uint8_t)s->tx_count;
+    st->ier = s->ier;
+    st->lcr = s->lcr;
+    st->mcr = s->mcr;
+    st->lsr_errors = s->lsr_errors;
+    st->scr = s->scr;
+    st->fcr = s->fcr;
+    st->divisor = s->divisor;
+    st->thre_pending = s->thre_pending;
+    st->irq_level = s->irq_level;
+    g_mutex_unlock(&s->lock);
+}
+
+void serial_set_state(struct serial *s, const struct serial_state *st)
+{
+    g_mutex_lock(&s->lock);
+    s->rx_head = s->tx_head = 0;
+    s->rx_count = MIN(st->rx_count, SERIAL_FIFO_SIZE);
+    s->tx_count = MIN(st->tx_count, SERIAL_FIFO_SIZE);
+    memcpy(s->fifo, st->rx, sizeof(s->fifo));
+    memcpy(s->tx_fifo, st->tx, sizeof(s->tx_fifo));
+    s->ier = st->ier & 0x0f;
+    s->lcr = st->lcr;
+    s->mcr = st->mcr & 0x1f;
+    s->lsr_errors = st->lsr_errors;
+    s->scr = st->scr;
+    s->fcr = st->fcr & 0xc9;
+    s->divisor = st->divisor;
+    s->thre_pending = st->thre_pending;
+    if (s->tx_count)
+        tx_flush(s);
+    update_irq(s);
+    g_mutex_unlock(&s->lock);
+}
+
 void serial_destroy(struct serial *s)
 {
     if (!s)

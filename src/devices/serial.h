@@ -56,6 +56,25 @@ void serial_tx_ready(struct serial *s);
  */
 void serial_reset(struct serial *s);
 
+/*
+ * A UART's state as a migration carries it (docs/migration.md): the
+ * registers, both FIFOs (oldest byte first) and the interrupt line.
+ */
+struct serial_state {
+    uint8_t rx[SERIAL_FIFO_SIZE], tx[SERIAL_FIFO_SIZE];
+    uint8_t rx_count, tx_count;
+    uint8_t ier, lcr, mcr, lsr_errors, scr, fcr;
+    uint16_t divisor;
+    bool thre_pending, irq_level;
+};
+void serial_get_state(struct serial *s, struct serial_state *st);
+/*
+ * Takes st over (counts beyond the FIFO size are cut to it), drives the
+ * interrupt line to match and offers what waits in the transmit FIFO to
+ * the backend.
+ */
+void serial_set_state(struct serial *s, const struct serial_state *st);
+
 struct aml;
 /* Appends Device(name) for a UART at base with interrupt gsi to scope. */
 void serial_build_aml(struct aml *scope, const char *name, uint16_t base,

@@ -290,6 +290,25 @@ static gboolean on_input(gint fd, GIOCondition cond, gpointer opaque)
     return G_SOURCE_CONTINUE;
 }
 
+GBytes *serial_backend_pending_input(struct serial_backend *b)
+{
+    return g_bytes_new(b->pending->data, b->pending->len);
+}
+
+void serial_backend_prepend_input(struct serial_backend *b,
+                                  const uint8_t *data, size_t len)
+{
+    if (!len)
+        return;
+    g_byte_array_prepend(b->pending, data, (guint)len);
+    if (b->in_watch) {          /* the UART takes these first */
+        g_source_remove(b->in_watch);
+        b->in_watch = 0;
+    }
+    if (b->serial)
+        push_pending(b);
+}
+
 void serial_backend_fill_ops(struct serial_backend *b, struct serial_ops *ops)
 {
     ops->transmit = backend_transmit;

@@ -32,5 +32,14 @@ void serial_backend_free(struct serial_backend *b);
 /* Fills the transmit/rx_drained callbacks of ops for this backend. */
 void serial_backend_fill_ops(struct serial_backend *b, struct serial_ops *ops);
 
+/*
+ * Input read from the host but not yet taken by the UART (main thread): a
+ * copy for a migration, and on the destination bytes to deliver before
+ * anything read there.
+ */
+GBytes *serial_backend_pending_input(struct serial_backend *b);
+void serial_backend_prepend_input(struct serial_backend *b,
+                                  const uint8_t *data, size_t len);
+
 /* Starts feeding input to s (call once the UART exists). */
 void serial_backend_attach(struct serial_backend *b, struct serial *s);

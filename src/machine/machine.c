@@ -470,20 +470,35 @@ const char *machine_run_state_name(enum machine_run_state s)
     static const char *const names[] = {
         [MACHINE_PRELAUNCH] = "prelaunch", [MACHINE_RUNNING] = "running",
         [MACHINE_PAUSED] = "paused", [MACHINE_SHUTDOWN] = "shutdown",
+        [MACHINE_INMIGRATE] = "inmigrate",
+        [MACHINE_FINISH_MIGRATE] = "finish-migrate",
     };
 
     return names[s];
 }
 
-/* Moves between running and paused; false when already there or ending. */
+/*
+ * Moves between running and paused; false when already there or ending.
+ * A machine a migration stopped (finish-migrate) counts as running: stop
+ * makes it stay paused once the migration is done. One waiting for an
+ * incoming migration does not move: cont only asks it to run afterwards,
+ * as QEMU's cont does in "inmigrate".
+ */
 static bool change_run_state(struct machine *m, bool run)
 {
     bool changed;
+    enum machine_run_state s;
 
     g_mutex_lock(&m->state_lock);
-    changed = m->run_state != MACHINE_SHUTDOWN &&
-              (run ? m->run_state != MACHINE_RUNNING
-                   : m->run_state == MACHINE_RUNNING);
+    s = m->run_state;
+    if (s == MACHINE_INMIGRATE) {
+        m->incoming_autostart = run;
+        changed = false;
+    } else {
+        changed = s != MACHINE_SHUTDOWN &&
+                  (run ? s != MACHINE_RUNNING && s != MACHINE_FINISH_MIGRATE
+                       : s == MACHINE_RUNNING || s == MACHINE_FINISH_MIGRATE);
+    }
     if (changed)
         m->run_state = run ? MACHINE_RUNNING : MACHINE_PAUSED;
     g_mutex_unlock(&m->state_lock);
@@ -492,10 +507,14 @@ static bool change_run_state(struct machine *m, bool run)
 
 void machine_pause(struct machine *m)
 {
+    bool was_migrating = machine_run_state(m) == MACHINE_FINISH_MIGRATE;
+
     if (!change_run_state(m, false))
         return;
     vcpus_pause(m->vcpus);
-    machine_emit(m, MACHINE_EVENT_STOP, NULL);
+    /* The migration already sent STOP when it stopped the guest. */
+    if (!was_migrating)
+        machine_emit(m, MACHINE_EVENT_STOP, NULL);
 }
 
 void machine_resume(struct machine *m)

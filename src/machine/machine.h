@@ -123,6 +123,8 @@ enum machine_run_state {
     MACHINE_RUNNING,
     MACHINE_PAUSED,         /* stopped by the monitor */
     MACHINE_SHUTDOWN,       /* ending */
+    MACHINE_INMIGRATE,      /* -incoming: waiting for the migration */
+    MACHINE_FINISH_MIGRATE, /* stopped while a migration saves it */
 };
 
 struct machine;
@@ -150,7 +152,8 @@ int machine_exit_status(struct machine *m);
 void machine_stop_vcpus(struct machine *m);
 
 enum machine_run_state machine_run_state(struct machine *m);
-/* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown". */
+/* QEMU's RunState names: "prelaunch", "running", "paused", "shutdown",
+ * "inmigrate", "finish-migrate". */
 const char *machine_run_state_name(enum machine_run_state s);
 /*
  * True once a guest power-off stopped the machine under -no-shutdown: cont

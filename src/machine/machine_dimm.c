@@ -351,6 +351,12 @@ bool machine_device_add(struct machine *m, json_object *args, GError **err)
     bool hotplug = m->built, ok;
     unsigned anon = 0;
 
+    if (g_atomic_int_get(&m->migrating)) {
+        /* QEMU's words: the stream describes the DIMMs as they were. */
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "device_add not allowed while migrating");
+        return false;
+    }
     if (!json_object_object_get_ex(args, "driver", &drv) ||
         !json_object_is_type(drv, json_type_string)) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
@@ -403,6 +409,11 @@ bool machine_device_del(struct machine *m, const char *id, GError **err)
     struct pc_dimm *d;
     bool ok = false;
 
+    if (g_atomic_int_get(&m->migrating)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "device_del not allowed while migrating");
+        return false;
+    }
     g_mutex_lock(&m->dimm_lock);
     d = id[0] == '/' ? find_by_path(m, id) : find_by_id(m, id);
     if (!d) {

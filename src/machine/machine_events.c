@@ -79,6 +79,27 @@ static const struct schema_type device_data = {
     .members = device_members,
 };
 
+/* QEMU's MigrationStatus values; hotmem enters setup, active, completed
+ * and failed (docs/migration.md). */
+static const char *const migration_status_values[] = {
+    "none", "setup", "cancelling", "cancelled", "active", "postcopy-active",
+    "postcopy-paused", "postcopy-recover-setup", "postcopy-recover",
+    "completed", "failed", "colo", "pre-switchover", "device", "wait-unplug",
+    NULL,
+};
+const struct schema_type machine_migration_status_type = {
+    .meta = SCHEMA_ENUM, .name = "MigrationStatus",
+    .values = migration_status_values,
+};
+
+static const struct schema_member migration_members[] = {
+    { "status", &machine_migration_status_type, false }, { NULL },
+};
+static const struct schema_type migration_data = {
+    .meta = SCHEMA_OBJECT, .name = "q_obj_MIGRATION-arg",
+    .members = migration_members,
+};
+
 const struct machine_event_info machine_events[MACHINE_EVENT_COUNT] = {
     [MACHINE_EVENT_SHUTDOWN] = { "SHUTDOWN", &shutdown_data },
     [MACHINE_EVENT_POWERDOWN] = { "POWERDOWN", &schema_empty },
@@ -89,4 +110,5 @@ const struct machine_event_info machine_events[MACHINE_EVENT_COUNT] = {
     [MACHINE_EVENT_DEVICE_DELETED] = { "DEVICE_DELETED", &device_data },
     [MACHINE_EVENT_DEVICE_UNPLUG_GUEST_ERROR] = {
         "DEVICE_UNPLUG_GUEST_ERROR", &device_data },
+    [MACHINE_EVENT_MIGRATION] = { "MIGRATION", &migration_data },
 };

@@ -4,7 +4,7 @@
  * go out) and by the monitor (query-qmp-schema describes each event's data
  * from the same entry; query-events lists the names). Names and data
  * shapes are QEMU's (qapi/run-state.json, qapi/acpi.json,
- * qapi/qdev.json); docs/qmp.md "Events".
+ * qapi/qdev.json, qapi/migration.json); docs/qmp.md "Events".
  */
 #pragma once
 
@@ -19,6 +19,7 @@ enum machine_event {
     MACHINE_EVENT_ACPI_DEVICE_OST,
     MACHINE_EVENT_DEVICE_DELETED,
     MACHINE_EVENT_DEVICE_UNPLUG_GUEST_ERROR,
+    MACHINE_EVENT_MIGRATION,
     MACHINE_EVENT_COUNT,
 };
 
@@ -33,3 +34,4 @@ extern const struct machine_event_info machine_events[MACHINE_EVENT_COUNT];
 /* Types the events share with query results. */
 extern const struct schema_type machine_acpi_ost_info_type;    /* ACPIOSTInfo */
 extern const struct schema_type machine_run_state_type;        /* RunState */
+extern const struct schema_type machine_migration_status_type; /* MigrationStatus */

@@ -54,6 +54,17 @@ struct machine {
     GMutex state_lock;          /* run state */
     enum machine_run_state run_state;
     bool stopped_by_guest;      /* -no-shutdown stopped it (state_lock) */
+    /*
+     * Migration (machine_migrate.c). migrating: atomic, set between begin
+     * and end on either side. The rest under state_lock: the run state
+     * before the migration stopped the guest; on a destination whether it
+     * runs once the state is in (no -S, or cont meanwhile); a reset asked
+     * for meanwhile, done at the end.
+     */
+    gint migrating;
+    enum machine_run_state migrate_prev;
+    bool incoming_autostart;
+    bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */
     /* pmemsave/memsave jobs running (machine_inspect.c; main thread). */
     GPtrArray *saves;
@@ -106,6 +117,9 @@ bool machine_reset_init(struct machine *m, GError **err);
 void machine_reset_free(struct machine *m);
 /* Any thread (vCPU threads included): the guest asked for a reset. */
 void machine_guest_reset(struct machine *m);
+
+/* machine_reset.c, for machine_migrate.c: a reset deferred by a migration. */
+void machine_reset_now(struct machine *m, bool guest);
 
 /* machine_stats.c: KVM's binary stats fds, opened before the vCPUs run. */
 bool machine_stats_init(struct machine *m, GError **err);

@@ -101,6 +101,18 @@ static void reset(struct machine *m, bool guest, const char *reason)
 
     if (machine_run_state(m) == MACHINE_SHUTDOWN && !revive)
         return;
+    /*
+     * A migration is reading guest memory and device state: the reset
+     * happens when it is done (machine_migration_end()), so what it saves
+     * is the machine of one instant, not half of a reset.
+     */
+    if (g_atomic_int_get(&m->migrating)) {
+        g_mutex_lock(&m->state_lock);
+        m->reset_deferred = true;
+        m->reset_deferred_guest = guest;
+        g_mutex_unlock(&m->state_lock);
+        return;
+    }
     if (m->vcpus) {
         vcpus_hold(m->vcpus);
         vcpus_wait_parked(m->vcpus);
@@ -121,6 +133,11 @@ static void reset(struct machine *m, bool guest, const char *reason)
         machine_revive(m);
     if (m->vcpus)
         vcpus_release(m->vcpus);
+}
+
+void machine_reset_now(struct machine *m, bool guest)
+{
+    reset(m, guest, guest ? "guest-reset" : "host-qmp-system-reset");
 }
 
 void machine_system_reset(struct machine *m)

@@ -41,5 +41,13 @@ struct monitor_group monitor_register_machine(struct qmp_server *server,
                                               struct machine *m);
 struct monitor_group monitor_register_hmp(struct qmp_server *server,
                                           struct machine *m);
+struct migration;
+/*
+ * migrate, migrate-incoming, query-migrate, migrate-set-capabilities,
+ * query-migrate-capabilities on mig (migration/migration.h). Not part of
+ * monitor_new(): main() adds them where a machine can migrate.
+ */
+struct monitor_group monitor_register_migration(struct qmp_server *server,
+                                                struct migration *mig);
 /* query-qmp-schema and query-events: they read the server's table. */
 struct monitor_group monitor_register_schema(struct qmp_server *server);

@@ -245,3 +245,35 @@ QT_OBJECT(qt_dirty_rate_info, "DirtyRateInfo",
           QT_REQ("sample-pages", schema_int),
           QT_REQ("mode", qt_dirty_rate_mode),
           QT_OPT("vcpu-dirty-rate", qt_dirty_rate_vcpu_list));
+
+/* ---- migration.json: migration ------------------------------------------ */
+
+QT_OBJECT(qt_migration_stats, "MigrationStats",
+          QT_REQ("transferred", schema_int), QT_REQ("remaining", schema_int),
+          QT_REQ("total", schema_int), QT_REQ("duplicate", schema_int),
+          QT_REQ("normal", schema_int), QT_REQ("normal-bytes", schema_int),
+          QT_REQ("dirty-pages-rate", schema_int),
+          QT_REQ("mbps", schema_number),
+          QT_REQ("dirty-sync-count", schema_int),
+          QT_REQ("postcopy-requests", schema_int),
+          QT_REQ("page-size", schema_int),
+          QT_REQ("multifd-bytes", schema_int),
+          QT_REQ("pages-per-second", schema_int),
+          QT_REQ("precopy-bytes", schema_int),
+          QT_REQ("downtime-bytes", schema_int),
+          QT_REQ("postcopy-bytes", schema_int),
+          QT_REQ("dirty-sync-missed-zero-copy", schema_int));
+QT_OBJECT(qt_migration_info, "MigrationInfo",
+          QT_OPT("status", machine_migration_status_type),
+          QT_OPT("ram", qt_migration_stats),
+          QT_OPT("total-time", schema_int),
+          QT_OPT("expected-downtime", schema_int),
+          QT_OPT("downtime", schema_int),
+          QT_OPT("setup-time", schema_int),
+          QT_OPT("error-desc", schema_str));
+QT_ENUM(qt_migration_capability, "MigrationCapability", "events");
+QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
+          QT_REQ("capability", qt_migration_capability),
+          QT_REQ("state", schema_bool));
+QT_LIST(qt_migration_capability_status_list, "MigrationCapabilityStatusList",
+        qt_migration_capability_status);

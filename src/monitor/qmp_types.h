@@ -35,4 +35,5 @@ extern const struct schema_type
     qt_event_info_list, qt_schema_info_list, qt_process_info,
     qt_stats_target, qt_stats_provider, qt_stats_request_list,
     qt_stats_result_list, qt_stats_schema_list,
-    qt_dirty_rate_info, qt_dirty_rate_mode, qt_time_unit;
+    qt_dirty_rate_info, qt_dirty_rate_mode, qt_time_unit,
+    qt_migration_info, qt_migration_capability_status_list;

@@ -1,0 +1,213 @@
+/*
+ * Incoming migration from a file (docs/migration.md). The stream's
+ * configuration and DIMMs are checked against this machine before any
+ * guest RAM is written; RAM goes straight into guest memory; the devices
+ * and vCPUs are put back on the main loop, then the guest runs (or stays
+ * paused) as QEMU's destination decides.
+ */
+#include "migration/job.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "migration/state.h"
+
+#define MAX_SECTION     (64u << 20)
+
+static bool start_incoming(struct migration *mig, const char *uri,
+                           json_object *channels, GError **err)
+{
+    struct mig_uri source;
+    int fd;
+
+    if (!mig_parse_target(uri, channels, &source, err))
+        return false;
+    mig_job_begin(mig, true);
+    mig_set_status(mig, MIG_SETUP);
+    fd = mig_open(&source, false, err);
+    if (fd < 0) {
+        mig_uri_clear(&source);
+        mig_fail(mig, *err);
+        return false;
+    }
+    mig->uri = source;
+    mig->fd = fd;
+    mig->deferred = false;
+    machine_snapshot_init(&mig->snap);
+    g_atomic_int_set(&mig->cancel, 0);
+    if (!mig_start_thread(mig, err)) {
+        close(fd);
+        mig->fd = -1;
+        mig_uri_clear(&mig->uri);
+        machine_snapshot_clear(&mig->snap);
+        mig_fail(mig, *err);
+        mig->deferred = true;
+        return false;
+    }
+    return true;
+}
+
+bool migration_incoming_cli(struct migration *mig, const char *uri,
+                            bool autostart, GError **err)
+{
+    mig->autostart = autostart;
+    mig->exit_on_error = true;
+    if (!machine_incoming_begin(mig->m, autostart, err))
+        return false;
+    if (!strcmp(uri, "defer")) {
+        mig->deferred = true;
+        return true;
+    }
+    return start_incoming(mig, uri, NULL, err);
+}
+
+bool migration_incoming(struct migration *mig, const char *uri,
+                        json_object *channels, bool exit_on_error,
+                        GError **err)
+{
+    if (!mig->deferred) {
+        /* QEMU's words for both cases. */
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    mig->incoming && mig->status != MIG_NONE
+                        ? "The incoming migration has already been started"
+                        : "'-incoming' was not specified on the command "
+                          "line");
+        return false;
+    }
+    mig->exit_on_error = exit_on_error;
+    if (!machine_migration_active(mig->m) &&
+        !machine_incoming_begin(mig->m, mig->autostart, err))
+        return false;
+    return start_incoming(mig, uri, channels, err);
+}
+
+/* The blocks of the stream, at this machine's addresses (checked). */
+static bool check_machine(struct migration *mig, bool have_config,
+                          GError **err)
+{
+    g_autofree void **hva = NULL;
+    GArray *b = mig->snap.blocks;
+
+    if (!have_config) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "migration stream '%s' has no \"machine\" section "
+                    "before its state", mig->uri.path);
+        return false;
+    }
+    if (!machine_snapshot_check(mig->m, &mig->snap, &hva, err))
+        return false;
+    g_free(mig->blocks);
+    mig->blocks = g_new0(struct mig_block, b->len + 1);
+    g_mutex_lock(&mig->lock);
+    mig->ram_total = 0;
+    for (unsigned i = 0; i < b->len; i++) {
+        mig->blocks[i] = (struct mig_block){
+            g_array_index(b, struct machine_ram_block, i).size, hva[i] };
+        mig->ram_total += mig->blocks[i].size;
+    }
+    g_mutex_unlock(&mig->lock);
+    return true;
+}
+
+static bool read_section(struct migration *mig, struct mig_file *f,
+                         const struct mig_section *sec, GError **err)
+{
+    g_autofree uint8_t *body = NULL;
+
+    if (sec->length > MAX_SECTION) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "corrupt migration stream '%s': section '%s' claims %"
+                    PRIu64 " bytes", mig->uri.path, sec->id, sec->length);
+        return false;
+    }
+    body = g_malloc(sec->length + 1);
+    return mig_file_read(f, body, sec->length, err) &&
+           mig_state_get_section(sec, body, &mig->snap, err);
+}
+
+static bool walk_sections(struct migration *mig, struct mig_file *f,
+                          GError **err)
+{
+    bool have_config = false, checked = false;
+
+    for (;;) {
+        uint8_t raw[MIG_SECTION_SIZE];
+        struct mig_section sec;
+        bool config;
+
+        if (g_atomic_int_get(&mig->cancel)) {
+            g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
+                        "cancelled: hotmem is shutting down");
+            return false;
+        }
+        if (!mig_file_read(f, raw, sizeof(raw), err) ||
+            !mig_section_decode(raw, &sec, err))
+            return false;
+        config = !strcmp(sec.id, "machine") || !strcmp(sec.id, "dimm");
+        if (!strcmp(sec.id, "machine") && have_config) {
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "corrupt migration stream: two \"machine\" sections");
+            return false;
+        }
+        /* Nothing is written into the guest before the check. */
+        if (!config && !checked) {
+            if (!check_machine(mig, have_config, err))
+                return false;
+            checked = true;
+        }
+        if (!strcmp(sec.id, "end"))
+            return true;
+        if (!strcmp(sec.id, "ram")) {
+            if (!mig_ram_load(f, &sec, mig->blocks, mig->snap.blocks->len,
+                              err))
+                return false;
+            continue;
+        }
+        if (!read_section(mig, f, &sec, err))
+            return false;
+        have_config |= !strcmp(sec.id, "machine");
+    }
+}
+
+bool mig_load_stream(struct migration *mig, GError **err)
+{
+    struct mig_file f;
+    uint8_t header[MIG_HEADER_SIZE];
+    bool ok;
+
+    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig->uri.path,
+                       &mig->counters, err))
+        return false;
+    ok = mig_file_read(&f, header, sizeof(header), err) &&
+         mig_header_decode(header, err) && walk_sections(mig, &f, err);
+    if (ok)
+        ok = mig_ram_load_wait(&f, err);
+    mig_file_release(&f);
+    if (!ok)
+        g_prefix_error(err, "cannot restore from '%s': ", mig->uri.path);
+    return ok;
+}
+
+void mig_load_finish(struct migration *mig, GError *err)
+{
+    g_autoptr(GError) apply = NULL;
+
+    if (!err && !machine_snapshot_apply(mig->m, &mig->snap, &apply))
+        err = apply;
+    if (err) {
+        g_autofree char *why = g_strdup_printf("incoming migration failed: "
+                                               "%s", err->message);
+
+        machine_incoming_end(mig->m, false, MACHINE_PAUSED);
+        mig_fail(mig, err);
+        mig->deferred = true;       /* migrate-incoming may try again */
+        if (mig->exit_on_error)
+            machine_request_exit(mig->m, 1, false, NULL, why);
+        return;
+    }
+    /* The guest's new state first, then the event (QEMU's order). */
+    machine_incoming_end(mig->m, true, mig->snap.run_state);
+    mig_set_status(mig, MIG_COMPLETED);
+}

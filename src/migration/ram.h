@@ -1,0 +1,74 @@
+/*
+ * The stream's file and its bulk part, guest RAM (docs/migration.md,
+ * "ram" sections). Guest memory moves between the file and the guest's
+ * own pages through io_uring: a chunk's pages are written from guest
+ * memory and read back into it with vectored I/O, no bounce buffer, with
+ * several chunks in flight while the next one is scanned for zero pages.
+ * The small parts (headers, device sections) go through pread/pwrite.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <liburing.h>
+
+#include "migration/stream.h"
+
+/* Pages per "ram" section: 1 MiB of guest memory. */
+#define MIG_CHUNK_PAGES     256u
+#define MIG_QUEUE_DEPTH     8u
+
+/* Progress, read by query-migrate on another thread (atomics). */
+struct mig_counters {
+    uint64_t transferred;   /* stream bytes written or read */
+    uint64_t duplicate;     /* zero pages */
+    uint64_t normal;        /* pages with data */
+};
+
+struct mig_chunk;
+
+struct mig_file {
+    int fd;
+    uint64_t pos;           /* where the next byte goes or comes from */
+    const char *path;       /* for errors */
+    struct io_uring ring;
+    bool ring_ready;
+    struct mig_chunk *chunks;   /* MIG_QUEUE_DEPTH of them */
+    unsigned inflight;
+    struct mig_counters *counters;
+};
+
+/* Sets up the ring for fd, reading or writing from offset on. */
+bool mig_file_init(struct mig_file *f, int fd, uint64_t offset,
+                   const char *path, struct mig_counters *c, GError **err);
+/* Waits for what is in flight, then frees the ring (not the fd). */
+void mig_file_release(struct mig_file *f);
+
+bool mig_file_write(struct mig_file *f, const void *p, size_t len,
+                    GError **err);
+/* Reads exactly len bytes; the end of the file first is an error. */
+bool mig_file_read(struct mig_file *f, void *p, size_t len, GError **err);
+
+/* A guest RAM block as the stream sees it. */
+struct mig_block {
+    uint64_t size;
+    uint8_t *hva;
+};
+
+/*
+ * Writes every block as "ram" sections, instance = the block's index. A
+ * non-zero *cancel (atomic) stops it with an error.
+ */
+bool mig_ram_save(struct mig_file *f, const struct mig_block *blocks,
+                  unsigned nr_blocks, const gint *cancel, GError **err);
+/*
+ * Reads the body of one "ram" section (its header sec just read) into
+ * the block it names: zero pages are made zero (written only where not
+ * already), data pages are read straight into guest memory, in flight
+ * when this returns. mig_ram_load_wait() waits for them all.
+ */
+bool mig_ram_load(struct mig_file *f, const struct mig_section *sec,
+                  const struct mig_block *blocks, unsigned nr_blocks,
+                  GError **err);
+bool mig_ram_load_wait(struct mig_file *f, GError **err);

@@ -1,0 +1,112 @@
+/*
+ * Outgoing migration to a file (docs/migration.md): the guest is held
+ * while the stream is written, so the file is the machine of one instant;
+ * a guest that was running runs again once it is written, whether the
+ * write succeeded or not.
+ */
+#include "migration/job.h"
+
+#include <unistd.h>
+
+#include "errors.h"
+#include "migration/state.h"
+
+static void blocks_from_snapshot(struct migration *mig)
+{
+    GArray *b = mig->snap.blocks;
+
+    g_free(mig->blocks);
+    mig->blocks = g_new0(struct mig_block, b->len + 1);
+    mig->ram_total = 0;
+    for (unsigned i = 0; i < b->len; i++) {
+        const struct machine_ram_block *r =
+            &g_array_index(b, struct machine_ram_block, i);
+
+        mig->blocks[i] = (struct mig_block){ r->size, r->hva };
+        mig->ram_total += r->size;
+    }
+}
+
+/* Fails the job before its thread exists; the machine goes on. */
+static bool fail_early(struct migration *mig, int fd, bool begun,
+                       GError **err)
+{
+    if (fd >= 0)
+        close(fd);
+    if (begun) {
+        mig->down_end_us = g_get_monotonic_time();
+        machine_migration_end(mig->m);
+    }
+    machine_snapshot_clear(&mig->snap);
+    mig_uri_clear(&mig->uri);
+    mig_fail(mig, *err);
+    return false;
+}
+
+bool migration_start(struct migration *mig, const char *uri,
+                     json_object *channels, GError **err)
+{
+    struct mig_uri target;
+    int fd;
+
+    if (!mig_check_idle(mig, err) ||
+        !mig_parse_target(uri, channels, &target, err))
+        return false;
+    mig_job_begin(mig, false);
+    mig_set_status(mig, MIG_SETUP);
+    mig->uri = target;
+    machine_snapshot_init(&mig->snap);
+    fd = mig_open(&mig->uri, true, err);
+    if (fd < 0)
+        return fail_early(mig, fd, false, err);
+    if (!machine_migration_begin(mig->m, err))
+        return fail_early(mig, fd, false, err);
+    mig->down_start_us = g_get_monotonic_time();
+    if (!machine_snapshot_take(mig->m, &mig->snap, err))
+        return fail_early(mig, fd, true, err);
+    blocks_from_snapshot(mig);
+    mig->fd = fd;
+    g_atomic_int_set(&mig->cancel, 0);
+    if (!mig_start_thread(mig, err)) {
+        mig->fd = -1;
+        return fail_early(mig, fd, true, err);
+    }
+    return true;
+}
+
+bool mig_save_stream(struct migration *mig, GError **err)
+{
+    struct mig_file f;
+    uint8_t header[MIG_HEADER_SIZE];
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    bool ok;
+
+    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig->uri.path,
+                       &mig->counters, err))
+        return false;
+    mig_header_encode(header);
+    mig_state_put_config(b, &mig->snap);
+    ok = mig_file_write(&f, header, sizeof(header), err) &&
+         mig_file_write(&f, b->data, b->len, err) &&
+         mig_ram_save(&f, mig->blocks, mig->snap.blocks->len, &mig->cancel,
+                      err);
+    if (ok) {
+        g_byte_array_set_size(b, 0);
+        mig_state_put_devices(b, &mig->snap);
+        ok = mig_file_write(&f, b->data, b->len, err);
+    }
+    mig_file_release(&f);
+    return ok;
+}
+
+void mig_save_finish(struct migration *mig, GError *err)
+{
+    g_mutex_lock(&mig->lock);
+    mig->down_end_us = g_get_monotonic_time();
+    g_mutex_unlock(&mig->lock);
+    if (err)
+        mig_fail(mig, err);
+    else
+        mig_set_status(mig, MIG_COMPLETED);
+    machine_migration_end(mig->m);
+}
