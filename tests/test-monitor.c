@@ -372,11 +372,12 @@ static void check_command_args(struct fixture *f, GHashTable *by_name,
         json_object *m = json_object_array_get_idx(members, i);
         const char *name = member_str(m, "name");
         const char *type = member_str(m, "type");
-        json_object *args = json_object_new_object();
+        json_object *args;
         g_autofree char *want = NULL, *got = NULL;
 
         if (!strcmp(type, "any"))
             continue;
+        args = json_object_new_object();
         for (size_t k = 0; k < i; k++) {
             json_object *before = json_object_array_get_idx(members, k);
 
