@@ -297,6 +297,20 @@ static void check_pvh(struct vm *vm, const uint8_t *elf, size_t isize,
     g_assert_cmphex(be->rbx, ==, BOOT_START_INFO_ADDR);
 }
 
+/*
+ * The x86 reset vector (F000:FFF0) holds a real-mode stub that writes the
+ * FADT's reset value to its reset register: mov al, 0x0f; mov dx, 0x0b06;
+ * out dx, al; then hlt in a loop. Linux without EFI on a hardware-reduced
+ * ACPI machine resets through there ("BIOS" reboot), and hung before.
+ */
+static void check_reset_vector(struct vm *vm)
+{
+    static const uint8_t want[] = { 0xb0, 0x0f, 0xba, 0x06, 0x0b, 0xee,
+                                    0xf4, 0xeb, 0xfd };
+
+    g_assert_cmpmem(gp(vm, 0xffff0), sizeof(want), want, sizeof(want));
+}
+
 static void test_pvh(gconstpointer data)
 {
     struct vm *vm = vm_new(GPOINTER_TO_SIZE(data) * MiB);
@@ -313,6 +327,7 @@ static void test_pvh(gconstpointer data)
                        "console=ttyS0 earlyprintk", &be, &err));
     g_assert_no_error(err);
     check_pvh(vm, elf, isize, initrd, &be);
+    check_reset_vector(vm);
     vm_free(vm);
 }
 
@@ -440,6 +455,7 @@ static void test_bzimage(gconstpointer data)
     g_assert_cmpmem(gp(vm, rd(vm, BOOT_ZERO_PAGE_ADDR + 0x218, 4)), isize,
                     initrd, isize);
     check_bz_paging(vm, &be);
+    check_reset_vector(vm);
     vm_free(vm);
 }
 

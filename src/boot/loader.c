@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "acpi/tables.h"
 #include "boot/loader_common.h"
 
 #define X "%" G_GINT64_MODIFIER "x"
@@ -55,10 +56,39 @@ enum boot_format loader_detect(const uint8_t *image, size_t size)
  * bzImage that is too old gets the precise error of its own loader rather
  * than a generic "unknown format".
  */
+/*
+ * A guest that resets "through the BIOS" jumps to the x86 reset vector,
+ * F000:FFF0 in real mode (physical 0xffff0). hotmem has no BIOS; this stub
+ * resets the way the FADT says to, through the reset register, so such a
+ * guest is reset by hotmem instead of running zeros forever. Linux goes
+ * there on a hardware-reduced ACPI machine without EFI: its reboot picks
+ * EFI (reduced hardware), finds no EFI runtime and falls back to the BIOS
+ * (arch/x86/kernel/reboot.c). The range is e820-reserved, so no guest
+ * uses it as RAM.
+ */
+#define RESET_VECTOR_GPA        0xffff0ULL
+
+bool loader_put_reset_vector(struct memmap *mm, GError **err)
+{
+    const uint8_t stub[] = {
+        0xb0, ACPI_RESET_VALUE,                         /* mov al, value */
+        0xba, ACPI_RESET_PORT & 0xff, ACPI_RESET_PORT >> 8, /* mov dx, port */
+        0xee,                                           /* out dx, al */
+        0xf4,                                           /* 1: hlt */
+        0xeb, 0xfd,                                     /* jmp 1b */
+    };
+
+    G_STATIC_ASSERT(RESET_VECTOR_GPA + sizeof(stub) <= 0x100000);
+    return loader_write(mm, RESET_VECTOR_GPA, stub, sizeof(stub),
+                        "reset vector", err);
+}
+
 bool loader_load(struct memmap *mm, const struct layout *l,
                  const struct boot_images *img, struct boot_entry *entry,
                  GError **err)
 {
+    if (!loader_put_reset_vector(mm, err))
+        return false;
     if (!img->kernel || img->kernel_size == 0) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "kernel image is empty (0 bytes)");

@@ -64,6 +64,13 @@ enum boot_format { BOOT_FORMAT_UNKNOWN, BOOT_FORMAT_PVH_ELF,
 enum boot_format loader_detect(const uint8_t *image, size_t size);
 
 /*
+ * Writes at the x86 reset vector (physical 0xffff0, F000:FFF0) a real-mode
+ * stub that resets the machine through the FADT's reset register: what a
+ * guest that resets "through the BIOS" runs. loader_load() does it.
+ */
+bool loader_put_reset_vector(struct memmap *mm, GError **err);
+
+/*
  * Loads according to loader_detect(); a file that is neither format, is
  * truncated, or does not fit in RAM is a clear error and nothing is started.
  */
