@@ -118,18 +118,18 @@ if [ ${#args[@]} -gt 0 ]; then
     run_tests "$linux_where" selected "${args[@]}"
 else
     case $kind in
-        0|3) run_tests here all --no-suite rig --no-suite manual ;;
-        1)  run_tests here here --no-suite ring0 --no-suite manual
+        0|3) run_tests here all --no-suite rig ;;
+        1)  run_tests here here --no-suite ring0
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux \
-                --no-suite slow --no-suite manual
+                --no-suite slow
             # meson shows nothing of a test until it ends, and a soak runs
             # for minutes: the watchdog must wait longer for these.
             rig_quiet=900 run_tests rig rig-slow soak-linux ;;
         *)  run_tests here here --suite unit --suite acpi --suite fuzz --suite rig
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux \
-                --no-suite slow --no-suite manual
+                --no-suite slow
             rig_quiet=900 run_tests rig rig-slow --suite slow ;;
     esac
 fi
@@ -147,13 +147,12 @@ if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
         export UBSAN_OPTIONS="print_stacktrace=1:log_path=$san_logs/ubsan"
         build=build-san
         case $kind in
-            0|3) run_tests here san --no-suite rig --no-suite slow \
-                    --no-suite manual ;;
+            0|3) run_tests here san --no-suite rig --no-suite slow ;;
             1)  run_tests here san --no-suite ring0 --no-suite rig \
-                    --no-suite slow --no-suite manual ;;
+                    --no-suite slow ;;
             *)  run_tests here san --suite unit --suite acpi --suite fuzz
                 run_tests rig san-rig --suite kvm --suite scenario --suite linux \
-                    --no-suite slow --no-suite manual ;;
+                    --no-suite slow ;;
         esac
         build=build
         unset ASAN_OPTIONS UBSAN_OPTIONS

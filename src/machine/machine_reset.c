@@ -22,6 +22,29 @@ struct machine_platform_state {
     struct kvm_pit_state2 pit;
 };
 
+/*
+ * The 8259 pair as firmware leaves it (SeaBIOS, qboot): initialised, with
+ * the vectors at 0x08 and 0x70, every line masked. KVM creates it
+ * uninitialised, vector base 0, nothing masked, and the BSP's LAPIC routes
+ * it in through LINT0 (ExtINT) until the OS sets the LAPIC up. Linux on a
+ * hardware-reduced ACPI machine never touches the 8259 and enables
+ * interrupts before its LAPIC setup, so any interrupt that reached the PIC
+ * then (seen after a reset) arrived as vector 0-7: a spurious IRQ 7 killed
+ * the rebooted kernel with "unexpected #NM exception". hotmem is the
+ * firmware here, so it masks the PIC at power-on and at every reset.
+ */
+static void pic_as_firmware_leaves_it(struct kvm_irqchip *chip)
+{
+    struct kvm_pic_state *p = &chip->chip.pic;
+
+    p->irq_base = chip->chip_id == KVM_IRQCHIP_PIC_MASTER ? 0x08 : 0x70;
+    p->imr = 0xff;
+    p->irr = 0;
+    p->isr = 0;
+    p->init_state = 0;
+    p->init4 = 1;
+}
+
 bool machine_reset_init(struct machine *m, GError **err)
 {
     struct machine_platform_state *st = g_new0(struct machine_platform_state,
@@ -30,6 +53,13 @@ bool machine_reset_init(struct machine *m, GError **err)
     for (unsigned i = 0; i < G_N_ELEMENTS(st->chips); i++) {
         st->chips[i].chip_id = i;
         if (!kvm_ioctl(m->kvm->vm_fd, KVM_GET_IRQCHIP, &st->chips[i], err)) {
+            g_free(st);
+            return false;
+        }
+        if (i == KVM_IRQCHIP_IOAPIC)
+            continue;
+        pic_as_firmware_leaves_it(&st->chips[i]);
+        if (!kvm_ioctl(m->kvm->vm_fd, KVM_SET_IRQCHIP, &st->chips[i], err)) {
             g_free(st);
             return false;
         }
