@@ -128,8 +128,8 @@ else
             rig_quiet=900 run_tests rig rig-slow soak-linux ;;
         *)  run_tests here here --suite unit --suite acpi --suite fuzz --suite rig
             linux_where=rig
-            run_tests rig rig --suite kvm --suite scenario --suite linux \
-                --no-suite slow
+            run_tests rig rig --suite kvm --suite kvm-heavy --suite scenario \
+                --suite linux --no-suite slow
             rig_quiet=900 run_tests rig rig-slow --suite slow ;;
     esac
 fi
@@ -151,8 +151,8 @@ if [ "$sanitize" = 1 ] && [ ${#args[@]} -eq 0 ]; then
             1)  run_tests here san --no-suite ring0 --no-suite rig \
                     --no-suite slow ;;
             *)  run_tests here san --suite unit --suite acpi --suite fuzz
-                run_tests rig san-rig --suite kvm --suite scenario --suite linux \
-                    --no-suite slow ;;
+                run_tests rig san-rig --suite kvm --suite kvm-heavy \
+                    --suite scenario --suite linux --no-suite slow ;;
         esac
         build=build
         unset ASAN_OPTIONS UBSAN_OPTIONS
