@@ -23,16 +23,17 @@
 #
 # Under CI (or --fuzz) every libFuzzer target then runs for
 # HOTMEM_FUZZ_TIME seconds (15) from its corpus (tests/fuzz/run.sh, clang,
-# ASan+UBSan); a finding fails the run. Suite fuzz (every target replaying
+# ASan+UBSan), one per core at a time; a finding fails the run. Suite fuzz (every target replaying
 # its corpus and crash reproducers) runs with unit everywhere.
 #
-# With CI set (or --bench) it then runs bench/linux-hotplug where the Linux
-# tests ran. It prints one closing line, "tests: N passed, N failed,
+# With --bench it then runs bench/linux-hotplug where the Linux tests ran
+# (benchmarks are not tests: CI leaves it out). Each part prints how long
+# it took. It prints one closing line, "tests: N passed, N failed,
 # N skipped"; under CI, or with --no-skips, a skipped test fails the run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bench=${CI:+1}
+bench=
 noskips=${CI:+1}
 fuzz=${CI:+1}
 sanitize=1
@@ -57,7 +58,7 @@ build=build     # the build the meson runs use (build-san for the sanitizers)
 # meson test, here or in the nested host; its output also kept for the tally.
 run_tests() {  # here|rig name meson-test-args...
     local where=$1 name=$2; shift 2
-    local cmd=(meson test -C "$build" --print-errorlogs "$@")
+    local cmd=(meson test -C "$build" --print-errorlogs "$@") t0=$SECONDS
     echo "== $name: ${cmd[*]}$([ "$where" = rig ] && echo ' (in the nested KVM host)')"
     if [ "$where" = rig ]; then
         cmd=(tests/rig/run --tries "$rig_tries" ${rig_quiet:+--quiet-limit "$rig_quiet"}
@@ -71,6 +72,7 @@ run_tests() {  # here|rig name meson-test-args...
     [ "$rc" = 0 ] || failed_runs=$((failed_runs + 1))
     # A run that died before meson's summary still counts as a failure.
     grep -q '^Ok:' "$logs/$name.log" || echo "Fail: 1" >>"$logs/$name.log"
+    echo "== $name took $((SECONDS - t0)) s"
 }
 
 # The tests that failed in a meson run's log ("N/M hotmem:suite / name ...").
@@ -173,12 +175,14 @@ fi
 
 if [ -n "$fuzz" ] && [ ${#args[@]} -eq 0 ]; then
     echo "== fuzzing: every target for ${HOTMEM_FUZZ_TIME:-15} s (tests/fuzz/run.sh)"
-    if tests/fuzz/run.sh --time "${HOTMEM_FUZZ_TIME:-15}" 2>&1 | tee "$logs/fuzz.out"; then
+    t0=$SECONDS
+    if tests/fuzz/run.sh -j "$(nproc)" --time "${HOTMEM_FUZZ_TIME:-15}" 2>&1 | tee "$logs/fuzz.out"; then
         echo "Ok: 1" >"$logs/fuzz.log"
     else
         echo "Fail: 1" >"$logs/fuzz.log"
         failed_runs=$((failed_runs + 1))
     fi
+    echo "== fuzzing took $((SECONDS - t0)) s (the build included)"
 fi
 
 if [ -n "$bench" ]; then
@@ -208,5 +212,6 @@ fi
 if grep -q '^rig: retrying' "$logs"/*.log; then
     echo "== the nested KVM host hung or died and was retried: its kernel log is in build/meson-logs/rig-kernel-*.log"
 fi
+echo "== scripts/test.sh took $SECONDS s"
 echo "tests: $ok passed, $fail failed, $skip skipped"
 [ "$failed_runs" = 0 ] && [ "$fail" = 0 ]

@@ -18,7 +18,7 @@ check() {  # description, then the condition as a command
 }
 has() { grep -qF -- "$2" "$1"; }
 
-echo "1..9"
+echo "1..11"
 out=$(mktemp); err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 
@@ -53,5 +53,14 @@ status=$?
 check "a silent command is killed by the watchdog (status 124)" [ "$status" = 124 ]
 check "... well before it would have ended" [ $((SECONDS - start)) -lt 120 ]
 check "... and the watchdog says so" has "$err" "no output for 20 s"
+# A nested host that does not reach its init in time is killed as hung at
+# boot, long before the quiet-limit watchdog would act (a 1 s limit: the
+# boot takes several seconds).
+start=$SECONDS
+$run --boot-limit 1 --no-retry -- true >"$out" 2>"$err"
+status=$?
+check "a boot that stalls is killed (status 124)" [ "$status" = 124 ]
+check "... and the boot watchdog says so" \
+    has "$err" "did not reach its init within 1 s: it hangs at boot"
 [ "$fails" = 0 ] || { echo "# stdout:"; sed 's/^/# /' "$out"; echo "# stderr:"; sed 's/^/# /' "$err"; }
 exit 0
