@@ -11,7 +11,6 @@
  * (then the Linux guest is left out where it cannot boot). Figures only,
  * never a verdict: the exit status says whether the run worked.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "benchstat.h"
 #include "linuxenv.h"
+#include "rigexec.h"
 #include "vmrunner.h"
 #include "vsq.h"
 
@@ -208,57 +208,6 @@ static void print_where(const struct vsq_config *c)
            " medians [min-max]\n", c->rounds);
 }
 
-/*
- * Where to run: here when KVM runs guest kernel code at hardware speed (or
- * when told, or already inside the nested host); else the nested host.
- * Returns the reason to move, or NULL to stay.
- */
-static char *reason_to_move(bool here)
-{
-    const char *nokvm = vm_kvm_unavailable();
-    g_autofree char *why = NULL;
-    double mips = 0;
-
-    if (here || g_getenv("HOTMEM_RIG"))
-        return NULL;
-    if (nokvm)
-        return g_strdup_printf("no usable /dev/kvm here (%s)", nokvm);
-    if (linux_ring0_mips(&mips, NULL, &why) != LINUX_ENV_OK)
-        return g_strdup_printf("the KVM probe failed here (%s)", why);
-    if (mips < LINUX_MIN_RING0_MIPS)
-        return g_strdup_printf("/dev/kvm here emulates guest kernel code "
-                               "(ring0-mips=%.1f)", mips);
-    return NULL;
-}
-
-static int run_in_rig(const char *why, int argc, char **argv)
-{
-    g_autofree char *rig = g_build_filename(HOTMEM_SOURCE_ROOT, "tests",
-                                            "rig", "run", NULL);
-    g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
-    GPtrArray *a = g_ptr_array_new();
-
-    printf("vs-qemu: %s: running inside the nested KVM host (tests/rig/run)."
-           " Both VMMs run there, under the same emulated CPU, so only the "
-           "ratios mean something, not the times.\n", why);
-    fflush(stdout);
-    g_ptr_array_add(a, rig);
-    g_ptr_array_add(a, "--timeout");
-    g_ptr_array_add(a, "10800");
-    /* Each step prints a line; a long silence means the nested host hangs
-     * (a QEMU preallocating 4 GiB under emulation takes a while). */
-    g_ptr_array_add(a, "--quiet-limit");
-    g_ptr_array_add(a, "600");
-    g_ptr_array_add(a, "--");
-    g_ptr_array_add(a, self);
-    for (int i = 1; i < argc; i++)
-        g_ptr_array_add(a, argv[i]);
-    g_ptr_array_add(a, NULL);
-    execv(rig, (char **)a->pdata);
-    fprintf(stderr, "vs-qemu: cannot run %s: %s\n", rig, g_strerror(errno));
-    return 1;
-}
-
 /* "A,B,C" sizes into out[VSQ_NR_SIZES]. */
 static bool parse_sizes(const char *text, uint64_t *out, GError **err)
 {
@@ -361,9 +310,11 @@ int main(int argc, char **argv)
     g_setenv("HOTMEM_BIN", hotmem, TRUE);
     if (!g_getenv("HOTMEM_LINUX_DIR"))
         g_setenv("HOTMEM_LINUX_DIR", HOTMEM_SOURCE_ROOT "/tests/linux", TRUE);
-    move = reason_to_move(here);
+    move = bench_rig_reason(here);
+    /* Each step prints a line; a long silence means the nested host hangs
+     * (a QEMU preallocating 4 GiB under emulation takes a while). */
     if (move)
-        return run_in_rig(move, g_strv_length(saved), saved);
+        return bench_rig_exec("vs-qemu", move, 600, saved);
 
     c.hotmem = hotmem;
     qemu = g_find_program_in_path("qemu-system-x86_64");
