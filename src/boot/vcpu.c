@@ -350,6 +350,25 @@ char *vcpus_dump_regs(struct vcpus *v, unsigned index)
         s.efer, s.gdt.base, s.gdt.limit, s.idt.base, s.idt.limit);
 }
 
+/*
+ * At a shutdown intercept KVM on AMD reinitialises the vCPU (the VMCB is
+ * undefined after SHUTDOWN, AMD APM vol. 2, 15.11; arch/x86/kvm/svm/svm.c,
+ * shutdown_interception()), so the registers read then are the INIT state
+ * of Intel SDM vol. 3A 10.1.1 / APM 14.1.3 (CS 0xf000, RIP 0xfff0, CR0
+ * 0x60000010), not the crashed ones. Said in the report, or a reader
+ * chases a guest that seems to have died at the reset vector.
+ */
+static bool in_init_state(int fd)
+{
+    struct kvm_regs r;
+    struct kvm_sregs s;
+
+    return __kvm_ioctl(fd, KVM_GET_REGS, &r) == 0 &&
+           __kvm_ioctl(fd, KVM_GET_SREGS, &s) == 0 &&
+           s.cs.selector == 0xf000 && r.rip == 0xfff0 &&
+           s.cr0 == 0x60000010;
+}
+
 static void fatal(struct vcpu *c, const char *what)
 {
     g_autofree char *regs = vcpus_dump_regs(c->group, c->index);
@@ -400,7 +419,12 @@ static bool handle_exit(struct vcpu *c)
     case KVM_EXIT_HLT:
         return true;
     case KVM_EXIT_SHUTDOWN:
-        fatal(c, "guest triple fault (KVM_EXIT_SHUTDOWN)");
+        fatal(c, in_init_state(c->fd)
+                 ? "guest triple fault (KVM_EXIT_SHUTDOWN); KVM reset the "
+                   "vCPU at the shutdown (AMD SVM): the registers below are "
+                   "its INIT state, the crashed state is lost; the guest's "
+                   "console output is what is left"
+                 : "guest triple fault (KVM_EXIT_SHUTDOWN)");
         return false;
     case KVM_EXIT_SYSTEM_EVENT:
         return c->group->hooks.system_event(c->group->hooks.opaque,
