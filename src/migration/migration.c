@@ -142,7 +142,9 @@ static gpointer job_thread(gpointer data)
     GSource *src = g_idle_source_new();
     bool ok;
 
-    mig_set_status(mig, MIG_ACTIVE);
+    /* A live source is active once connected (precopy.c). */
+    if (mig->incoming || !mig->live)
+        mig_set_status(mig, MIG_ACTIVE);
     if (mig->incoming)
         ok = mig_load_stream(mig, &mig->job_err);
     else if (mig->live)

@@ -31,7 +31,7 @@ struct precopy {
     uint64_t **dirty;           /* per block: pages to send next */
     uint64_t *words;            /* per block: 64-bit words of dirty[] */
     gint64 window_start;
-    uint64_t window_bytes;
+    uint64_t window_bytes, window_limit;
     gint64 last_sync_us;
 };
 
@@ -48,29 +48,38 @@ static bool cancelled(struct migration *mig, GError **err)
     return true;
 }
 
-/* After each queued chunk: max-bandwidth, in windows of 100 ms. */
+/*
+ * After each queued chunk: max-bandwidth. What was sent since the window
+ * began may not run ahead of the limit times the time since; the window
+ * starts again every second (and when the limit changes), so a limit
+ * raised or lifted takes effect at once.
+ */
 static bool pace(void *opaque, GError **err)
 {
     struct precopy *pc = opaque;
-    uint64_t limit = __atomic_load_n(&pc->mig->max_bandwidth,
-                                     __ATOMIC_RELAXED);
-    uint64_t now_bytes = sent_bytes(pc->mig);
 
     for (;;) {
+        uint64_t limit = __atomic_load_n(&pc->mig->max_bandwidth,
+                                         __ATOMIC_RELAXED);
+        uint64_t sent = sent_bytes(pc->mig) - pc->window_bytes;
         gint64 now = g_get_monotonic_time();
+        gint64 elapsed = now - pc->window_start;
+        double allowed = (double)limit * (double)elapsed / 1e6;
 
         if (cancelled(pc->mig, err))
             return false;
-        if (now - pc->window_start >= WINDOW_US) {
+        if (limit != pc->window_limit || elapsed >= WINDOW_US * 10) {
+            /* Debt carries over into the new window. */
+            pc->window_bytes += sent > allowed ? (uint64_t)allowed : sent;
             pc->window_start = now;
-            pc->window_bytes = now_bytes;
-            return true;
+            pc->window_limit = limit;
+            continue;
         }
         /* 0: no limit, as in QEMU. */
-        if (!limit || now_bytes - pc->window_bytes < limit / 10)
+        if (!limit || sent <= allowed)
             return true;
-        g_usleep(MIN(WINDOW_US - (now - pc->window_start), 10000));
-        limit = __atomic_load_n(&pc->mig->max_bandwidth, __ATOMIC_RELAXED);
+        g_usleep((gulong)MIN((sent - allowed) * 1e6 / (double)limit,
+                             10000.0));
     }
 }
 
@@ -288,6 +297,7 @@ bool mig_precopy_stream(struct migration *mig, GError **err)
 
     if (fd < 0)
         return false;
+    mig_set_status(mig, MIG_ACTIVE);
     mig_transport_set_stall(fd, STALL_MS);
     if (!mig_file_init(&pc.f, fd, 0, mig_uri_name(&mig->uri),
                        &mig->counters, err))
@@ -296,6 +306,7 @@ bool mig_precopy_stream(struct migration *mig, GError **err)
     pc.f.pace = pace;
     pc.f.pace_opaque = &pc;
     pc.window_start = g_get_monotonic_time();
+    pc.window_limit = __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED);
     pc.dirty = g_new0(uint64_t *, pc.nr_blocks + 1);
     pc.words = g_new0(uint64_t, pc.nr_blocks + 1);
     for (unsigned i = 0; i < pc.nr_blocks; i++) {
