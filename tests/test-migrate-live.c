@@ -392,13 +392,13 @@ static void test_cancel(struct fixture *f, gconstpointer data)
         return;
     start(f, &dst, "dst", dimm_args, uri);
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
-           "\"arguments\": {\"max-bandwidth\": 1048576}}");
-    pattern_start(f, &f->src, 8192, 3);
+           "\"arguments\": {\"max-bandwidth\": 4194304}}");
+    pattern_start(f, &f->src, 2048, 10);
     g_usleep(300000);
     migrate(&f->src, uri);
     expect_migration_event(&f->src, "setup");
     expect_migration_event(&f->src, "active");
-    wait_syncs(&f->src, 2);
+    wait_syncs(&f->src, 1);
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
     expect_migration_event(&f->src, "cancelling");
     expect_migration_event(&f->src, "cancelled");
