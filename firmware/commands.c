@@ -9,6 +9,7 @@
 #include "bench_ring0.h"
 #include "command.h"
 #include "dirty.h"
+#include "pattern.h"
 #include "walk.h"
 #include "hostile.h"
 #include "lib.h"
@@ -310,6 +311,12 @@ static const struct command commands[] = {
     { "ring0-mips", "", "measure guest ring-0 speed (MIPS)", cmd_ring0_mips },
     { "dirty", "PAGES_PER_SEC BASE SIZE SECONDS",
       "dirty pages at a paced rate from ring 3 (dirty.c)", cmd_dirty },
+    { "pattern", "SEED PAGES_PER_SEC SECONDS BASE SIZE [BASE SIZE]",
+      "write seeded patterns in passes, going on from the last run "
+      "(pattern.c)", cmd_pattern },
+    { "pattern-check", "SEED BASE SIZE [BASE SIZE]",
+      "check every page a pattern run wrote (pattern.c)",
+      cmd_pattern_check },
     { "walk", "BASE SIZE COUNT",
       "COUNT dependent reads at random lines of [BASE, BASE+SIZE) (walk.c)",
       cmd_walk },

@@ -367,9 +367,10 @@ static const struct cli_opt cli_opts[] = {
     { "enable-kvm", NULL, "accepted: hotmem always uses KVM", opt_noop },
     { "S", NULL, "do not start the vCPUs until the monitor says cont",
       opt_paused },
-    { "incoming", "file:PATH[,offset=N]|defer", "start as the destination "
-      "of a migration: restore the machine from PATH (started with the "
-      "source's -m, -smp, -object and -device), or wait for QMP "
+    { "incoming", "unix:PATH|tcp:HOST:PORT|fd:N|file:PATH[,offset=N]|defer",
+      "start as the destination of a migration (started with the "
+      "source's -m, -smp, -object and -device): accept one connection on "
+      "the socket, read descriptor N, restore from PATH, or wait for QMP "
       "migrate-incoming", opt_incoming },
     { "name", "[guest=]NAME[,process=NAME][,debug-threads=on|off]",
       "name of the guest; process= names the process", cli_opt_name },

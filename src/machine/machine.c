@@ -472,6 +472,7 @@ const char *machine_run_state_name(enum machine_run_state s)
         [MACHINE_PAUSED] = "paused", [MACHINE_SHUTDOWN] = "shutdown",
         [MACHINE_INMIGRATE] = "inmigrate",
         [MACHINE_FINISH_MIGRATE] = "finish-migrate",
+        [MACHINE_POSTMIGRATE] = "postmigrate",
     };
 
     return names[s];

@@ -125,6 +125,7 @@ enum machine_run_state {
     MACHINE_SHUTDOWN,       /* ending */
     MACHINE_INMIGRATE,      /* -incoming: waiting for the migration */
     MACHINE_FINISH_MIGRATE, /* stopped while a migration saves it */
+    MACHINE_POSTMIGRATE,    /* stopped after a live migration moved it */
 };
 
 struct machine;

@@ -63,6 +63,7 @@ struct machine {
      */
     gint migrating;
     enum machine_run_state migrate_prev;
+    bool live_held;                 /* machine_live_stop() held the vCPUs */
     bool incoming_autostart;
     bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */

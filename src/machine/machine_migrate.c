@@ -10,6 +10,7 @@
 
 #include "errors.h"
 #include "machine/machine_internal.h"
+#include "mmu/dirty.h"
 
 static void block_clear(gpointer p)
 {
@@ -59,10 +60,8 @@ void machine_emit_migration(struct machine *m, const char *status)
     machine_emit(m, MACHINE_EVENT_MIGRATION, data);
 }
 
-bool machine_migration_begin(struct machine *m, GError **err)
+static bool claim(struct machine *m, GError **err)
 {
-    bool stop;
-
     if (machine_exit_status(m) >= 0) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "the machine is ending: nothing to migrate");
@@ -73,6 +72,14 @@ bool machine_migration_begin(struct machine *m, GError **err)
                     "There's a migration process in progress");
         return false;
     }
+    return true;
+}
+
+/* Holds the vCPUs; a running guest becomes finish-migrate (STOP). */
+static void hold_guest(struct machine *m)
+{
+    bool stop;
+
     /* Parked with their registers final: KVM_GET_* sees an instant. */
     if (m->vcpus) {
         vcpus_hold(m->vcpus);
@@ -86,7 +93,95 @@ bool machine_migration_begin(struct machine *m, GError **err)
     g_mutex_unlock(&m->state_lock);
     if (stop)
         machine_emit(m, MACHINE_EVENT_STOP, NULL);
+}
+
+bool machine_migration_begin(struct machine *m, GError **err)
+{
+    if (!claim(m, err))
+        return false;
+    hold_guest(m);
     return true;
+}
+
+bool machine_live_begin(struct machine *m, GError **err)
+{
+    if (!m->dirty) {
+        g_set_error(err, HM_ERROR, HM_ERROR_NOT_SUPPORTED,
+                    "live migration needs KVM's dirty log, which this "
+                    "machine (built without KVM) does not have");
+        return false;
+    }
+    if (dirty_log_active(m->dirty)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "dirty logging is in use by calc-dirty-rate: migrate "
+                    "once query-dirty-rate says \"measured\"");
+        return false;
+    }
+    if (!claim(m, err))
+        return false;
+    g_mutex_lock(&m->state_lock);
+    m->migrate_prev = m->run_state;
+    g_mutex_unlock(&m->state_lock);
+    if (!dirty_log_start(m->dirty, err)) {
+        g_atomic_int_set(&m->migrating, 0);
+        return false;
+    }
+    return true;
+}
+
+bool machine_live_harvest(struct machine *m, struct dirty_harvest *h,
+                          GError **err)
+{
+    return dirty_log_harvest(m->dirty, h, err);
+}
+
+void machine_live_stop(struct machine *m)
+{
+    hold_guest(m);
+    g_mutex_lock(&m->state_lock);
+    m->live_held = true;
+    g_mutex_unlock(&m->state_lock);
+}
+
+void machine_live_complete(struct machine *m)
+{
+    bool stopped;
+
+    dirty_log_stop(m->dirty);
+    g_mutex_lock(&m->state_lock);
+    stopped = m->run_state == MACHINE_FINISH_MIGRATE;
+    if (stopped)
+        m->run_state = MACHINE_POSTMIGRATE;
+    m->live_held = false;
+    m->reset_deferred = false;  /* the guest lives on elsewhere now */
+    g_mutex_unlock(&m->state_lock);
+    /* Paused the ordinary way, so cont runs the guest again. */
+    if (stopped)
+        vcpus_pause(m->vcpus);
+    g_atomic_int_set(&m->migrating, 0);
+    vcpus_release(m->vcpus);
+}
+
+void machine_live_abort(struct machine *m)
+{
+    bool held, reset, guest;
+
+    dirty_log_stop(m->dirty);
+    g_mutex_lock(&m->state_lock);
+    held = m->live_held;
+    m->live_held = false;
+    reset = !held && m->reset_deferred;
+    guest = m->reset_deferred_guest;
+    if (reset)
+        m->reset_deferred = false;
+    g_mutex_unlock(&m->state_lock);
+    if (held) {
+        machine_migration_end(m);   /* RESUME, a deferred reset */
+        return;
+    }
+    g_atomic_int_set(&m->migrating, 0);
+    if (reset)
+        machine_reset_now(m, guest);
 }
 
 void machine_migration_end(struct machine *m)
@@ -179,6 +274,21 @@ static bool take_platform(struct machine *m, struct machine_snapshot *s,
     }
     s->has_platform = true;
     return true;
+}
+
+void machine_snapshot_take_config(struct machine *m,
+                                  struct machine_snapshot *s)
+{
+    s->ram_size = m->cfg.ram_size;
+    s->maxmem = m->cfg.maxmem;
+    s->slots = m->cfg.slots;
+    s->smp = m->cfg.smp;
+    s->phys_bits = m->phys_bits;
+    g_mutex_lock(&m->state_lock);
+    s->run_state = m->migrate_prev;
+    g_mutex_unlock(&m->state_lock);
+    memmap_foreach(m->memmap, add_block, s->blocks);
+    take_dimms(m, s);
 }
 
 bool machine_snapshot_take(struct machine *m, struct machine_snapshot *s,

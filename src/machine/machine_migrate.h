@@ -85,6 +85,35 @@ bool machine_snapshot_take(struct machine *m, struct machine_snapshot *s,
 /* Main thread: the vCPUs go on as before begin (a deferred reset first). */
 void machine_migration_end(struct machine *m);
 
+/*
+ * Live migration, source (docs/migration.md, "Pre-copy"), main thread.
+ * machine_live_begin() is machine_migration_begin() without the stop:
+ * the guest runs on, device_add/device_del are refused, a reset waits,
+ * and dirty logging is on for every memslot (it fails while
+ * calc-dirty-rate uses the log). machine_live_stop() then stops the
+ * guest for the switch-over (STOP when it was running, "finish-migrate").
+ * The end is machine_live_complete(): the guest stays stopped
+ * ("postmigrate", as QEMU's source; cont runs it again), or
+ * machine_live_abort(): it goes on as before begin. Both turn logging
+ * off.
+ */
+bool machine_live_begin(struct machine *m, GError **err);
+/* Any thread, between begin and the end: pages written since the last
+ * harvest (mmu/dirty.h). */
+struct dirty_harvest;
+bool machine_live_harvest(struct machine *m, struct dirty_harvest *h,
+                          GError **err);
+void machine_live_stop(struct machine *m);
+void machine_live_complete(struct machine *m);
+void machine_live_abort(struct machine *m);
+/*
+ * The configuration part of a snapshot (sizes, RAM blocks, DIMMs), taken
+ * while the guest runs: device_add/device_del wait for the migration's
+ * end, so it holds until then.
+ */
+void machine_snapshot_take_config(struct machine *m,
+                                  struct machine_snapshot *s);
+
 /* True between begin and end (or incoming begin and end). Any thread. */
 bool machine_migration_active(struct machine *m);
 

@@ -15,7 +15,22 @@
 
 /* The MigrationStatus values hotmem enters. */
 enum mig_status { MIG_NONE, MIG_SETUP, MIG_ACTIVE, MIG_COMPLETED,
-                  MIG_FAILED };
+                  MIG_FAILED, MIG_CANCELLING, MIG_CANCELLED, MIG_DEVICE };
+
+/* QEMU's defaults (migration/options.c): 300 ms, 128 MiB/s. */
+#define MIG_DEFAULT_DOWNTIME_MS     300u
+#define MIG_MAX_DOWNTIME_MS         2000000u
+#define MIG_DEFAULT_BANDWIDTH       (128u << 20)
+
+/* What pre-copy measured, for query-migrate (under lock). */
+struct mig_precopy_stats {
+    uint64_t sync_count;        /* dirty-log harvests */
+    uint64_t dirty_rate;        /* pages per second, last interval */
+    uint64_t remaining;         /* bytes still to send */
+    uint64_t bandwidth;         /* bytes per second, last pass */
+    uint64_t expected_ms;       /* remaining at that bandwidth */
+    uint64_t downtime_bytes;    /* sent while the guest was stopped */
+};
 
 struct migration {
     struct machine *m;
@@ -38,6 +53,19 @@ struct migration {
     struct mig_uri uri;
     struct machine_snapshot snap;
     struct mig_block *blocks;
+    /* Live (stream) jobs. Parameters: atomics, set any time. */
+    bool live;
+    uint64_t downtime_limit_ms, max_bandwidth;
+    struct mig_precopy_stats pc;        /* under lock */
+    int listen_fd;                      /* destination, until accepted */
+    /* The switch-over, done on the main loop for the thread. */
+    GCond switch_cond;
+    GSource *switch_src;
+    bool switch_done;
+    GError *switch_err;
+    /* fd: names (getfd), the monitor's. */
+    migration_fd_fn fd_lookup;
+    void *fd_lookup_opaque;
     /* Incoming: -incoming defer still waiting for migrate-incoming. */
     bool deferred, autostart, exit_on_error;
 };
@@ -50,6 +78,13 @@ bool mig_parse_target(const char *uri, json_object *channels,
                       struct mig_uri *out, GError **err);
 int mig_open(const struct mig_uri *uri, bool out, GError **err);
 bool mig_start_thread(struct migration *mig, GError **err);
+
+int mig_lookup_fd(struct migration *mig, const char *name, GError **err);
+/* precopy.c: a live migration's thread, then its end on the main loop. */
+bool mig_precopy_stream(struct migration *mig, GError **err);
+void mig_precopy_finish(struct migration *mig, GError *err);
+/* The fd of a stream, set by the thread once connected (under lock). */
+void mig_set_fd(struct migration *mig, int fd);
 
 /* save.c: on the job's thread, then on the main loop with its result. */
 bool mig_save_stream(struct migration *mig, GError **err);

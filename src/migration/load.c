@@ -9,12 +9,47 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "errors.h"
 #include "migration/state.h"
+#include "migration/transport.h"
 
 #define MAX_SECTION     (64u << 20)
+
+/*
+ * fd:N, a descriptor this process inherited (as QEMU's -incoming fd:N),
+ * or fd:NAME, one given to the monitor with getfd.
+ */
+static int incoming_fd(struct migration *mig, const char *name,
+                       GError **err)
+{
+    char *end = NULL;
+    guint64 n = g_ascii_strtoull(name, &end, 10);
+
+    if (!g_ascii_isdigit(*name) || *end)
+        return mig_lookup_fd(mig, name, err);
+    if (n > INT32_MAX || fcntl((int)n, F_GETFD) < 0) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "fd:%s: this process has no descriptor %s", name, name);
+        return -1;
+    }
+    fcntl((int)n, F_SETFD, FD_CLOEXEC);
+    return (int)n;
+}
+
+/* The file, the inherited or passed fd, or a listening socket. */
+static int open_source(struct migration *mig, const struct mig_uri *u,
+                       GError **err)
+{
+    if (u->kind == MIG_FILE)
+        return mig_open(u, false, err);
+    if (u->kind == MIG_FD)
+        return incoming_fd(mig, u->fd_name, err);
+    mig->listen_fd = mig_transport_listen(u, err);
+    return mig->listen_fd < 0 ? -1 : -2;    /* -2: accepted later */
+}
 
 static bool start_incoming(struct migration *mig, const char *uri,
                            json_object *channels, GError **err)
@@ -26,20 +61,24 @@ static bool start_incoming(struct migration *mig, const char *uri,
         return false;
     mig_job_begin(mig, true);
     mig_set_status(mig, MIG_SETUP);
-    fd = mig_open(&source, false, err);
-    if (fd < 0) {
+    fd = open_source(mig, &source, err);
+    if (fd == -1) {
         mig_uri_clear(&source);
         mig_fail(mig, *err);
         return false;
     }
     mig->uri = source;
-    mig->fd = fd;
+    mig_set_fd(mig, MAX(fd, -1));
     mig->deferred = false;
     machine_snapshot_init(&mig->snap);
     g_atomic_int_set(&mig->cancel, 0);
     if (!mig_start_thread(mig, err)) {
-        close(fd);
-        mig->fd = -1;
+        if (fd >= 0)
+            close(fd);
+        mig_set_fd(mig, -1);
+        if (mig->listen_fd >= 0)
+            close(mig->listen_fd);
+        mig->listen_fd = -1;
         mig_uri_clear(&mig->uri);
         machine_snapshot_clear(&mig->snap);
         mig_fail(mig, *err);
@@ -93,7 +132,7 @@ static bool check_machine(struct migration *mig, bool have_config,
     if (!have_config) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "migration stream '%s' has no \"machine\" section "
-                    "before its state", mig->uri.path);
+                    "before its state", mig_uri_name(&mig->uri));
         return false;
     }
     if (!machine_snapshot_check(mig->m, &mig->snap, &hva, err))
@@ -119,7 +158,7 @@ static bool read_section(struct migration *mig, struct mig_file *f,
     if (sec->length > MAX_SECTION) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "corrupt migration stream '%s': section '%s' claims %"
-                    PRIu64 " bytes", mig->uri.path, sec->id, sec->length);
+                    PRIu64 " bytes", mig_uri_name(&mig->uri), sec->id, sec->length);
         return false;
     }
     body = g_malloc(sec->length + 1);
@@ -177,16 +216,27 @@ bool mig_load_stream(struct migration *mig, GError **err)
     uint8_t header[MIG_HEADER_SIZE];
     bool ok;
 
-    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig->uri.path,
+    if (mig->listen_fd >= 0) {
+        int fd = mig_transport_accept(mig->listen_fd, &mig->uri,
+                                      &mig->cancel, err);
+
+        if (fd < 0)
+            return false;
+        mig_set_fd(mig, fd);
+    }
+    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
+    /* A destination waits for its source as long as it takes (QEMU's
+     * does too); a source that goes away ends the stream. */
+    f.stall_ms = 0;
     ok = mig_file_read(&f, header, sizeof(header), err) &&
          mig_header_decode(header, err) && walk_sections(mig, &f, err);
     if (ok)
         ok = mig_ram_load_wait(&f, err);
     mig_file_release(&f);
     if (!ok)
-        g_prefix_error(err, "cannot restore from '%s': ", mig->uri.path);
+        g_prefix_error(err, "cannot restore from '%s': ", mig_uri_name(&mig->uri));
     return ok;
 }
 

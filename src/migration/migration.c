@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,8 @@
 static const char *const status_names[] = {
     [MIG_NONE] = "none", [MIG_SETUP] = "setup", [MIG_ACTIVE] = "active",
     [MIG_COMPLETED] = "completed", [MIG_FAILED] = "failed",
+    [MIG_CANCELLING] = "cancelling", [MIG_CANCELLED] = "cancelled",
+    [MIG_DEVICE] = "device",
 };
 
 struct migration *migration_new(struct machine *m)
@@ -28,18 +31,39 @@ struct migration *migration_new(struct machine *m)
     mig->m = m;
     mig->ctx = g_main_context_ref_thread_default();
     mig->fd = -1;
+    mig->listen_fd = -1;
+    mig->downtime_limit_ms = MIG_DEFAULT_DOWNTIME_MS;
+    mig->max_bandwidth = MIG_DEFAULT_BANDWIDTH;
     g_mutex_init(&mig->lock);
+    g_cond_init(&mig->switch_cond);
     return mig;
+}
+
+void migration_set_fd_lookup(struct migration *mig, migration_fd_fn fn,
+                             void *opaque)
+{
+    mig->fd_lookup = fn;
+    mig->fd_lookup_opaque = opaque;
+}
+
+static bool is_final(enum mig_status st)
+{
+    return st == MIG_COMPLETED || st == MIG_FAILED || st == MIG_CANCELLED;
 }
 
 /* Sets the status (any thread) and sends MIGRATION when asked for. */
 void mig_set_status(struct migration *mig, enum mig_status st)
 {
     g_mutex_lock(&mig->lock);
+    /* Once cancelling, only the end may follow. */
+    if (mig->status == MIG_CANCELLING && !is_final(st)) {
+        g_mutex_unlock(&mig->lock);
+        return;
+    }
     mig->status = st;
     if (st == MIG_ACTIVE)
         mig->setup_end_us = g_get_monotonic_time();
-    if (st == MIG_COMPLETED || st == MIG_FAILED)
+    if (is_final(st))
         mig->end_us = g_get_monotonic_time();
     g_mutex_unlock(&mig->lock);
     /* QEMU sends it only with the "events" capability on. */
@@ -62,6 +86,15 @@ static void job_reset(struct migration *mig, bool incoming)
     mig->down_end_us = 0;
     mig->ram_total = 0;
     memset(&mig->counters, 0, sizeof(mig->counters));
+    memset(&mig->pc, 0, sizeof(mig->pc));
+    mig->live = false;
+    g_mutex_unlock(&mig->lock);
+}
+
+void mig_set_fd(struct migration *mig, int fd)
+{
+    g_mutex_lock(&mig->lock);
+    mig->fd = fd;
     g_mutex_unlock(&mig->lock);
 }
 
@@ -82,11 +115,18 @@ static gboolean job_finish(gpointer data)
 
     g_thread_join(g_steal_pointer(&mig->thread));
     g_clear_pointer(&mig->finish, g_source_unref);
-    if (close(mig->fd) < 0 && !err && !mig->incoming)
+    if (mig->listen_fd >= 0) {
+        close(mig->listen_fd);
+        mig->listen_fd = -1;
+    }
+    if (mig->fd >= 0 && close(mig->fd) < 0 && !err && !mig->incoming &&
+        !mig->live)
         g_set_error(&err, HM_ERROR, HM_ERROR_IO, "cannot write '%s': %s",
-                    mig->uri.path, g_strerror(errno));
-    mig->fd = -1;
-    if (mig->incoming)
+                    mig_uri_name(&mig->uri), g_strerror(errno));
+    mig_set_fd(mig, -1);
+    if (mig->live && !mig->incoming)
+        mig_precopy_finish(mig, err);
+    else if (mig->incoming)
         mig_load_finish(mig, err);
     else
         mig_save_finish(mig, err);
@@ -102,9 +142,15 @@ static gpointer job_thread(gpointer data)
     GSource *src = g_idle_source_new();
     bool ok;
 
-    mig_set_status(mig, MIG_ACTIVE);
-    ok = mig->incoming ? mig_load_stream(mig, &mig->job_err)
-                       : mig_save_stream(mig, &mig->job_err);
+    /* A live source is active once connected (precopy.c). */
+    if (mig->incoming || !mig->live)
+        mig_set_status(mig, MIG_ACTIVE);
+    if (mig->incoming)
+        ok = mig_load_stream(mig, &mig->job_err);
+    else if (mig->live)
+        ok = mig_precopy_stream(mig, &mig->job_err);
+    else
+        ok = mig_save_stream(mig, &mig->job_err);
     g_assert(ok == (mig->job_err == NULL));
     g_source_set_callback(src, job_finish, mig, NULL);
     mig->finish = src;
@@ -175,151 +221,58 @@ void migration_free(struct migration *mig)
         return;
     if (mig->thread) {
         g_atomic_int_set(&mig->cancel, 1);
+        g_mutex_lock(&mig->lock);
+        if (mig->fd >= 0)
+            shutdown(mig->fd, SHUT_RDWR);
+        g_mutex_unlock(&mig->lock);
         g_thread_join(g_steal_pointer(&mig->thread));
         if (mig->finish) {
             g_source_destroy(mig->finish);
             g_source_unref(mig->finish);
         }
         g_clear_error(&mig->job_err);
-        close(mig->fd);
+        if (mig->fd >= 0)
+            close(mig->fd);
     }
+    if (mig->switch_src) {
+        g_source_destroy(mig->switch_src);
+        g_source_unref(mig->switch_src);
+    }
+    g_clear_error(&mig->switch_err);
+    if (mig->listen_fd >= 0)
+        close(mig->listen_fd);
     machine_snapshot_clear(&mig->snap);
     mig_uri_clear(&mig->uri);
     g_free(mig->error);
     g_free(mig->blocks);
     g_main_context_unref(mig->ctx);
     g_mutex_clear(&mig->lock);
+    g_cond_clear(&mig->switch_cond);
     g_free(mig);
-}
-
-/* ---- query-migrate ---------------------------------------------------- */
-
-static void add_int(json_object *o, const char *name, int64_t v)
-{
-    json_object_object_add(o, name, json_object_new_int64(v));
-}
-
-/* QEMU's MigrationStats, from the counters (lock held). */
-static json_object *ram_stats(struct migration *mig, gint64 elapsed_us)
-{
-    json_object *r = json_object_new_object();
-    uint64_t sent = __atomic_load_n(&mig->counters.transferred,
-                                    __ATOMIC_RELAXED);
-    uint64_t dup = __atomic_load_n(&mig->counters.duplicate,
-                                   __ATOMIC_RELAXED);
-    uint64_t normal = __atomic_load_n(&mig->counters.normal,
-                                      __ATOMIC_RELAXED);
-    uint64_t done = (dup + normal) * MIG_PAGE_SIZE;
-    double secs = MAX(elapsed_us, 1) / 1e6;
-
-    add_int(r, "transferred", (int64_t)sent);
-    add_int(r, "remaining", (int64_t)(mig->ram_total - MIN(done,
-                                                           mig->ram_total)));
-    add_int(r, "total", (int64_t)mig->ram_total);
-    add_int(r, "duplicate", (int64_t)dup);
-    add_int(r, "normal", (int64_t)normal);
-    add_int(r, "normal-bytes", (int64_t)(normal * MIG_PAGE_SIZE));
-    add_int(r, "dirty-pages-rate", 0);
-    json_object_object_add(r, "mbps",
-                           json_object_new_double(sent * 8.0 / 1e6 / secs));
-    add_int(r, "dirty-sync-count", 1);
-    add_int(r, "postcopy-requests", 0);
-    add_int(r, "page-size", MIG_PAGE_SIZE);
-    add_int(r, "multifd-bytes", 0);
-    add_int(r, "pages-per-second", (int64_t)((dup + normal) / secs));
-    /* The guest is stopped for the whole of a file migration. */
-    add_int(r, "precopy-bytes", 0);
-    add_int(r, "downtime-bytes", (int64_t)sent);
-    add_int(r, "postcopy-bytes", 0);
-    add_int(r, "dirty-sync-missed-zero-copy", 0);
-    return r;
-}
-
-json_object *migration_query(struct migration *mig)
-{
-    json_object *o = json_object_new_object();
-    gint64 now = g_get_monotonic_time(), end;
-
-    g_mutex_lock(&mig->lock);
-    if (mig->status == MIG_NONE) {
-        g_mutex_unlock(&mig->lock);
-        return o;
-    }
-    end = mig->end_us ? mig->end_us : now;
-    json_object_object_add(o, "status",
-                           json_object_new_string(status_names[mig->status]));
-    if (!mig->incoming && (mig->status == MIG_ACTIVE ||
-                           mig->status == MIG_COMPLETED)) {
-        json_object_object_add(o, "ram", ram_stats(mig, end - mig->start_us));
-        add_int(o, "total-time", (end - mig->start_us) / 1000);
-        add_int(o, "setup-time",
-                ((mig->setup_end_us ? mig->setup_end_us : now) -
-                 mig->start_us) / 1000);
-        if (mig->status == MIG_COMPLETED)
-            add_int(o, "downtime",
-                    (mig->down_end_us - mig->down_start_us) / 1000);
-        else
-            add_int(o, "expected-downtime", (now - mig->start_us) / 1000);
-    }
-    if (mig->status == MIG_FAILED && mig->error)
-        json_object_object_add(o, "error-desc",
-                               json_object_new_string(mig->error));
-    g_mutex_unlock(&mig->lock);
-    return o;
-}
-
-/* ---- capabilities ------------------------------------------------------- */
-
-bool migration_set_capabilities(struct migration *mig, json_object *caps,
-                                GError **err)
-{
-    size_t n = json_object_array_length(caps);
-    int events = -1;
-
-    if (!mig_check_idle(mig, err))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        json_object *c = json_object_array_get_idx(caps, i), *name = NULL,
-                    *state = NULL;
-
-        if (!json_object_is_type(c, json_type_object) ||
-            !json_object_object_get_ex(c, "capability", &name) ||
-            !json_object_is_type(name, json_type_string) ||
-            !json_object_object_get_ex(c, "state", &state) ||
-            !json_object_is_type(state, json_type_boolean)) {
-            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                        "Invalid parameter type for 'capabilities[%zu]', "
-                        "expected: {\"capability\": str, \"state\": bool}",
-                        i);
-            return false;
-        }
-        if (strcmp(json_object_get_string(name), "events")) {
-            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
-                        "migration capability '%s' is not supported by "
-                        "hotmem (it has: events)",
-                        json_object_get_string(name));
-            return false;
-        }
-        events = json_object_get_boolean(state);
-    }
-    if (events >= 0)
-        g_atomic_int_set(&mig->events, events);
-    return true;
-}
-
-json_object *migration_query_capabilities(struct migration *mig)
-{
-    json_object *list = json_object_new_array();
-    json_object *c = json_object_new_object();
-
-    json_object_object_add(c, "capability", json_object_new_string("events"));
-    json_object_object_add(c, "state", json_object_new_boolean(
-                               g_atomic_int_get(&mig->events)));
-    json_object_array_add(list, c);
-    return list;
 }
 
 void mig_job_begin(struct migration *mig, bool incoming)
 {
     job_reset(mig, incoming);
+}
+
+void migration_cancel(struct migration *mig)
+{
+    enum mig_status st;
+
+    g_mutex_lock(&mig->lock);
+    st = mig->status;
+    g_mutex_unlock(&mig->lock);
+    /* Only an outgoing job that is still going: else nothing to do, and
+     * QEMU does not call that an error either. */
+    if (!mig->thread || mig->incoming || is_final(st) ||
+        st == MIG_CANCELLING)
+        return;
+    g_atomic_int_set(&mig->cancel, 1);
+    mig_set_status(mig, MIG_CANCELLING);
+    /* Whatever the thread waits for on the socket ends now. */
+    g_mutex_lock(&mig->lock);
+    if (mig->fd >= 0 && mig->live)
+        shutdown(mig->fd, SHUT_RDWR);
+    g_mutex_unlock(&mig->lock);
 }

@@ -19,16 +19,28 @@
 
 struct migration;
 
+/*
+ * fd:NAME: the descriptor the monitor holds under NAME (getfd), taken out
+ * of its table (the caller owns it), or -1 and an error.
+ */
+typedef int (*migration_fd_fn)(void *opaque, const char *name,
+                               GError **err);
+
 /* Main thread; the machine outlives it. */
 struct migration *migration_new(struct machine *m);
+/* Where fd:NAME comes from (main thread, before any job). */
+void migration_set_fd_lookup(struct migration *mig, migration_fd_fn fn,
+                             void *opaque);
 /* Cancels a job still running (its thread stops within a chunk). */
 void migration_free(struct migration *mig);
 
 /*
- * migrate: uri ("file:PATH[,offset=N]") or channels (QMP's list), one of
- * them. Fails at once, leaving the machine as it was, for a bad URI, a
- * file that cannot be opened, or a job in progress; otherwise the job
- * runs in the background (status "setup", then "active").
+ * migrate: uri or channels (QMP's list), one of them. Fails at once,
+ * leaving the machine as it was, for a bad URI, a file that cannot be
+ * opened, an unknown fd: name, or a job in progress; otherwise the job
+ * runs in the background (status "setup", then "active"). file: holds
+ * the guest while it is written; unix:, tcp: and fd: migrate it live
+ * (pre-copy), and a failure to connect is the job's ("failed").
  */
 bool migration_start(struct migration *mig, const char *uri,
                      json_object *channels, GError **err);
@@ -44,6 +56,18 @@ bool migration_incoming_cli(struct migration *mig, const char *uri,
 bool migration_incoming(struct migration *mig, const char *uri,
                         json_object *channels, bool exit_on_error,
                         GError **err);
+
+/*
+ * migrate_cancel: a running job stops ("cancelling", then "cancelled"),
+ * the source going on as it was. Nothing to cancel is not an error.
+ */
+void migration_cancel(struct migration *mig);
+
+/* migrate-set-parameters (QEMU's MigrateSetParameters; takes effect at
+ * once, also while migrating) and query-migrate-parameters. */
+bool migration_set_parameters(struct migration *mig, json_object *params,
+                              GError **err);
+json_object *migration_query_parameters(struct migration *mig);
 
 /* query-migrate: QEMU's MigrationInfo (a new object; {} before any). */
 json_object *migration_query(struct migration *mig);

@@ -30,16 +30,31 @@ struct mig_chunk;
 
 struct mig_file {
     int fd;
-    uint64_t pos;           /* where the next byte goes or comes from */
+    /* Where the next byte goes or comes from; on a stream (socket or
+     * pipe, no offsets) the bytes moved so far. */
+    uint64_t pos;
+    bool stream, socket;
+    /* Stream: a transfer that makes no progress for this long fails. */
+    unsigned stall_ms;
     const char *path;       /* for errors */
     struct io_uring ring;
     bool ring_ready;
     struct mig_chunk *chunks;   /* MIG_QUEUE_DEPTH of them */
     unsigned inflight;
     struct mig_counters *counters;
+    /*
+     * Source: called after each "ram" section is queued, to hold the rate,
+     * notice a cancel or a message from the peer. false (error) stops.
+     */
+    bool (*pace)(void *opaque, GError **err);
+    void *pace_opaque;
 };
 
-/* Sets up the ring for fd, reading or writing from offset on. */
+/*
+ * Sets up the ring for fd, reading or writing from offset on. A socket
+ * or a pipe is a stream: bytes go in order, one chunk in flight, and
+ * offset is ignored.
+ */
 bool mig_file_init(struct mig_file *f, int fd, uint64_t offset,
                    const char *path, struct mig_counters *c, GError **err);
 /* Waits for what is in flight, then frees the ring (not the fd). */
@@ -62,6 +77,15 @@ struct mig_block {
  */
 bool mig_ram_save(struct mig_file *f, const struct mig_block *blocks,
                   unsigned nr_blocks, const gint *cancel, GError **err);
+/*
+ * Pre-copy: the pages of each block whose bit is set in dirty[block]
+ * (bit i: page i), as version-2 "ram" sections that name the pages they
+ * carry, so pages sent by an earlier pass are replaced and the others
+ * kept. Chunks without a dirty page are skipped.
+ */
+bool mig_ram_save_dirty(struct mig_file *f, const struct mig_block *blocks,
+                        unsigned nr_blocks, uint64_t *const *dirty,
+                        const gint *cancel, GError **err);
 /*
  * Reads the body of one "ram" section (its header sec just read) into
  * the block it names: zero pages are made zero (written only where not

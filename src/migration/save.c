@@ -43,6 +43,46 @@ static bool fail_early(struct migration *mig, int fd, bool begun,
     return false;
 }
 
+/* fd:NAME from the monitor's table (getfd). */
+int mig_lookup_fd(struct migration *mig, const char *name, GError **err)
+{
+    if (!mig->fd_lookup) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "File descriptor named '%s' not found", name);
+        return -1;
+    }
+    return mig->fd_lookup(mig->fd_lookup_opaque, name, err);
+}
+
+/*
+ * Live: the configuration now, logging on, then the thread connects and
+ * runs pre-copy (precopy.c). A failure before the thread leaves the
+ * machine as it was.
+ */
+static bool start_live(struct migration *mig, GError **err)
+{
+    int fd = -1;
+
+    if (mig->uri.kind == MIG_FD) {
+        fd = mig_lookup_fd(mig, mig->uri.fd_name, err);
+        if (fd < 0)
+            return fail_early(mig, -1, false, err);
+    }
+    if (!machine_live_begin(mig->m, err))
+        return fail_early(mig, fd, false, err);
+    machine_snapshot_take_config(mig->m, &mig->snap);
+    blocks_from_snapshot(mig);
+    mig->live = true;
+    mig_set_fd(mig, fd);
+    g_atomic_int_set(&mig->cancel, 0);
+    if (!mig_start_thread(mig, err)) {
+        machine_live_abort(mig->m);
+        mig_set_fd(mig, -1);
+        return fail_early(mig, fd, false, err);
+    }
+    return true;
+}
+
 bool migration_start(struct migration *mig, const char *uri,
                      json_object *channels, GError **err)
 {
@@ -56,6 +96,8 @@ bool migration_start(struct migration *mig, const char *uri,
     mig_set_status(mig, MIG_SETUP);
     mig->uri = target;
     machine_snapshot_init(&mig->snap);
+    if (mig_uri_is_stream(&mig->uri))
+        return start_live(mig, err);
     fd = mig_open(&mig->uri, true, err);
     if (fd < 0)
         return fail_early(mig, fd, false, err);
@@ -81,7 +123,7 @@ bool mig_save_stream(struct migration *mig, GError **err)
     g_autoptr(GByteArray) b = g_byte_array_new();
     bool ok;
 
-    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig->uri.path,
+    if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
     mig_header_encode(header);
@@ -104,7 +146,9 @@ void mig_save_finish(struct migration *mig, GError *err)
     g_mutex_lock(&mig->lock);
     mig->down_end_us = g_get_monotonic_time();
     g_mutex_unlock(&mig->lock);
-    if (err)
+    if (g_atomic_int_get(&mig->cancel))
+        mig_set_status(mig, MIG_CANCELLED);
+    else if (err)
         mig_fail(mig, err);
     else
         mig_set_status(mig, MIG_COMPLETED);

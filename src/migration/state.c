@@ -138,11 +138,39 @@ void mig_state_put_devices(GByteArray *out, const struct machine_snapshot *s)
     mig_put_section(out, "end", 1, 0, b);
 }
 
+void mig_state_put_final(GByteArray *out, const struct machine_snapshot *s)
+{
+    g_autoptr(GByteArray) b = g_byte_array_new();
+
+    for (unsigned i = 0; i < s->dimms->len; i++) {
+        const struct machine_dimm_snapshot *d =
+            &g_array_index(s->dimms, struct machine_dimm_snapshot, i);
+
+        put_dimm(b, d);
+        mig_put_section(out, "dimm", 1, d->slot, b);
+    }
+    mig_put_str(b, s->run_state < G_N_ELEMENTS(run_states) &&
+                   run_states[s->run_state] ? run_states[s->run_state]
+                                            : "paused");
+    mig_put_section(out, "runstate", 1, 0, b);
+    mig_state_put_devices(out, s);
+}
+
 /* ---- decoding ----------------------------------------------------------- */
+
+static void get_run_state(struct mig_reader *r, struct machine_snapshot *s)
+{
+    g_autofree char *state = mig_get_str(r);
+
+    s->run_state = MACHINE_PAUSED;
+    for (unsigned i = 0; state && i < G_N_ELEMENTS(run_states); i++) {
+        if (run_states[i] && !strcmp(state, run_states[i]))
+            s->run_state = i;
+    }
+}
 
 static void get_config(struct mig_reader *r, struct machine_snapshot *s)
 {
-    g_autofree char *state = NULL;
     uint32_t n;
 
     s->ram_size = mig_get_u64(r);
@@ -150,12 +178,7 @@ static void get_config(struct mig_reader *r, struct machine_snapshot *s)
     s->slots = mig_get_u32(r);
     s->smp = mig_get_u32(r);
     s->phys_bits = mig_get_u32(r);
-    state = mig_get_str(r);
-    s->run_state = MACHINE_PAUSED;
-    for (unsigned i = 0; state && i < G_N_ELEMENTS(run_states); i++) {
-        if (!strcmp(state, run_states[i]))
-            s->run_state = i;
-    }
+    get_run_state(r, s);
     n = mig_get_u32(r);
     if (n > 65536)
         r->failed = true;
@@ -197,6 +220,21 @@ static void get_dimm(struct mig_reader *r, uint32_t slot,
     d.hp.ost_status = mig_get_u32(r);
     if (!d.memdev)
         r->failed = true;
+    /* A live stream sends each DIMM again at the end, with the state of
+     * its slot then: the later section replaces the earlier one. */
+    for (unsigned i = 0; i < s->dimms->len; i++) {
+        struct machine_dimm_snapshot *old =
+            &g_array_index(s->dimms, struct machine_dimm_snapshot, i);
+
+        if (old->slot != slot)
+            continue;
+        if (old->addr != d.addr || old->size != d.size)
+            r->failed = true;
+        g_free(old->id);
+        g_free(old->memdev);
+        *old = d;
+        return;
+    }
     g_array_append_val(s->dimms, d);
 }
 
@@ -309,7 +347,7 @@ static const struct {
 } known[] = {
     { "machine", 1 }, { "dimm", 1 }, { "memhp", 1 }, { "ged", 1 },
     { "serial", 1 }, { "irqchip", 1 }, { "pit", 1 }, { "clock", 1 },
-    { "cpu", 1 },
+    { "cpu", 1 }, { "runstate", 1 },
 };
 
 static bool check_known(const struct mig_section *sec, GError **err)
@@ -351,6 +389,8 @@ bool mig_state_get_section(const struct mig_section *sec, const void *body,
         get_serial(&r, s);
     else if (!strcmp(sec->id, "cpu"))
         get_cpu(&r, sec->instance, s);
+    else if (!strcmp(sec->id, "runstate"))
+        get_run_state(&r, s);
     else
         get_platform(&r, sec->id, s);
     return mig_reader_done(&r, err);

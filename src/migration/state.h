@@ -18,6 +18,13 @@ void mig_state_put_config(GByteArray *out, const struct machine_snapshot *s);
 void mig_state_put_devices(GByteArray *out, const struct machine_snapshot *s);
 
 /*
+ * A live stream's end, once the guest is stopped: every "dimm" again
+ * (its slot's state now), "runstate" (the source's run state now), then
+ * as mig_state_put_devices().
+ */
+void mig_state_put_final(GByteArray *out, const struct machine_snapshot *s);
+
+/*
  * Decodes one section other than "ram" and "end" into s. Unknown ids and
  * versions newer than this reader's are refused, naming them.
  */

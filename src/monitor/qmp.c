@@ -101,6 +101,7 @@ struct qmp_server *qmp_server_new(const struct qmp_server_info *info)
     s->listeners = g_ptr_array_new_with_free_func(
         (GDestroyNotify)qmp_listener_free);
     qmp_events_init(s, info->event_period_ms);
+    s->fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return s;
 }
 
@@ -118,6 +119,7 @@ void qmp_server_free(struct qmp_server *s)
         g_source_unref(s->trim);
     }
     g_free(s->read_buf);
+    qmp_fds_free(s);
     g_hash_table_destroy(s->by_name);
     g_hash_table_destroy(s->oob_names);
     g_ptr_array_free(s->commands, TRUE);
@@ -178,6 +180,8 @@ void qmp_client_unref(struct qmp_client *c)
         g_byte_array_unref(c->inbuf);
     if (c->outbuf)
         g_byte_array_unref(c->outbuf);
+    if (c->passed_fd >= 0)
+        close(c->passed_fd);
     g_free(c);
 }
 
@@ -401,9 +405,7 @@ static void client_read(struct qmp_client *c)
 
     if (!s->read_buf)
         s->read_buf = g_malloc(QMP_READ_CHUNK);
-    do {
-        n = recv(c->fd, s->read_buf, QMP_READ_CHUNK, 0);
-    } while (n < 0 && errno == EINTR);
+    n = qmp_client_recv(c, s->read_buf, QMP_READ_CHUNK);
     if (n > 0) {
         if (!c->inbuf)
             c->inbuf = g_byte_array_sized_new(n);
@@ -484,6 +486,7 @@ void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id)
 {
     struct qmp_client *c = g_new0(struct qmp_client, 1);
 
+    c->passed_fd = -1;
     c->spec_id = spec_id;
     c->refcount = 1;                    /* owned by s->clients */
     c->server = s;

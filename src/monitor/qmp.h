@@ -154,5 +154,17 @@ void qmp_request_error(struct qmp_request *req, const GError *err);
 void qmp_request_fail(struct qmp_request *req, enum qmp_error_class cls,
                       const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
+/*
+ * Descriptors passed over the monitor's UNIX socket (SCM_RIGHTS, QEMU's
+ * getfd/closefd; docs/qmp.md). getfd names the one that came with the
+ * request (the client's last); take removes a named one and gives it to
+ * the caller (migrate fd:NAME).
+ */
+bool qmp_request_getfd(struct qmp_request *req, const char *name,
+                       GError **err);
+bool qmp_server_closefd(struct qmp_server *s, const char *name,
+                        GError **err);
+int qmp_server_take_fd(struct qmp_server *s, const char *name, GError **err);
+
 /* Number of connected clients (tests, query tools). */
 unsigned qmp_server_client_count(struct qmp_server *s);

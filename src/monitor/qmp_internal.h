@@ -90,6 +90,7 @@ struct qmp_client {
     size_t inpos;
     GByteArray *outbuf;             /* framed replies not yet sent; or NULL */
     size_t outpos;
+    int passed_fd;                  /* the last SCM_RIGHTS descriptor, -1 */
 };
 
 struct qmp_request {
@@ -114,6 +115,7 @@ struct qmp_server {
     GQueue events;                  /* serialised events (char *) */
     GSource *events_source;         /* idle that flushes events */
     GHashTable *throttles;          /* "EVENT key" -> its rate limit */
+    GHashTable *fds;                /* getfd: name -> descriptor + 1 */
 };
 
 /* Takes ownership of fd (a connected, non-blocking socket) accepted
@@ -122,6 +124,9 @@ void qmp_server_add_client(struct qmp_server *s, int fd, unsigned spec_id);
 struct qmp_client *qmp_client_ref(struct qmp_client *c);
 void qmp_client_unref(struct qmp_client *c);
 void qmp_client_close(struct qmp_client *c);
+/* qmp_fds.c: recv() that keeps a descriptor passed with the bytes. */
+ssize_t qmp_client_recv(struct qmp_client *c, void *buf, size_t len);
+void qmp_fds_free(struct qmp_server *s);
 /*
  * Queues one message followed by CRLF and starts sending it, after the
  * events raised before it (qmp_server_flush_events()). Main context.

