@@ -70,6 +70,9 @@ struct machine {
     GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
     GHashTable *objects;
+    /* id -> the property bag it was made from (-object or object-add
+     * arguments), for x-query-cmdline; ready objects only. */
+    GHashTable *object_bags;
     GPtrArray *preallocating;   /* object-add contexts still running */
     /*
      * DIMMs. dimm_lock guards everything below; taken on the main thread
@@ -108,6 +111,9 @@ void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status, bool answer);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
+/* Every plugged DIMM as a -device bag with slot, addr and node, in slot
+ * order (NULL-terminated, *n of them; new references, g_free the array). */
+json_object **machine_dimm_bags(struct machine *m, unsigned *n);
 
 /* machine.c: ACPI tables and kernel into guest RAM, at boot and reset. */
 bool machine_load_images(struct machine *m, GError **err);
@@ -150,6 +156,9 @@ struct backend *machine_object_find(struct machine *m, const char *id);
  */
 #define MACHINE_BOOT_RAM_ID "pc.ram"
 bool machine_is_boot_ram(struct machine *m, const char *id);
+/* The bags of the ready objects, sorted by id (NULL-terminated, *n of
+ * them, each a new reference; g_free the array). */
+json_object **machine_object_bags(struct machine *m, unsigned *n);
 /* An object-add of id that is still preallocating (not found until done). */
 bool machine_object_preallocating(struct machine *m, const char *id);
 
