@@ -176,7 +176,7 @@ static void guest_clock_read(struct env *e, struct node *n,
     script = g_strdup_printf(
         "echo lm14-mark-%d >/dev/kmsg; "
         "echo \"hotmem-linux: clock uptime=$(cut -d' ' -f1 /proc/uptime)"
-        " kmsg=$(dmesg | grep lm14-mark-%d | tail -n1 | tr -d '[]' |"
+        " kmsg=$(dmesg | grep 'lm14-mark-%d$' | tail -n1 | tr -d '[]' |"
         " awk '{print $1}')"
         " cs=$(cat /sys/devices/system/clocksource/clocksource0/"
         "current_clocksource)\"", e->marks, e->marks);
