@@ -484,8 +484,10 @@ static void test_migrate(struct env *e, const struct transport *t)
 
     g_assert_false(t->destination_first);   /* no such transport yet */
     source_boot(e, &src);
+    g_test_message("source: Linux up, DIMM online");
     source_pattern(e, &src);
     options = source_migrate(e, &src, uri);
+    g_test_message("migrated to %s", uri);
     /* The source goes on (a file snapshot); it is done with here. */
     node_stop(&src);
 
@@ -500,10 +502,14 @@ static void test_migrate(struct env *e, const struct transport *t)
      * Held longer than Linux's RCU stall timeout (21 s): guest time must
      * not count it, or the kernel reports stalls once it runs.
      */
+    g_test_message("destination held: the DIMM as saved; holding %d s",
+                   (int)(HOLD_US / G_USEC_PER_SEC));
     g_usleep(HOLD_US);
     qmp_ok(dst.qmp, "{\"execute\": \"cont\"}");
     check_goes_on(e, &dst);
+    g_test_message("destination runs on; device_del");
     check_removable(e, &dst);
+    g_test_message("DIMM removed on the destination");
     node_stop(&dst);
 
     if (!t->replayable)
@@ -514,6 +520,7 @@ static void test_migrate(struct env *e, const struct transport *t)
     state = wait_state_change(&again, "inmigrate");
     g_assert_cmpstr(state, ==, "running");
     check_goes_on(e, &again);
+    g_test_message("second restore runs on; device_del");
     check_removable(e, &again);
     node_stop(&again);
 }
