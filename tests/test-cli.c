@@ -6,7 +6,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "acpi/tables.h"
 #include "cli/cli.h"
+#include "machine/machine.h"
 
 #define KiB (1ULL << 10)
 #define MiB (1ULL << 20)
@@ -1024,6 +1026,112 @@ static void test_dump_acpi(void)
     cli_options_clear(&o);
 }
 
+/* The machine configuration main() builds from o (its nodes in *nodes). */
+static void config_from(const struct cli_options *o, struct machine_config *c,
+                        struct acpi_numa_node **nodes, const char ***memdevs)
+{
+    *nodes = g_new0(struct acpi_numa_node, o->nr_numa + 1);
+    *memdevs = g_new0(const char *, o->nr_numa + 1);
+    for (unsigned i = 0; i < o->nr_numa; i++) {
+        (*nodes)[i].id = o->numa[i].nodeid;
+        (*memdevs)[i] = o->numa[i].memdev;
+    }
+    *c = (struct machine_config){
+        .ram_size = o->ram_size, .slots = o->slots, .maxmem = o->maxmem,
+        .smp = o->smp, .kernel_path = o->kernel, .initrd_path = o->initrd,
+        .cmdline = o->append,
+        .linux_memhp_default_off = !o->memhp_default_online,
+        .dirty_ring_size = o->dirty_ring_size, .nr_nodes = o->nr_numa,
+        .nodes = *nodes, .cpu_node = o->cpu_node, .node_memdev = *memdevs,
+        .ram_memdev = o->memory_backend, .prealloc_default = o->mem_prealloc,
+        .cpu = { .name = o->cpu.model, .phys_bits = o->cpu.phys_bits,
+                 .host_phys_bits = o->cpu.host_phys_bits,
+                 .host_phys_bits_limit = o->cpu.host_phys_bits_limit },
+        .no_shutdown = o->no_shutdown, .no_reboot = o->no_reboot,
+        .objects = o->objects ? (json_object *const *)o->objects->pdata
+                              : NULL,
+        .nr_objects = o->objects ? o->objects->len : 0,
+        .devices = o->devices ? (json_object *const *)o->devices->pdata
+                              : NULL,
+        .nr_devices = o->devices ? o->devices->len : 0,
+    };
+}
+
+/* The shell line x-query-cmdline would print for the machine line makes. */
+static char *format_line(const char *line)
+{
+    struct cli_options o;
+    struct machine_config c;
+    g_autofree struct acpi_numa_node *nodes = NULL;
+    g_autofree const char **memdevs = NULL;
+    g_auto(GStrv) argv = NULL;
+    char *text;
+
+    parse_ok(line, &o);
+    config_from(&o, &c, &nodes, &memdevs);
+    argv = cli_format_config(&c);
+    text = cli_format_shell("hotmem", argv);
+    cli_options_clear(&o);
+    return text;
+}
+
+/*
+ * x-query-cmdline's text: every option the machine keeps, in the spelling
+ * the parser reads back to the same machine (the line is a fixed point).
+ */
+static const struct {
+    const char *path, *line, *want;
+} format_cases[] = {
+    { "/cli/format/plain", "-m 512M,slots=4,maxmem=8G -smp 2",
+      "hotmem -m 512M,slots=4,maxmem=8G -smp 2 -cpu host" },
+    { "/cli/format/odd-sizes", "-m 1025M,slots=1,maxmem=2097156K",
+      "hotmem -m 1025M,slots=1,maxmem=2097156K -smp 1 -cpu host" },
+    { "/cli/format/linux",
+      "-m 1G -kernel /k/vmlinux -initrd '/k/init rd' "
+      "-append 'console=ttyS0 a=b,c' -machine memhp-default-online=off "
+      "-cpu qemu64,phys-bits=42 -no-reboot -no-shutdown -serial none -S",
+      "hotmem -m 1G -smp 1 -cpu qemu64,phys-bits=42 "
+      "-machine memhp-default-online=off -kernel /k/vmlinux "
+      "-initrd '/k/init rd' -append 'console=ttyS0 a=b,c' -no-shutdown "
+      "-no-reboot" },
+    { "/cli/format/objects-devices",
+      "-m 256M,slots=2,maxmem=2G -accel kvm,dirty-ring-size=4096 "
+      "-object memory-backend-file,id=f1,size=64M,mem-path=/tmp/a,,b,share=on "
+      "-object '{\"qom-type\": \"memory-backend-ram\", \"id\": \"r1\", "
+      "\"size\": 1048576, \"host-nodes\": [0], \"policy\": \"bind\"}' "
+      "-device pc-dimm,id=d1,memdev=f1,slot=1,addr=0x140000000,node=0",
+      "hotmem -m 256M,slots=2,maxmem=2G -smp 1 -cpu host "
+      "-accel kvm,dirty-ring-size=4096 "
+      "-object memory-backend-file,id=f1,size=64M,mem-path=/tmp/a,,b,share=on "
+      "-object '{\"qom-type\":\"memory-backend-ram\",\"id\":\"r1\","
+      "\"size\":1048576,\"host-nodes\":[0],\"policy\":\"bind\"}' "
+      "-device pc-dimm,id=d1,memdev=f1,slot=1,addr=0x140000000,node=0" },
+    { "/cli/format/numa",
+      "-m 6G -smp 5 -object memory-backend-ram,id=m3,size=2G "
+      "-object memory-backend-ram,id=m5,size=4G "
+      "-numa node,nodeid=3,memdev=m3,cpus=0-1,cpus=4 "
+      "-numa node,nodeid=5,memdev=m5,cpus=2-3 -mem-prealloc",
+      "hotmem -m 6G -smp 5 -cpu host "
+      "-object memory-backend-ram,id=m3,size=2G,prealloc=on "
+      "-object memory-backend-ram,id=m5,size=4G,prealloc=on "
+      "-numa node,nodeid=3,memdev=m3,cpus=0-1,cpus=4 "
+      "-numa node,nodeid=5,memdev=m5,cpus=2-3 -mem-prealloc" },
+    { "/cli/format/mem-path", "-m 128M -mem-path /dev/shm/ram",
+      "hotmem -m 128M -smp 1 -cpu host -machine memory-backend=pc.ram "
+      "-object memory-backend-file,id=pc.ram,size=134217728,"
+      "mem-path=/dev/shm/ram" },
+};
+
+static void test_format(gconstpointer data)
+{
+    const __typeof__(format_cases[0]) *c = data;
+    g_autofree char *got = format_line(c->line);
+    g_autofree char *again = format_line(got + strlen("hotmem "));
+
+    g_assert_cmpstr(got, ==, c->want);
+    g_assert_cmpstr(again, ==, got);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1039,6 +1147,9 @@ int main(int argc, char **argv)
     g_test_add_func("/cli/readconfig/sections", test_readconfig);
     g_test_add_func("/cli/dump-acpi/dir", test_dump_acpi);
     g_test_add_func("/cli/accel/dirty-ring-size", test_accel);
+    for (size_t i = 0; i < G_N_ELEMENTS(format_cases); i++)
+        g_test_add_data_func(format_cases[i].path, &format_cases[i],
+                             test_format);
     for (size_t i = 0; i < G_N_ELEMENTS(ok_cases); i++)
         g_test_add_data_func(ok_cases[i].path, &ok_cases[i], test_ok);
     for (size_t i = 0; i < G_N_ELEMENTS(err_cases); i++)

@@ -39,17 +39,20 @@ static char *path_in(struct fixture *f, const char *name)
     return g_build_filename(f->dir, name, NULL);
 }
 
-/* Starts hotmem with extra arguments (NULL-terminated) and QMP. */
-static void start(struct fixture *f, struct node *n, const char *name,
-                  const char *const *extra)
+/* Starts hotmem with QMP and these arguments (NULL-terminated), with
+ * -m MEM first unless with_mem is false. */
+static void start_with(struct fixture *f, struct node *n, const char *name,
+                       bool with_mem, const char *const *extra)
 {
     g_autofree char *spec = NULL;
     GPtrArray *args = g_ptr_array_new();
 
     n->sock = g_strdup_printf("%s/%s.sock", f->dir, name);
     spec = g_strdup_printf("unix:%s,server=on,wait=off", n->sock);
-    g_ptr_array_add(args, "-m");
-    g_ptr_array_add(args, MEM);
+    if (with_mem) {
+        g_ptr_array_add(args, "-m");
+        g_ptr_array_add(args, MEM);
+    }
     g_ptr_array_add(args, "-qmp");
     g_ptr_array_add(args, spec);
     for (; extra && *extra; extra++)
@@ -58,6 +61,12 @@ static void start(struct fixture *f, struct node *n, const char *name,
     n->vm = vm_spawn((const char *const *)args->pdata);
     g_ptr_array_free(args, TRUE);
     n->qmp = qmp_connect(n->sock, TIMEOUT_MS);
+}
+
+static void start(struct fixture *f, struct node *n, const char *name,
+                  const char *const *extra)
+{
+    start_with(f, n, name, true, extra);
 }
 
 static void stop_node(struct node *n)
@@ -347,6 +356,51 @@ static void test_snapshot_restore(struct fixture *f, gconstpointer data)
 }
 
 /*
+ * x-query-cmdline's options start a destination that takes the stream:
+ * the hot-added DIMM and its backend are in them, with the DIMM's slot and
+ * address (docs/migration.md, "Restoring").
+ */
+static void test_cmdline_destination(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *file = NULL, *uri = NULL, *state = NULL;
+    g_autofree char *want = NULL;
+    json_object *r, *args;
+    GPtrArray *argv;
+    struct node dst = { 0 };
+    const char *line;
+
+    if (skipped(f))
+        return;
+    r = qmp_return(f->src.qmp, "{\"execute\": \"x-query-cmdline\"}");
+    line = json_object_get_string(member(r, "cmdline"));
+    want = g_strdup_printf("hotmem -m 256M,slots=4,maxmem=2G -smp 1 "
+                           "-cpu host -object memory-backend-ram,id=mem1,"
+                           "size=134217728 -device pc-dimm,id=dimm1,"
+                           "memdev=mem1,slot=0,addr=0x%" G_GINT64_MODIFIER
+                           "x,node=0", f->dimm_addr);
+    g_assert_cmpstr(line, ==, want);
+    args = member(r, "args");
+    argv = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; i < json_object_array_length(args); i++)
+        g_ptr_array_add(argv, g_strdup(json_object_get_string(
+                                  json_object_array_get_idx(args, i))));
+    json_object_put(r);
+    file = path_in(f, "snap");
+    uri = g_strdup_printf("file:%s", file);
+    migrate_ok(f, uri);
+    g_ptr_array_add(argv, g_strdup("-incoming"));
+    g_ptr_array_add(argv, g_strdup(uri));
+    g_ptr_array_add(argv, NULL);
+    start_with(f, &dst, "dst", false, (const char *const *)argv->pdata);
+    g_ptr_array_free(argv, TRUE);
+    state = wait_state_change(&dst, "inmigrate");
+    g_assert_cmpstr(state, ==, "running");
+    check_restored(f, &dst);
+    check_removable(f, &dst);
+    stop_node(&dst);
+}
+
+/*
  * A stopped source stays stopped, and so does its copy; -incoming defer
  * with migrate-incoming; a stream at an offset in its file; -S on the
  * destination of a running source keeps it paused until cont.
@@ -490,6 +544,8 @@ int main(int argc, char **argv)
                test_snapshot_restore, teardown);
     g_test_add("/migrate/file/paused-defer-offset", struct fixture, NULL,
                setup, test_paused_defer_offset, teardown);
+    g_test_add("/migrate/file/cmdline-destination", struct fixture, NULL,
+               setup, test_cmdline_destination, teardown);
     g_test_add("/migrate/file/errors", struct fixture, NULL, setup,
                test_errors, teardown);
     return g_test_run();

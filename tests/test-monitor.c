@@ -10,6 +10,7 @@
 #include <string.h>
 #include <glib/gstdio.h>
 
+#include "cli/cli.h"
 #include "machine/machine.h"
 #include "monitor/commands.h"
 #include "monitor/qmp.h"
@@ -712,6 +713,63 @@ static void test_hmp_info(struct fixture *f, gconstpointer data)
                "information\r\n");
 }
 
+/*
+ * x-query-cmdline: the machine as it is now. Objects added and still
+ * there, in id order, as they were given; the hot-added DIMM with its
+ * slot and address; a deleted object gone. The line parses back.
+ */
+static void test_query_cmdline(struct fixture *f, gconstpointer data)
+{
+    static const char *const want_args =
+        "[\"-m\",\"256M,slots=4,maxmem=1G\",\"-smp\",\"2\","
+        /* The fixture's config leaves host_phys_bits 0: off. */
+        "\"-cpu\",\"host,host-phys-bits=off\","
+        "\"-object\",\"memory-backend-memfd,id=a1,size=2097152,"
+        "share=on\","
+        "\"-object\",\"memory-backend-ram,id=b1,size=134217728\","
+        "\"-device\",\"pc-dimm,id=d1,memdev=b1,slot=0,addr=0x100000000,"
+        "node=0\"]";
+    g_autofree char *got = NULL, *line = NULL;
+    json_object *r;
+    struct cli_options o;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) words = NULL;
+    int nwords;
+
+    qmp_ok(f->q, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"b1\", "
+           "\"size\": 134217728}}");
+    qmp_ok(f->q, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-memfd\", \"id\": \"a1\", "
+           "\"size\": 2097152, \"share\": true}}");
+    qmp_ok(f->q, "{\"execute\": \"object-add\", \"arguments\": "
+           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"gone\", "
+           "\"size\": 2097152}}");
+    qmp_ok(f->q, "{\"execute\": \"object-del\", \"arguments\": "
+           "{\"id\": \"gone\"}}");
+    qmp_ok(f->q, "{\"execute\": \"device_add\", \"arguments\": "
+           "{\"driver\": \"pc-dimm\", \"id\": \"d1\", "
+           "\"memdev\": \"b1\"}}");
+    r = qmp_return(f->q, "{\"execute\": \"x-query-cmdline\"}");
+    got = g_strdup(json_object_to_json_string_ext(
+                       json_object_object_get(r, "args"),
+                       JSON_C_TO_STRING_PLAIN |
+                       JSON_C_TO_STRING_NOSLASHESCAPE));
+    g_assert_cmpstr(got, ==, want_args);
+    line = g_strdup(json_object_get_string(json_object_object_get(r,
+                                                                  "cmdline")));
+    json_object_put(r);
+    g_assert_true(g_str_has_prefix(line, "hotmem -m 256M,slots=4,maxmem=1G "));
+    g_assert_true(g_shell_parse_argv(line, &nwords, &words, &err));
+    g_assert_true(cli_parse(nwords, words, &o, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(o.objects->len, ==, 2);
+    g_assert_cmpuint(o.devices->len, ==, 1);
+    g_assert_cmpuint(o.ram_size, ==, 256 * MIB);
+    g_assert_cmpuint(o.smp, ==, 2);
+    cli_options_clear(&o);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -728,6 +786,7 @@ int main(int argc, char **argv)
     ADD("/monitor/qom/set", test_qom_set);
     ADD("/monitor/qom/types-and-properties", test_types_and_properties);
     ADD("/monitor/hmp/info", test_hmp_info);
+    ADD("/monitor/x-query-cmdline", test_query_cmdline);
 #undef ADD
     return g_test_run();
 }

@@ -109,5 +109,24 @@ bool cli_parse_size(const char *s, uint64_t default_unit, uint64_t *out,
 json_object *cli_props_parse(const char *opt, const char *arg,
                              const char *implied_key, GError **err);
 
+struct machine_config;
+/*
+ * The options that make a machine with c's configuration, as cli_parse()
+ * reads them (x-query-cmdline, docs/migration.md): -m, -smp, -cpu,
+ * -machine, -accel, every -object, -numa, -kernel, -initrd, -append,
+ * -mem-prealloc, -no-shutdown, -no-reboot, every -device. Not what is the
+ * new process's own (-serial, -qmp, -S, -incoming, -name, -pidfile, ...).
+ * NULL-terminated, without the program name; g_strfreev() it.
+ */
+char **cli_format_config(const struct machine_config *c);
+/*
+ * One -object or -device bag as "VALUE,key=value,..." (implied_key's value
+ * first, commas doubled), or as its JSON text when a value is a list or an
+ * object; cli_props_parse() reads either back to the same bag.
+ */
+char *cli_format_props(json_object *bag, const char *implied_key);
+/* program and argv as one line for a POSIX shell (words quoted as needed). */
+char *cli_format_shell(const char *program, char *const *argv);
+
 /* Text for -h. */
 const char *cli_usage(void);

@@ -513,6 +513,7 @@ void machine_pause(struct machine *m)
     if (!change_run_state(m, false))
         return;
     vcpus_pause(m->vcpus);
+    machine_clock_freeze(m);
     /* The migration already sent STOP when it stopped the guest. */
     if (!was_migrating)
         machine_emit(m, MACHINE_EVENT_STOP, NULL);
@@ -522,6 +523,7 @@ void machine_resume(struct machine *m)
 {
     if (!change_run_state(m, true))
         return;
+    machine_clock_thaw(m);
     vcpus_resume(m->vcpus);
     machine_emit(m, MACHINE_EVENT_RESUME, NULL);
 }

@@ -199,6 +199,19 @@ bool machine_object_del(struct machine *m, const char *id, GError **err);
 bool machine_device_add(struct machine *m, json_object *args, GError **err);
 bool machine_device_del(struct machine *m, const char *id, GError **err);
 
+/*
+ * x-query-cmdline (main thread): the configuration a migration destination
+ * must be started with, as of now. *out is the machine's configuration as
+ * created, except objects and devices: every memory backend object that
+ * exists now, as the property bag it was made from (-object or object-add,
+ * sorted by id; the anonymous boot RAM is none), and every plugged DIMM,
+ * hot-plugged ones included, as a -device bag with its slot, addr and
+ * node explicit (slot order). Strings point into the machine; free the
+ * bags with machine_current_config_clear().
+ */
+void machine_current_config(struct machine *m, struct machine_config *out);
+void machine_current_config_clear(struct machine_config *c);
+
 /* Query results with QEMU's JSON shapes (new objects). */
 json_object *machine_query_memory_devices(struct machine *m);
 json_object *machine_query_memory_size_summary(struct machine *m);

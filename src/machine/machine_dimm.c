@@ -8,6 +8,7 @@
  * the DIMM and DEVICE_UNPLUG_GUEST_ERROR is sent.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "devices/pc_dimm.h"
@@ -572,6 +573,40 @@ json_object *machine_query_memory_devices(struct machine *m)
     }
     g_mutex_unlock(&m->dimm_lock);
     return list;
+}
+
+/* A plugged DIMM as the -device that places it where it is. */
+static json_object *dimm_bag(const struct pc_dimm *d)
+{
+    json_object *bag = json_object_new_object();
+    char addr[24];
+
+    json_object_object_add(bag, "driver", json_object_new_string("pc-dimm"));
+    if (d->id)
+        json_object_object_add(bag, "id", json_object_new_string(d->id));
+    json_object_object_add(bag, "memdev",
+                           json_object_new_string(backend_id(d->backend)));
+    json_object_object_add(bag, "slot", json_object_new_int64(d->slot));
+    json_object_object_add(bag, "addr", json_object_new_string_len(addr,
+                           snprintf(addr, sizeof(addr), "0x%" PRIx64,
+                                    d->addr)));
+    json_object_object_add(bag, "node", json_object_new_int64(d->node));
+    return bag;
+}
+
+json_object **machine_dimm_bags(struct machine *m, unsigned *n)
+{
+    GPtrArray *bags = g_ptr_array_new();
+
+    g_mutex_lock(&m->dimm_lock);
+    for (unsigned i = 0; i < m->cfg.slots; i++) {
+        if (m->dimm_slots[i])
+            g_ptr_array_add(bags, dimm_bag(m->dimm_slots[i]));
+    }
+    g_mutex_unlock(&m->dimm_lock);
+    *n = bags->len;
+    g_ptr_array_add(bags, NULL);
+    return (json_object **)g_ptr_array_free(bags, FALSE);
 }
 
 json_object *machine_query_memory_size_summary(struct machine *m)

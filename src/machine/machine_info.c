@@ -196,3 +196,22 @@ json_object *machine_query_memory_map(struct machine *m)
     json_object_array_sort(list, by_addr);
     return list;
 }
+
+void machine_current_config(struct machine *m, struct machine_config *out)
+{
+    *out = m->cfg;
+    out->objects = machine_object_bags(m, &out->nr_objects);
+    out->devices = machine_dimm_bags(m, &out->nr_devices);
+}
+
+void machine_current_config_clear(struct machine_config *c)
+{
+    for (unsigned i = 0; i < c->nr_objects; i++)
+        json_object_put(c->objects[i]);
+    for (unsigned i = 0; i < c->nr_devices; i++)
+        json_object_put(c->devices[i]);
+    g_free((gpointer)c->objects);
+    g_free((gpointer)c->devices);
+    c->objects = c->devices = NULL;
+    c->nr_objects = c->nr_devices = 0;
+}

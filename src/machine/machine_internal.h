@@ -67,10 +67,21 @@ struct machine {
     bool incoming_autostart;
     bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */
+    /*
+     * Guest time (kvmclock) while the machine is stopped: frozen_clock is
+     * what the guest's clock said when its vCPUs stopped (or what a
+     * restored stream says), written back when they run again
+     * (machine_clock.c; main thread).
+     */
+    bool clock_frozen;
+    uint64_t frozen_clock;
     /* pmemsave/memsave jobs running (machine_inspect.c; main thread). */
     GPtrArray *saves;
     /* Objects: main thread only. id -> struct backend * (NULL: pending) */
     GHashTable *objects;
+    /* id -> the property bag it was made from (-object or object-add
+     * arguments), for x-query-cmdline; ready objects only. */
+    GHashTable *object_bags;
     GPtrArray *preallocating;   /* object-add contexts still running */
     /*
      * DIMMs. dimm_lock guards everything below; taken on the main thread
@@ -109,6 +120,9 @@ void machine_dimms_free(struct machine *m);
 void machine_dimm_on_ost(void *opaque, unsigned slot, uint32_t event,
                          uint32_t status, bool answer);
 void machine_dimm_on_eject(void *opaque, unsigned slot);
+/* Every plugged DIMM as a -device bag with slot, addr and node, in slot
+ * order (NULL-terminated, *n of them; new references, g_free the array). */
+json_object **machine_dimm_bags(struct machine *m, unsigned *n);
 
 /* machine.c: ACPI tables and kernel into guest RAM, at boot and reset. */
 bool machine_load_images(struct machine *m, GError **err);
@@ -121,6 +135,22 @@ void machine_guest_reset(struct machine *m);
 
 /* machine_reset.c, for machine_migrate.c: a reset deferred by a migration. */
 void machine_reset_now(struct machine *m, bool guest);
+
+/*
+ * machine_clock.c: guest time stands still while the machine is stopped,
+ * as QEMU's kvmclock makes it (a guest stopped for longer than its
+ * watchdogs' timeouts, say by -S on a migration's destination, would
+ * otherwise find that time passed with none of its CPUs running: RCU
+ * stall reports, soft lockups). Main thread; nothing on a KVM stub.
+ * freeze: the vCPUs stopped, read the clock (once). thaw: they are about
+ * to run, write it back. read: the guest's clock now (the frozen value
+ * while stopped). set_frozen: a restored machine's clock, written at its
+ * first run.
+ */
+void machine_clock_freeze(struct machine *m);
+void machine_clock_thaw(struct machine *m);
+bool machine_clock_read(struct machine *m, uint64_t *ns, GError **err);
+void machine_clock_set_frozen(struct machine *m, uint64_t ns);
 
 /* machine_stats.c: KVM's binary stats fds, opened before the vCPUs run. */
 bool machine_stats_init(struct machine *m, GError **err);
@@ -151,6 +181,9 @@ struct backend *machine_object_find(struct machine *m, const char *id);
  */
 #define MACHINE_BOOT_RAM_ID "pc.ram"
 bool machine_is_boot_ram(struct machine *m, const char *id);
+/* The bags of the ready objects, sorted by id (NULL-terminated, *n of
+ * them, each a new reference; g_free the array). */
+json_object **machine_object_bags(struct machine *m, unsigned *n);
 /* An object-add of id that is still preallocating (not found until done). */
 bool machine_object_preallocating(struct machine *m, const char *id);
 

@@ -85,6 +85,7 @@ static void hold_guest(struct machine *m)
         vcpus_hold(m->vcpus);
         vcpus_wait_parked(m->vcpus);
     }
+    machine_clock_freeze(m);
     g_mutex_lock(&m->state_lock);
     m->migrate_prev = m->run_state;
     stop = m->run_state == MACHINE_RUNNING;
@@ -197,8 +198,10 @@ void machine_migration_end(struct machine *m)
     m->reset_deferred = false;
     g_mutex_unlock(&m->state_lock);
     g_atomic_int_set(&m->migrating, 0);
-    if (resume)
+    if (resume) {
+        machine_clock_thaw(m);
         machine_emit(m, MACHINE_EVENT_RESUME, NULL);
+    }
     /* A reset asked for meanwhile; it lets the vCPUs go when done. */
     if (reset)
         machine_reset_now(m, guest);
@@ -253,15 +256,18 @@ static bool take_platform(struct machine *m, struct machine_snapshot *s,
                           GError **err)
 {
     int vm = m->kvm->vm_fd;
+    uint64_t now;
 
     for (unsigned i = 0; i < G_N_ELEMENTS(s->irqchip); i++) {
         s->irqchip[i].chip_id = i;
         if (!kvm_ioctl(vm, KVM_GET_IRQCHIP, &s->irqchip[i], err))
             return false;
     }
+    /* The guest's time of the instant it stopped at. */
     if (!kvm_ioctl(vm, KVM_GET_PIT2, &s->pit, err) ||
-        !kvm_ioctl(vm, KVM_GET_CLOCK, &s->clock, err))
+        !machine_clock_read(m, &now, err))
         return false;
+    s->clock.clock = now;
     for (unsigned i = 0; i < vcpus_count(m->vcpus); i++) {
         struct vcpu_state *st = vcpu_state_save(m->kvm,
                                                 vcpus_fd(m->vcpus, i), err);
@@ -484,15 +490,15 @@ static bool apply_platform(struct machine *m, const struct machine_snapshot *s,
                            GError **err)
 {
     int vm = m->kvm->vm_fd;
-    struct kvm_clock_data clock = { .clock = s->clock.clock };
-
     for (unsigned i = 0; i < G_N_ELEMENTS(s->irqchip); i++) {
         if (!kvm_ioctl(vm, KVM_SET_IRQCHIP, (void *)&s->irqchip[i], err))
             return false;
     }
-    if (!kvm_ioctl(vm, KVM_SET_PIT2, (void *)&s->pit, err) ||
-        !kvm_ioctl(vm, KVM_SET_CLOCK, &clock, err))
+    if (!kvm_ioctl(vm, KVM_SET_PIT2, (void *)&s->pit, err))
         return false;
+    /* The guest's time goes on from the stream's when it first runs
+     * (here, or at cont after -S), not from now. */
+    machine_clock_set_frozen(m, s->clock.clock);
     for (unsigned i = 0; i < s->vcpus->len; i++) {
         if (!vcpu_state_restore(g_ptr_array_index(s->vcpus, i),
                                 vcpus_fd(m->vcpus, i), err)) {
@@ -554,6 +560,7 @@ void machine_incoming_end(struct machine *m, bool ok,
     if (reset)
         machine_reset_now(m, false);
     if (run) {
+        machine_clock_thaw(m);
         vcpus_resume(m->vcpus);
         machine_emit(m, MACHINE_EVENT_RESUME, NULL);
     }

@@ -16,6 +16,7 @@ struct object_add_ctx {
     struct machine *m;
     struct backend *b;
     char *id;
+    json_object *bag;           /* object-add's arguments */
     machine_done_fn done;
     void *opaque;
 };
@@ -130,7 +131,11 @@ static void on_prealloc_done(void *opaque, struct backend *b, GError *err)
         backend_free(b);
     } else {
         g_hash_table_replace(ctx->m->objects, g_strdup(ctx->id), b);
+        g_hash_table_replace(ctx->m->object_bags, g_strdup(ctx->id),
+                             ctx->bag);
+        ctx->bag = NULL;
     }
+    json_object_put(ctx->bag);
     ctx->done(ctx->opaque, err);
     g_free(ctx->id);
     g_free(ctx);
@@ -153,12 +158,14 @@ void machine_object_add(struct machine *m, json_object *args,
     }
     if (!backend_prealloc_requested(b)) {
         g_hash_table_insert(m->objects, g_strdup(backend_id(b)), b);
+        g_hash_table_insert(m->object_bags, g_strdup(backend_id(b)),
+                            json_object_get(args));
         done(opaque, NULL);
         return;
     }
     ctx = g_new0(struct object_add_ctx, 1);
-    *ctx = (struct object_add_ctx){ m, b, g_strdup(backend_id(b)), done,
-                                    opaque };
+    *ctx = (struct object_add_ctx){ m, b, g_strdup(backend_id(b)),
+                                    json_object_get(args), done, opaque };
     g_hash_table_insert(m->objects, g_strdup(ctx->id), NULL);
     g_ptr_array_add(m->preallocating, ctx);
     backend_prealloc_async(b, on_prealloc_done, ctx);
@@ -194,6 +201,7 @@ bool machine_object_del(struct machine *m, const char *id, GError **err)
         return false;
     }
     g_hash_table_remove(m->objects, id);
+    g_hash_table_remove(m->object_bags, id);
     backend_free(b);
     return true;
 }
@@ -212,6 +220,31 @@ json_object *machine_query_memdev(struct machine *m)
             json_object_array_add(list, backend_describe(value));
     }
     return list;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+    json_object *ix = NULL, *iy = NULL;
+
+    json_object_object_get_ex(x, "id", &ix);
+    json_object_object_get_ex(y, "id", &iy);
+    return g_strcmp0(json_object_get_string(ix), json_object_get_string(iy));
+}
+
+json_object **machine_object_bags(struct machine *m, unsigned *n)
+{
+    GPtrArray *bags = g_ptr_array_new();
+    GHashTableIter it;
+    gpointer value;
+
+    g_hash_table_iter_init(&it, m->object_bags);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        g_ptr_array_add(bags, json_object_get(value));
+    qsort(bags->pdata, bags->len, sizeof(gpointer), by_id);
+    *n = bags->len;
+    g_ptr_array_add(bags, NULL);
+    return (json_object **)g_ptr_array_free(bags, FALSE);
 }
 
 struct startup_prealloc {
@@ -237,11 +270,18 @@ static void startup_progress(void *opaque, uint64_t done, uint64_t total)
                    done == total ? "\n" : "");
 }
 
+static void bag_put(gpointer bag)
+{
+    json_object_put(bag);
+}
+
 /* -object, in command-line order, before any device needs them. */
 bool machine_objects_init(struct machine *m, GError **err)
 {
     m->objects = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        NULL);
+    m->object_bags = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                           bag_put);
     m->preallocating = g_ptr_array_new();
     for (unsigned i = 0; i < m->cfg.nr_objects; i++) {
         struct backend *b = new_backend(m, m->cfg.objects[i], err);
@@ -251,6 +291,8 @@ bool machine_objects_init(struct machine *m, GError **err)
             return false;
         }
         g_hash_table_insert(m->objects, g_strdup(backend_id(b)), b);
+        g_hash_table_insert(m->object_bags, g_strdup(backend_id(b)),
+                            json_object_get(m->cfg.objects[i]));
         if (backend_prealloc_requested(b) &&
             !backend_prealloc(b, startup_progress,
                               &(struct startup_prealloc){ m, b }, err)) {
@@ -284,4 +326,5 @@ void machine_objects_free(struct machine *m)
         backend_free(value);
     g_hash_table_destroy(m->objects);
     m->objects = NULL;
+    g_clear_pointer(&m->object_bags, g_hash_table_destroy);
 }

@@ -81,6 +81,10 @@ QT_OBJECT(qt_process_info, "x-ProcessInfo",
           QT_REQ("threads", schema_int), QT_REQ("fds", schema_int),
           QT_REQ("heap-in-use", schema_int), QT_REQ("heap-free", schema_int));
 
+/* x-query-cmdline (hotmem's own; docs/migration.md). */
+QT_OBJECT(qt_cmdline_info, "x-CmdlineInfo",
+          QT_REQ("args", schema_str_list), QT_REQ("cmdline", schema_str));
+
 /* ---- machine.json: CPUs and machine types ----------------------------- */
 
 QT_OBJECT(qt_cpu_instance_properties, "CpuInstanceProperties",

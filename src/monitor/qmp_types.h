@@ -33,6 +33,7 @@ extern const struct schema_type
     qt_object_property_info_list, qt_object_type_info_list,
     qt_cpu_info_fast_list, qt_hotpluggable_cpu_list, qt_machine_info_list,
     qt_event_info_list, qt_schema_info_list, qt_process_info,
+    qt_cmdline_info,
     qt_stats_target, qt_stats_provider, qt_stats_request_list,
     qt_stats_result_list, qt_stats_schema_list,
     qt_dirty_rate_info, qt_dirty_rate_mode, qt_time_unit,
