@@ -96,6 +96,8 @@ bool migration_start(struct migration *mig, const char *uri,
     mig_set_status(mig, MIG_SETUP);
     mig->uri = target;
     machine_snapshot_init(&mig->snap);
+    if (g_atomic_int_get(&mig->mode) == MIG_MODE_CPR_TRANSFER)
+        return mig_cpr_start(mig, err);
     if (mig_uri_is_stream(&mig->uri))
         return start_live(mig, err);
     fd = mig_open(&mig->uri, true, err);
