@@ -65,3 +65,13 @@ bool machine_cpr_adopt(struct machine *m, const char *name, void *hva,
     }
     return true;
 }
+
+void machine_cpr_set_handed_over(struct machine *m)
+{
+    m->cpr_handed_over = true;
+}
+
+bool machine_cpr_handed_over(struct machine *m)
+{
+    return m->cpr_handed_over;
+}

@@ -27,3 +27,12 @@ bool machine_cpr_block_fd(struct machine *m,
  */
 bool machine_cpr_adopt(struct machine *m, const char *name, void *hva,
                        uint64_t size, int fd, uint64_t offset, GError **err);
+
+/*
+ * Source, main thread, once the destination took the machine over: the
+ * guest's memory is the other process's guest's now, so this one must
+ * never run it again (cont and system_reset are refused; a reset would
+ * write the firmware over it).
+ */
+void machine_cpr_set_handed_over(struct machine *m);
+bool machine_cpr_handed_over(struct machine *m);

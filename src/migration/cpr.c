@@ -298,6 +298,7 @@ void mig_cpr_finish(struct migration *mig, GError *err)
     }
     /* QEMU's order: the status, then the source stays stopped. */
     mig_set_status(mig, MIG_COMPLETED);
+    machine_cpr_set_handed_over(mig->m);
     machine_migration_complete(mig->m);
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "machine/machine_cpr.h"
 #include "migration/state.h"
 
 static void blocks_from_snapshot(struct migration *mig)
@@ -92,6 +93,13 @@ bool migration_start(struct migration *mig, const char *uri,
     if (!mig_check_idle(mig, err) ||
         !mig_parse_target(uri, channels, &target, err))
         return false;
+    if (machine_cpr_handed_over(mig->m)) {
+        mig_uri_clear(&target);
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "the guest was handed "
+                    "over to another hotmem (cpr-transfer): migrate it "
+                    "from there");
+        return false;
+    }
     mig_job_begin(mig, false);
     mig_set_status(mig, MIG_SETUP);
     mig->uri = target;
