@@ -329,7 +329,7 @@ void *backend_map_guest_ram(uint64_t size, GError **err)
 /* merge (KSM), huge page and dump advice; a kernel without KSM refuses
  * MADV_MERGEABLE with EINVAL, which only means there is nothing to merge
  * with. hugetlb memory is huge already (and refuses THP advice). */
-static bool apply_advice(struct backend *b, GError **err)
+bool backend_apply_advice(struct backend *b, GError **err)
 {
     madvise(b->addr, b->cfg.size,
             b->cfg.merge ? MADV_MERGEABLE : MADV_UNMERGEABLE);
@@ -434,7 +434,7 @@ struct backend *backend_new(const char *qom_type, const char *id,
     b->page_size = sysconf(_SC_PAGESIZE);
     if (!backend_parse_props(kind, props, &b->cfg, err) ||
         !backend_open(b, err) || !map_memory(b, err) ||
-        !apply_advice(b, err) || !apply_policy(b, err)) {
+        !backend_apply_advice(b, err) || !apply_policy(b, err)) {
         if (b->created_path)
             unlink(b->created_path);
         backend_free(b);

@@ -127,3 +127,25 @@ void backend_prealloc_async(struct backend *b, backend_done_fn done,
  * preallocation instead of waiting for it. No effect when none runs.
  */
 void backend_prealloc_cancel(struct backend *b);
+
+/*
+ * Handing memory to another process (cpr-transfer, docs/migration.md
+ * "Local live update"). backend_share_fd(): the descriptor that holds
+ * [addr, addr + len) of b's memory and the offset in it where addr is;
+ * fails, naming the rule, for memory that cannot be shared (memory-backend-
+ * ram, share=off, discard-data=on). The descriptor stays b's.
+ */
+bool backend_share_fd(const struct backend *b, const void *addr,
+                      uint64_t len, int *fd, uint64_t *offset, GError **err);
+/*
+ * The other side: maps fd at offset over [addr, addr + len) of b's
+ * memory (MAP_FIXED: the address, and so KVM's memslot, stays), after
+ * checking that b is shared too and that fd holds offset + len bytes.
+ * b takes fd (its own memory goes); a second part of the same file, as
+ * boot RAM below and above 4 GiB, closes the duplicate. fd is closed on
+ * failure too.
+ */
+bool backend_adopt_fd(struct backend *b, void *addr, uint64_t len, int fd,
+                      uint64_t offset, GError **err);
+/* The backend whose memory holds [addr, addr + len): is it b's? */
+bool backend_holds(const struct backend *b, const void *addr, uint64_t len);

@@ -117,3 +117,6 @@ enum backend_prealloc_method {
     BACKEND_PREALLOC_TOUCH,     /* always one access per page */
 };
 void backend_prealloc_set_method(enum backend_prealloc_method method);
+
+/* merge, huge page and dump advice over the whole mapping (backend.c). */
+bool backend_apply_advice(struct backend *b, GError **err);

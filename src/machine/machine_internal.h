@@ -64,6 +64,9 @@ struct machine {
     gint migrating;
     enum machine_run_state migrate_prev;
     bool live_held;                 /* machine_live_stop() held the vCPUs */
+    /* cpr-transfer handed the guest's memory over (machine_cpr.c); main
+     * thread. */
+    bool cpr_handed_over;
     bool incoming_autostart;
     bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */

@@ -146,9 +146,14 @@ void machine_live_stop(struct machine *m)
 
 void machine_live_complete(struct machine *m)
 {
+    dirty_log_stop(m->dirty);
+    machine_migration_complete(m);
+}
+
+void machine_migration_complete(struct machine *m)
+{
     bool stopped;
 
-    dirty_log_stop(m->dirty);
     g_mutex_lock(&m->state_lock);
     stopped = m->run_state == MACHINE_FINISH_MIGRATE;
     if (stopped)

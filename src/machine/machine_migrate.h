@@ -84,6 +84,11 @@ bool machine_snapshot_take(struct machine *m, struct machine_snapshot *s,
                            GError **err);
 /* Main thread: the vCPUs go on as before begin (a deferred reset first). */
 void machine_migration_end(struct machine *m);
+/*
+ * Main thread, instead of end, once the guest lives on elsewhere: it
+ * stays stopped ("postmigrate", as QEMU's source; cont runs it again).
+ */
+void machine_migration_complete(struct machine *m);
 
 /*
  * Live migration, source (docs/migration.md, "Pre-copy"), main thread.

@@ -68,6 +68,19 @@ struct migration {
     void *fd_lookup_opaque;
     /* Incoming: -incoming defer still waiting for migrate-incoming. */
     bool deferred, autostart, exit_on_error;
+    /*
+     * cpr-transfer (cpr.c): the mode parameter (atomic), whether this job
+     * hands RAM over by descriptor, per RAM block its descriptor and the
+     * offset in it (the source's are its backends'; the destination owns
+     * what it received until the backends take them), and on the
+     * destination the socket it answers the source on.
+     */
+    gint mode;
+    bool cpr;
+    int *cpr_fds;
+    uint64_t *cpr_offsets;
+    unsigned cpr_nr;
+    int cpr_answer_fd;
 };
 
 void mig_job_begin(struct migration *mig, bool incoming);
@@ -89,6 +102,23 @@ void mig_set_fd(struct migration *mig, int fd);
 /* save.c: on the job's thread, then on the main loop with its result. */
 bool mig_save_stream(struct migration *mig, GError **err);
 void mig_save_finish(struct migration *mig, GError *err);
+/* cpr.c: cpr-transfer, the same for a job that hands RAM over by
+ * descriptor (docs/migration.md, "Local live update"). */
+enum mig_mode { MIG_MODE_NORMAL, MIG_MODE_CPR_TRANSFER };
+bool mig_cpr_parse_mode(json_object *params, gint *mode, GError **err);
+const char *mig_cpr_mode_name(gint mode);
+bool mig_cpr_start(struct migration *mig, GError **err);
+bool mig_cpr_stream(struct migration *mig, GError **err);
+void mig_cpr_finish(struct migration *mig, GError *err);
+/* Destination: a "ramfd" section (header sec just read) on the thread;
+ * then, on the main loop, the memory taken over before the state is put
+ * back, and the answer to the source before the guest runs. */
+bool mig_cpr_load_fd(struct migration *mig, struct mig_file *f,
+                     const struct mig_section *sec, GError **err);
+bool mig_cpr_adopt(struct migration *mig, GError **err);
+bool mig_cpr_answer(struct migration *mig, GError **err);
+/* Closes what a job kept (either side). */
+void mig_cpr_clear(struct migration *mig);
 /* load.c, likewise. */
 bool mig_load_stream(struct migration *mig, GError **err);
 void mig_load_finish(struct migration *mig, GError *err);

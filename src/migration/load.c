@@ -198,6 +198,11 @@ static bool walk_sections(struct migration *mig, struct mig_file *f,
         }
         if (!strcmp(sec.id, "end"))
             return true;
+        if (!strcmp(sec.id, "ramfd")) {
+            if (!mig_cpr_load_fd(mig, f, &sec, err))
+                return false;
+            continue;
+        }
         if (!strcmp(sec.id, "ram")) {
             if (!mig_ram_load(f, &sec, mig->blocks, mig->snap.blocks->len,
                               err))
@@ -244,8 +249,12 @@ void mig_load_finish(struct migration *mig, GError *err)
 {
     g_autoptr(GError) apply = NULL;
 
-    if (!err && !machine_snapshot_apply(mig->m, &mig->snap, &apply))
+    /* cpr-transfer: the source's memory first, the answer last. */
+    if (!err && (!mig_cpr_adopt(mig, &apply) ||
+                 !machine_snapshot_apply(mig->m, &mig->snap, &apply) ||
+                 !mig_cpr_answer(mig, &apply)))
         err = apply;
+    mig_cpr_clear(mig);
     if (err) {
         g_autofree char *why = g_strdup_printf("incoming migration failed: "
                                                "%s", err->message);

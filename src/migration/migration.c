@@ -32,6 +32,7 @@ struct migration *migration_new(struct machine *m)
     mig->ctx = g_main_context_ref_thread_default();
     mig->fd = -1;
     mig->listen_fd = -1;
+    mig->cpr_answer_fd = -1;
     mig->downtime_limit_ms = MIG_DEFAULT_DOWNTIME_MS;
     mig->max_bandwidth = MIG_DEFAULT_BANDWIDTH;
     g_mutex_init(&mig->lock);
@@ -88,6 +89,7 @@ static void job_reset(struct migration *mig, bool incoming)
     memset(&mig->counters, 0, sizeof(mig->counters));
     memset(&mig->pc, 0, sizeof(mig->pc));
     mig->live = false;
+    mig->cpr = false;
     g_mutex_unlock(&mig->lock);
 }
 
@@ -124,7 +126,9 @@ static gboolean job_finish(gpointer data)
         g_set_error(&err, HM_ERROR, HM_ERROR_IO, "cannot write '%s': %s",
                     mig_uri_name(&mig->uri), g_strerror(errno));
     mig_set_fd(mig, -1);
-    if (mig->live && !mig->incoming)
+    if (mig->cpr && !mig->incoming)
+        mig_cpr_finish(mig, err);
+    else if (mig->live && !mig->incoming)
         mig_precopy_finish(mig, err);
     else if (mig->incoming)
         mig_load_finish(mig, err);
@@ -147,6 +151,8 @@ static gpointer job_thread(gpointer data)
         mig_set_status(mig, MIG_ACTIVE);
     if (mig->incoming)
         ok = mig_load_stream(mig, &mig->job_err);
+    else if (mig->cpr)
+        ok = mig_cpr_stream(mig, &mig->job_err);
     else if (mig->live)
         ok = mig_precopy_stream(mig, &mig->job_err);
     else
@@ -239,6 +245,7 @@ void migration_free(struct migration *mig)
         g_source_unref(mig->switch_src);
     }
     g_clear_error(&mig->switch_err);
+    mig_cpr_clear(mig);
     if (mig->listen_fd >= 0)
         close(mig->listen_fd);
     machine_snapshot_clear(&mig->snap);

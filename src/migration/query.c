@@ -145,9 +145,11 @@ bool migration_set_parameters(struct migration *mig, json_object *params,
 {
     bool has_dt, has_bw;
     uint64_t dt = 0, bw = 0;
+    gint mode = -1;
 
     if (!get_uint(params, "downtime-limit", &has_dt, &dt, err) ||
-        !get_uint(params, "max-bandwidth", &has_bw, &bw, err))
+        !get_uint(params, "max-bandwidth", &has_bw, &bw, err) ||
+        !mig_cpr_parse_mode(params, &mode, err))
         return false;
     if (has_dt && dt > MIG_MAX_DOWNTIME_MS) {
         /* QEMU's words (QERR_INVALID_PARAMETER_VALUE). */
@@ -161,6 +163,8 @@ bool migration_set_parameters(struct migration *mig, json_object *params,
         __atomic_store_n(&mig->downtime_limit_ms, dt, __ATOMIC_RELAXED);
     if (has_bw)
         __atomic_store_n(&mig->max_bandwidth, bw, __ATOMIC_RELAXED);
+    if (mode >= 0)
+        g_atomic_int_set(&mig->mode, mode);
     return true;
 }
 
@@ -172,6 +176,8 @@ json_object *migration_query_parameters(struct migration *mig)
         __atomic_load_n(&mig->downtime_limit_ms, __ATOMIC_RELAXED)));
     json_object_object_add(o, "max-bandwidth", json_object_new_uint64(
         __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED)));
+    json_object_object_add(o, "mode", json_object_new_string(
+        mig_cpr_mode_name(g_atomic_int_get(&mig->mode))));
     return o;
 }
 

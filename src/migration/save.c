@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "machine/machine_cpr.h"
 #include "migration/state.h"
 
 static void blocks_from_snapshot(struct migration *mig)
@@ -92,10 +93,19 @@ bool migration_start(struct migration *mig, const char *uri,
     if (!mig_check_idle(mig, err) ||
         !mig_parse_target(uri, channels, &target, err))
         return false;
+    if (machine_cpr_handed_over(mig->m)) {
+        mig_uri_clear(&target);
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID, "the guest was handed "
+                    "over to another hotmem (cpr-transfer): migrate it "
+                    "from there");
+        return false;
+    }
     mig_job_begin(mig, false);
     mig_set_status(mig, MIG_SETUP);
     mig->uri = target;
     machine_snapshot_init(&mig->snap);
+    if (g_atomic_int_get(&mig->mode) == MIG_MODE_CPR_TRANSFER)
+        return mig_cpr_start(mig, err);
     if (mig_uri_is_stream(&mig->uri))
         return start_live(mig, err);
     fd = mig_open(&mig->uri, true, err);

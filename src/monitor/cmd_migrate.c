@@ -163,7 +163,8 @@ static const struct qmp_arg capabilities_args[] = {
 /* The MigrateSetParameters members hotmem has (docs/migration.md). */
 static const struct qmp_arg parameters_args[] = {
     { "downtime-limit", QMP_ARG_INT, true },
-    { "max-bandwidth", QMP_ARG_INT, true }, { NULL },
+    { "max-bandwidth", QMP_ARG_INT, true },
+    { "mode", QMP_ARG_STR, true }, { NULL },
 };
 static const struct qmp_arg fdname_args[] = {
     { "fdname", QMP_ARG_STR, false }, { NULL },

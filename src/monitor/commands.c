@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "errors.h"
+#include "machine/machine_cpr.h"
 #include "monitor/qmp_types.h"
 
 struct monitor {
@@ -84,6 +85,18 @@ static void cmd_stop(struct qmp_request *req, json_object *args,
     qmp_request_return(req, NULL);
 }
 
+/* After cpr-transfer the guest's memory is the new process's. */
+static bool refuse_handed_over(struct qmp_request *req, struct machine *m)
+{
+    if (!machine_cpr_handed_over(m))
+        return false;
+    qmp_request_fail(req, QMP_ERROR_GENERIC,
+                     "the guest's memory was handed over to another hotmem "
+                     "(migration mode cpr-transfer): this one cannot run "
+                     "it again");
+    return true;
+}
+
 static void cmd_cont(struct qmp_request *req, json_object *args,
                      void *opaque)
 {
@@ -93,6 +106,8 @@ static void cmd_cont(struct qmp_request *req, json_object *args,
                          "Resetting the Virtual Machine is required");
         return;
     }
+    if (refuse_handed_over(req, MON(opaque)->m))
+        return;
     machine_resume(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }
@@ -116,6 +131,8 @@ static void cmd_system_powerdown(struct qmp_request *req, json_object *args,
 static void cmd_system_reset(struct qmp_request *req, json_object *args,
                              void *opaque)
 {
+    if (refuse_handed_over(req, MON(opaque)->m))
+        return;
     machine_system_reset(MON(opaque)->m);
     qmp_request_return(req, NULL);
 }

@@ -275,9 +275,11 @@ QT_OBJECT(qt_migration_info, "MigrationInfo",
           QT_OPT("downtime", schema_int),
           QT_OPT("setup-time", schema_int),
           QT_OPT("error-desc", schema_str));
+QT_ENUM(qt_mig_mode, "MigMode", "normal", "cpr-transfer");
 QT_OBJECT(qt_migration_parameters, "MigrationParameters",
           QT_OPT("max-bandwidth", schema_int),
-          QT_OPT("downtime-limit", schema_int));
+          QT_OPT("downtime-limit", schema_int),
+          QT_OPT("mode", qt_mig_mode));
 QT_ENUM(qt_migration_capability, "MigrationCapability", "events");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
           QT_REQ("capability", qt_migration_capability),
