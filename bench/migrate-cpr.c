@@ -34,12 +34,13 @@
 #include "cli/cli.h"
 
 #include "benchstat.h"
+#include "migrun.h"
 #include "qmpline.h"
 #include "vmrunner.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define GIB ((uint64_t)1 << 30)
-#define MAX_ROUNDS 16
+#define MAX_ROUNDS MIG_MAX_ROUNDS
 #define MAX_SIZES 4
 #define STEP_MS 300000
 
@@ -56,38 +57,13 @@ struct config {
     bool prealloc, cpr_only;
 };
 
-struct samples {
-    double v[MAX_ROUNDS];
-    unsigned n;
-};
-
-struct side {
-    struct vm *vm;
-    struct qline *q;
-    char *sock;
-};
-
-static void side_free(struct side *s)
-{
-    if (s->q)
-        qline_close(s->q);
-    if (s->vm)
-        vm_free(s->vm);
-    if (s->sock)
-        g_unlink(s->sock);
-    g_free(s->sock);
-    memset(s, 0, sizeof(*s));
-}
-
 /* One hotmem: boot RAM from a shared memfd, its console on stdio. */
 static bool side_start(const struct config *c, uint64_t size, bool prealloc,
                        const char *name, const char *incoming,
-                       struct side *s, GError **err)
+                       struct mig_side *s, GError **err)
 {
     g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
 
-    s->sock = g_strdup_printf("%s/%s.sock", c->dir, name);
-    g_unlink(s->sock);
     g_ptr_array_add(a, g_strdup("-serial"));
     g_ptr_array_add(a, g_strdup("stdio"));
     g_ptr_array_add(a, g_strdup("-m"));
@@ -98,112 +74,19 @@ static bool side_start(const struct config *c, uint64_t size, bool prealloc,
                                        size / MIB, prealloc ? "on" : "off"));
     g_ptr_array_add(a, g_strdup("-machine"));
     g_ptr_array_add(a, g_strdup("memory-backend=ram0"));
-    g_ptr_array_add(a, g_strdup("-qmp"));
-    g_ptr_array_add(a, g_strdup_printf("unix:%s,server=on,wait=off",
-                                       s->sock));
     if (incoming) {
         g_ptr_array_add(a, g_strdup("-incoming"));
         g_ptr_array_add(a, g_strdup(incoming));
     }
     g_ptr_array_add(a, NULL);
-    s->vm = vm_spawn_program(c->bin, (const char *const *)a->pdata);
-    s->q = qline_open(s->sock, vm_pid(s->vm), STEP_MS, err);
-    return s->q && qline_call(s->q, STEP_MS, err,
-                              "{\"execute\": \"qmp_capabilities\"}");
-}
-
-static double field(json_object *o, const char *a, const char *b)
-{
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(o, a, &v))
-        return -1;
-    if (b && !json_object_object_get_ex(v, b, &v))
-        return -1;
-    return json_object_get_double(v);
-}
-
-/* Polls query-migrate until it is over; its return object. */
-static json_object *wait_migrated(struct qline *q, GError **err)
-{
-    double end = bench_now_ms() + STEP_MS;
-
-    while (bench_now_ms() < end) {
-        json_object *r, *ret, *st;
-        const char *status;
-
-        if (!qline_send(q, err, "{\"execute\": \"query-migrate\"}"))
-            return NULL;
-        r = qline_reply(q, STEP_MS, err);
-        if (!r)
-            return NULL;
-        if (!json_object_object_get_ex(r, "return", &ret) ||
-            !json_object_object_get_ex(ret, "status", &st)) {
-            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                        "query-migrate: %s", json_object_to_json_string(r));
-            json_object_put(r);
-            return NULL;
-        }
-        status = json_object_get_string(st);
-        if (!strcmp(status, "completed") || !strcmp(status, "failed")) {
-            if (!strcmp(status, "failed"))
-                g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                            "migration failed: %s",
-                            json_object_to_json_string(ret));
-            else
-                json_object_get(ret);
-            json_object_put(r);
-            return *err ? NULL : ret;
-        }
-        json_object_put(r);
-        g_usleep(5000);
-    }
-    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                "the migration did not complete within %d s", STEP_MS / 1000);
-    return NULL;
-}
-
-/* The destination runs the guest and it answers its console. */
-static bool destination_runs(struct side *d, GError **err)
-{
-    g_autofree char *pong = NULL;
-    double end = bench_now_ms() + STEP_MS;
-    bool running = false;
-
-    /* The source completes once its stream is out; the destination may
-     * still be loading it (a live migration's last pages). */
-    while (!running && bench_now_ms() < end) {
-        json_object *r, *ret, *st;
-
-        if (!qline_send(d->q, err, "{\"execute\": \"query-status\"}"))
-            return false;
-        r = qline_reply(d->q, STEP_MS, err);
-        if (!r)
-            return false;
-        running = json_object_object_get_ex(r, "return", &ret) &&
-                  json_object_object_get_ex(ret, "status", &st) &&
-                  !strcmp(json_object_get_string(st), "running");
-        json_object_put(r);
-        if (!running)
-            g_usleep(5000);
-    }
-    if (!running) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                    "the destination is not running");
-        return false;
-    }
-    vm_send(d->vm, "ping");
-    pong = vm_wait_line(d->vm, "hotmem-guest: pong", STEP_MS);
-    if (!pong)
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                    "the migrated guest does not answer its console");
-    return pong != NULL;
+    return mig_side_start(c->bin, (const char *const *)a->pdata, c->dir, name,
+                          STEP_MS, s, err);
 }
 
 static bool migrate_once(const struct config *c, uint64_t size,
                          enum mode m, double *v, GError **err)
 {
-    struct side src = { 0 }, dst = { 0 };
+    struct mig_side src = { 0 }, dst = { 0 };
     g_autofree char *path = g_strdup_printf("%s/mig.sock", c->dir);
     g_autofree char *uri = g_strdup_printf("unix:%s", path);
     g_autofree char *line = NULL;
@@ -227,12 +110,12 @@ static bool migrate_once(const struct config *c, uint64_t size,
         !qline_call(src.q, STEP_MS, err, "{\"execute\": \"migrate\", "
                     "\"arguments\": {\"uri\": \"%s\"}}", uri))
         goto out;
-    done = wait_migrated(src.q, err);
-    if (!done || !destination_runs(&dst, err))
+    done = mig_wait_completed(src.q, STEP_MS, err);
+    if (!done || !mig_destination_runs(&dst, true, STEP_MS, err))
         goto out;
-    v[TOTAL] = field(done, "total-time", NULL);
-    v[DOWNTIME] = field(done, "downtime", NULL);
-    v[SENT] = field(done, "ram", "transferred") / 1024.0;
+    v[TOTAL] = mig_field(done, "total-time", NULL);
+    v[DOWNTIME] = mig_field(done, "downtime", NULL);
+    v[SENT] = mig_field(done, "ram", "transferred") / 1024.0;
     ok = v[TOTAL] >= 0 && v[DOWNTIME] >= 0 && v[SENT] >= 0;
     if (!ok)
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
@@ -241,52 +124,12 @@ static bool migrate_once(const struct config *c, uint64_t size,
 out:
     if (done)
         json_object_put(done);
-    if (!ok && *err) {
-        const char *e = dst.vm ? vm_stderr(dst.vm) : "";
-
-        if (*e)
-            g_prefix_error(err, "[dst stderr: %s] ", e);
-    }
-    side_free(&src);
-    side_free(&dst);
+    if (!ok)
+        mig_add_stderr(err, &src, &dst);
+    mig_side_free(&src);
+    mig_side_free(&dst);
     g_unlink(path);
     return ok;
-}
-
-static char *spread(const struct samples *s, int decimals)
-{
-    double v[MAX_ROUNDS], med;
-
-    if (!s->n)
-        return g_strdup("-");
-    memcpy(v, s->v, s->n * sizeof(double));
-    med = bench_median(v, s->n);
-    return g_strdup_printf("%.*f [%.*f-%.*f]", decimals, med, decimals, v[0],
-                           decimals, v[s->n - 1]);
-}
-
-static bool parse_sizes(const char *text, struct config *c, GError **err)
-{
-    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
-
-    c->nsizes = g_strv_length(parts);
-    if (c->nsizes < 1 || c->nsizes > MAX_SIZES) {
-        g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--sizes takes 1 to %d sizes separated by commas, not "
-                    "\"%s\"", MAX_SIZES, text);
-        return false;
-    }
-    for (unsigned i = 0; i < c->nsizes; i++) {
-        if (!cli_parse_size(parts[i], MIB, &c->sizes[i], err))
-            return false;
-        if (c->sizes[i] < 256 * MIB || c->sizes[i] % (2 * MIB)) {
-            g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--sizes: %s is below 256M or not a multiple of 2M",
-                        parts[i]);
-            return false;
-        }
-    }
-    return true;
 }
 
 int main(int argc, char **argv)
@@ -314,7 +157,7 @@ int main(int argc, char **argv)
         "- local live update (cpr-transfer) next to a live migration "
         "(docs/performance.md)");
     struct config c = { .nsizes = 2, .sizes = { GIB, 16 * GIB } };
-    struct samples s[MAX_SIZES][NR_MODE][NR_METRIC] = { 0 };
+    struct mig_samples s[MAX_SIZES][NR_MODE][NR_METRIC] = { 0 };
     unsigned failed[MAX_SIZES][NR_MODE] = { { 0 } };
 
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -325,7 +168,8 @@ int main(int argc, char **argv)
                     "--rounds must be 1 to %d", MAX_ROUNDS);
         goto usage;
     }
-    if (sizes && !parse_sizes(sizes, &c, &err))
+    if (sizes && !mig_parse_sizes(sizes, 256 * MIB, 2 * MIB, c.sizes,
+                                  MAX_SIZES, &c.nsizes, &err))
         goto usage;
     c.rounds = (unsigned)rounds;
     c.prealloc = prealloc;
@@ -360,7 +204,7 @@ int main(int argc, char **argv)
                            e->message);
                 } else {
                     for (int k = 0; k < NR_METRIC; k++)
-                        s[i][m][k].v[s[i][m][k].n++] = v[k];
+                        mig_add(&s[i][m][k], v[k]);
                     printf("migrate-cpr: %" PRIu64 "M %s round %u: total "
                            "%.0f ms, downtime %.0f ms, %.1f KiB sent\n",
                            c.sizes[i] / MIB, mode_name[m], r + 1, v[TOTAL],
@@ -372,9 +216,9 @@ int main(int argc, char **argv)
            "downtime ms", "sent KiB");
     for (unsigned i = 0; i < c.nsizes; i++)
         for (int m = 0; m < NR_MODE; m++) {
-            g_autofree char *t = spread(&s[i][m][TOTAL], 0);
-            g_autofree char *d = spread(&s[i][m][DOWNTIME], 0);
-            g_autofree char *x = spread(&s[i][m][SENT], 1);
+            g_autofree char *t = mig_spread(&s[i][m][TOTAL], 0, NULL);
+            g_autofree char *d = mig_spread(&s[i][m][DOWNTIME], 0, NULL);
+            g_autofree char *x = mig_spread(&s[i][m][SENT], 1, NULL);
 
             if (m == NORMAL && c.cpr_only)
                 continue;

@@ -8,7 +8,7 @@
  *
  * The guest is hotmem-guest (the same ELF for both VMMs) with SIZE of boot
  * RAM, idle or writing one byte into each of RATE 4 KiB pages a second
- * (its console command dirty, over 256 MiB). Per migration: a destination
+ * (its console command dirty, over 256 MiB, for at most 600 s). Per migration: a destination
  * started with -incoming unix:PATH, then migrate-set-parameters
  * (downtime-limit 300 ms, QEMU's default, and max-bandwidth) and migrate on
  * the source, query-migrate polled until completed; the figures are the
@@ -30,13 +30,14 @@
 #include "cli/cli.h"
 
 #include "benchstat.h"
+#include "migrun.h"
 #include "qmpline.h"
 #include "rigexec.h"
 #include "vmrunner.h"
 
 #define MIB ((uint64_t)1 << 20)
 #define GIB ((uint64_t)1 << 30)
-#define MAX_ROUNDS 16
+#define MAX_ROUNDS MIG_MAX_ROUNDS
 #define MAX_SIZES 4
 #define STEP_MS 120000
 #define DIRTY_BASE "0x10000000"
@@ -60,47 +61,23 @@ struct config {
     uint64_t bandwidth;         /* max-bandwidth, bytes per second */
 };
 
-struct samples {
-    double v[MAX_ROUNDS];
-    unsigned n;
-};
-
 struct figures {
-    struct samples s[MAX_SIZES][NR_MODE][NR_VMM][NR_METRIC];
+    struct mig_samples s[MAX_SIZES][NR_MODE][NR_VMM][NR_METRIC];
     unsigned failed[MAX_SIZES][NR_MODE][NR_VMM];
 };
 
-struct side {
-    struct vm *vm;
-    struct qline *q;
-    char *sock;
-};
-
-static void side_free(struct side *s)
-{
-    if (s->q)
-        qline_close(s->q);
-    if (s->vm)
-        vm_free(s->vm);
-    if (s->sock)
-        g_unlink(s->sock);
-    g_free(s->sock);
-    memset(s, 0, sizeof(*s));
-}
-
 /* Starts one VMM: the guest with size of RAM, its console on stdio. */
 static bool side_start(const struct config *c, enum vmm w, uint64_t size,
-                       const char *name, const char *incoming, struct side *s,
-                       GError **err)
+                       const char *name, const char *incoming,
+                       struct mig_side *s, GError **err)
 {
     g_autoptr(GPtrArray) a = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *sock = g_strdup_printf("%s-%s", vmm_name[w], name);
     static const char *const qemu[] = { "-accel", "kvm", "-machine", "q35",
                                         "-cpu", "host", "-nodefaults",
                                         "-no-user-config", "-display", "none",
                                         "-kernel" };
 
-    s->sock = g_strdup_printf("%s/%s-%s.sock", c->dir, vmm_name[w], name);
-    g_unlink(s->sock);
     if (w == QEMU) {
         for (size_t i = 0; i < G_N_ELEMENTS(qemu); i++)
             g_ptr_array_add(a, g_strdup(qemu[i]));
@@ -110,110 +87,20 @@ static bool side_start(const struct config *c, enum vmm w, uint64_t size,
     g_ptr_array_add(a, g_strdup("stdio"));
     g_ptr_array_add(a, g_strdup("-m"));
     g_ptr_array_add(a, g_strdup_printf("%" PRIu64 "M", size / MIB));
-    g_ptr_array_add(a, g_strdup("-qmp"));
-    g_ptr_array_add(a, g_strdup_printf("unix:%s,server=on,wait=off",
-                                       s->sock));
     if (incoming) {
         g_ptr_array_add(a, g_strdup("-incoming"));
         g_ptr_array_add(a, g_strdup(incoming));
     }
     g_ptr_array_add(a, NULL);
-    s->vm = vm_spawn_program(c->bin[w], (const char *const *)a->pdata);
-    s->q = qline_open(s->sock, vm_pid(s->vm), STEP_MS, err);
-    return s->q && qline_call(s->q, STEP_MS, err,
-                              "{\"execute\": \"qmp_capabilities\"}");
-}
-
-static double field(json_object *o, const char *a, const char *b)
-{
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(o, a, &v))
-        return -1;
-    if (b && !json_object_object_get_ex(v, b, &v))
-        return -1;
-    return json_object_get_double(v);
-}
-
-/* Polls the source's query-migrate until it is over; its return object. */
-static json_object *wait_migrated(struct qline *q, GError **err)
-{
-    double end = bench_now_ms() + 10 * STEP_MS;
-
-    while (bench_now_ms() < end) {
-        json_object *r, *ret, *st;
-        const char *status;
-
-        if (!qline_send(q, err, "{\"execute\": \"query-migrate\"}"))
-            return NULL;
-        r = qline_reply(q, STEP_MS, err);
-        if (!r)
-            return NULL;
-        if (!json_object_object_get_ex(r, "return", &ret) ||
-            !json_object_object_get_ex(ret, "status", &st)) {
-            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                        "query-migrate: %s", json_object_to_json_string(r));
-            json_object_put(r);
-            return NULL;
-        }
-        status = json_object_get_string(st);
-        if (!strcmp(status, "completed")) {
-            json_object_get(ret);
-            json_object_put(r);
-            return ret;
-        }
-        if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
-            g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                        "migration %s: %s", status,
-                        json_object_to_json_string(ret));
-            json_object_put(r);
-            return NULL;
-        }
-        json_object_put(r);
-        g_usleep(10000);
-    }
-    g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                "the migration did not complete within %d s (a guest "
-                "dirtying faster than the link does not converge)",
-                10 * STEP_MS / 1000);
-    return NULL;
-}
-
-/* The destination runs the guest: query-status, and its console when idle. */
-static bool destination_runs(struct side *d, enum mode m, GError **err)
-{
-    json_object *r, *ret, *st;
-    g_autofree char *pong = NULL;
-    bool running;
-
-    if (!qline_send(d->q, err, "{\"execute\": \"query-status\"}"))
-        return false;
-    r = qline_reply(d->q, STEP_MS, err);
-    if (!r)
-        return false;
-    running = json_object_object_get_ex(r, "return", &ret) &&
-              json_object_object_get_ex(ret, "status", &st) &&
-              !strcmp(json_object_get_string(st), "running");
-    if (!running)
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                    "the destination is not running: %s",
-                    json_object_to_json_string(r));
-    json_object_put(r);
-    if (!running || m == DIRTY)
-        return running;
-    vm_send(d->vm, "ping");
-    pong = vm_wait_line(d->vm, "hotmem-guest: pong", STEP_MS);
-    if (!pong)
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
-                    "the migrated guest does not answer its console");
-    return pong != NULL;
+    return mig_side_start(c->bin[w], (const char *const *)a->pdata, c->dir,
+                          sock, STEP_MS, s, err);
 }
 
 /* One migration; its figures into v[NR_METRIC]. */
 static bool migrate_once(const struct config *c, enum vmm w, uint64_t size,
                          enum mode m, double *v, GError **err)
 {
-    struct side src = { 0 }, dst = { 0 };
+    struct mig_side src = { 0 }, dst = { 0 };
     g_autofree char *path = g_strdup_printf("%s/%s.mig", c->dir, vmm_name[w]);
     g_autofree char *uri = g_strdup_printf("unix:%s", path);
     g_autofree char *line = NULL;
@@ -232,7 +119,7 @@ static bool migrate_once(const struct config *c, enum vmm w, uint64_t size,
     }
     if (m == DIRTY) {
         g_autofree char *cmd = g_strdup_printf(
-            "dirty %u " DIRTY_BASE " " DIRTY_SIZE " 3600", c->rate);
+            "dirty %u " DIRTY_BASE " " DIRTY_SIZE " 600", c->rate);
         g_autofree char *started = NULL;
 
         vm_send(src.vm, cmd);
@@ -255,12 +142,13 @@ static bool migrate_once(const struct config *c, enum vmm w, uint64_t size,
                     "{\"execute\": \"migrate\", \"arguments\": "
                     "{\"uri\": \"%s\"}}", uri))
         goto out;
-    done = wait_migrated(src.q, err);
-    if (!done || !destination_runs(&dst, m, err))
+    done = mig_wait_completed(src.q, 10 * STEP_MS, err);
+    /* A guest that is dirtying keeps its console busy: no ping then. */
+    if (!done || !mig_destination_runs(&dst, m == IDLE, STEP_MS, err))
         goto out;
-    v[TOTAL] = field(done, "total-time", NULL);
-    v[DOWNTIME] = field(done, "downtime", NULL);
-    v[SENT] = field(done, "ram", "transferred") / (double)MIB;
+    v[TOTAL] = mig_field(done, "total-time", NULL);
+    v[DOWNTIME] = mig_field(done, "downtime", NULL);
+    v[SENT] = mig_field(done, "ram", "transferred") / (double)MIB;
     ok = v[TOTAL] >= 0 && v[DOWNTIME] >= 0 && v[SENT] >= 0;
     if (!ok)
         g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
@@ -269,49 +157,12 @@ static bool migrate_once(const struct config *c, enum vmm w, uint64_t size,
 out:
     if (done)
         json_object_put(done);
-    if (!ok && err && *err) {
-        /* What the VMMs said, for a failure that is theirs. */
-        for (int i = 0; i < 2; i++) {
-            struct side *s = i ? &dst : &src;
-            const char *e = s->vm ? vm_stderr(s->vm) : "";
-            size_t len = strlen(e);
-            g_autofree char *tail = g_strchomp(g_strdup(e + (len > 300 ?
-                                                             len - 300 : 0)));
-
-            if (*tail)
-                g_prefix_error(err, "[%s stderr: %s] ", i ? "dst" : "src",
-                               tail);
-        }
-    }
-    side_free(&src);
-    side_free(&dst);
+    if (!ok)
+        mig_add_stderr(err, &src, &dst);
+    mig_side_free(&src);
+    mig_side_free(&dst);
     g_unlink(path);
     return ok;
-}
-
-static void add(struct samples *s, double v)
-{
-    if (s->n < MAX_ROUNDS)
-        s->v[s->n++] = v;
-}
-
-/*
- * "median [min-max]" of s with decimals digits after the point, or "-"
- * without samples; the median in *med.
- */
-static char *spread(const struct samples *s, int decimals, double *med)
-{
-    double v[MAX_ROUNDS], lo, hi;
-
-    *med = 0;
-    if (!s->n)
-        return g_strdup("-");
-    memcpy(v, s->v, s->n * sizeof(double));
-    *med = bench_median(v, s->n);
-    lo = v[0];
-    hi = v[s->n - 1];
-    return g_strdup_printf("%.*f [%.*f-%.*f]", decimals, *med, decimals, lo,
-                           decimals, hi);
 }
 
 static void print_table(const struct config *c, const struct figures *f)
@@ -330,7 +181,7 @@ static void print_table(const struct config *c, const struct figures *f)
                 printf("%-7s %4" PRIu64 "G %-6s", vmm_name[w],
                        c->sizes[i] / GIB, mode_name[m]);
                 for (int k = 0; k < NR_METRIC; k++) {
-                    g_autofree char *t = spread(&f->s[i][m][w][k], decimals[k],
+                    g_autofree char *t = mig_spread(&f->s[i][m][w][k], decimals[k],
                                                 &med[w][k]);
                     printf(" %*s", k == DOWNTIME ? 24 : 26, t);
                 }
@@ -354,31 +205,6 @@ static void print_table(const struct config *c, const struct figures *f)
     printf("q/h: QEMU's median over hotmem's (above 1: hotmem is faster or "
            "sends less). Aim (issue 14): downtime at or below QEMU's, total "
            "time within QEMU's.\n");
-}
-
-static bool parse_sizes(const char *text, struct config *c, GError **err)
-{
-    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
-
-    c->nsizes = g_strv_length(parts);
-    if (c->nsizes < 1 || c->nsizes > MAX_SIZES) {
-        g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--sizes takes 1 to %d sizes separated by commas, not "
-                    "\"%s\"", MAX_SIZES, text);
-        return false;
-    }
-    for (unsigned i = 0; i < c->nsizes; i++) {
-        if (!cli_parse_size(parts[i], MIB, &c->sizes[i], err))
-            return false;
-        if (c->sizes[i] < GIB || c->sizes[i] % GIB) {
-            g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--sizes: %s is not a whole number of GiB (at least "
-                        "1G: the guest dirties 256 MiB from 256 MiB on)",
-                        parts[i]);
-            return false;
-        }
-    }
-    return true;
 }
 
 int main(int argc, char **argv)
@@ -422,7 +248,8 @@ int main(int argc, char **argv)
                     MAX_ROUNDS);
         goto usage;
     }
-    if ((sizes && !parse_sizes(sizes, &c, &err)) ||
+    if ((sizes && !mig_parse_sizes(sizes, GIB, GIB, c.sizes, MAX_SIZES,
+                                   &c.nsizes, &err)) ||
         (bandwidth && !cli_parse_size(bandwidth, 1, &c.bandwidth, &err)))
         goto usage;
     c.rounds = (unsigned)rounds;
@@ -472,7 +299,7 @@ int main(int argc, char **argv)
                                e->message);
                     } else {
                         for (int k = 0; k < NR_METRIC; k++)
-                            add(&f->s[i][m][w][k], v[k]);
+                            mig_add(&f->s[i][m][w][k], v[k]);
                         printf("migrate: %s %" PRIu64 "G %s round %u: "
                                "total %.0f ms, downtime %.0f ms, "
                                "%.1f MiB\n", vmm_name[w], c.sizes[i] / GIB,
