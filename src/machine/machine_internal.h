@@ -23,6 +23,7 @@
 #include "mmu/memmap.h"
 #include "devices/serial_backend.h"
 #include "boot/vcpu.h"
+#include "boot/vcpu_throttle.h"
 
 struct machine {
     struct machine_config cfg;
@@ -64,6 +65,7 @@ struct machine {
     gint migrating;
     enum machine_run_state migrate_prev;
     bool live_held;                 /* machine_live_stop() held the vCPUs */
+    struct vcpu_throttle *throttle; /* auto-converge; made on first use */
     bool incoming_autostart;
     bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */

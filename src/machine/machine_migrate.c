@@ -143,10 +143,36 @@ void machine_live_stop(struct machine *m)
     g_mutex_unlock(&m->state_lock);
 }
 
+void machine_set_cpu_throttle(struct machine *m, unsigned percent)
+{
+    struct vcpu_throttle *t;
+
+    if (!m->vcpus)
+        return;
+    g_mutex_lock(&m->state_lock);
+    if (!m->throttle && percent)
+        m->throttle = vcpu_throttle_new(m->vcpus);
+    t = m->throttle;
+    g_mutex_unlock(&m->state_lock);
+    if (t)
+        vcpu_throttle_set(t, percent);
+}
+
+unsigned machine_cpu_throttle(struct machine *m)
+{
+    unsigned p;
+
+    g_mutex_lock(&m->state_lock);
+    p = m->throttle ? vcpu_throttle_get(m->throttle) : 0;
+    g_mutex_unlock(&m->state_lock);
+    return p;
+}
+
 void machine_live_complete(struct machine *m)
 {
     bool stopped;
 
+    machine_set_cpu_throttle(m, 0);
     dirty_log_stop(m->dirty);
     g_mutex_lock(&m->state_lock);
     stopped = m->run_state == MACHINE_FINISH_MIGRATE;
@@ -166,6 +192,7 @@ void machine_live_abort(struct machine *m)
 {
     bool held, reset, guest;
 
+    machine_set_cpu_throttle(m, 0);
     dirty_log_stop(m->dirty);
     g_mutex_lock(&m->state_lock);
     held = m->live_held;

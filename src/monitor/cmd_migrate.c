@@ -163,7 +163,12 @@ static const struct qmp_arg capabilities_args[] = {
 /* The MigrateSetParameters members hotmem has (docs/migration.md). */
 static const struct qmp_arg parameters_args[] = {
     { "downtime-limit", QMP_ARG_INT, true },
-    { "max-bandwidth", QMP_ARG_INT, true }, { NULL },
+    { "max-bandwidth", QMP_ARG_INT, true },
+    { "throttle-trigger-threshold", QMP_ARG_INT, true },
+    { "cpu-throttle-initial", QMP_ARG_INT, true },
+    { "cpu-throttle-increment", QMP_ARG_INT, true },
+    { "cpu-throttle-tailslow", QMP_ARG_BOOL, true },
+    { "max-cpu-throttle", QMP_ARG_INT, true }, { NULL },
 };
 static const struct qmp_arg fdname_args[] = {
     { "fdname", QMP_ARG_STR, false }, { NULL },
