@@ -11,6 +11,7 @@
  */
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -503,6 +504,153 @@ static void test_stress(struct fixture *f, gconstpointer data)
 }
 
 /*
+ * auto-converge (QEMU's capability): a guest dirtying 8 MiB a second
+ * against a 4 MiB/s link never converges without it; with it the vCPUs
+ * are throttled more at each pass that dirtied more than half of what it
+ * sent, until the rest fits in downtime-limit, and every page arrives.
+ * Turned off when a migration is cancelled: the writer runs at its pace.
+ */
+#define AC_RANGE        0x400000        /* 4 MiB of each: 2048 pages */
+#define AC_RATE         2048            /* pages a second: 8 MiB/s */
+
+static int64_t throttle_of(json_object *info)
+{
+    json_object *v = NULL;
+
+    return json_object_object_get_ex(info, "cpu-throttle-percentage", &v)
+           ? json_object_get_int64(v) : -1;
+}
+
+/* Polls query-migrate while active; the highest throttle seen. */
+static int64_t wait_throttle(struct node *n, int64_t at_least)
+{
+    int64_t most = -1;
+
+    for (int i = 0; i < TIMEOUT_MS / 50; i++) {
+        json_object *info = query_migrate(n);
+        const char *st = json_object_get_string(member(info, "status"));
+
+        most = MAX(most, throttle_of(info));
+        if (strcmp(st, "active") && strcmp(st, "setup")) {
+            json_object_put(info);
+            return most;
+        }
+        json_object_put(info);
+        if (at_least >= 0 && most >= at_least)
+            return most;
+        g_usleep(50000);
+    }
+    g_error("the migration was still active after %d ms", TIMEOUT_MS);
+}
+
+static void set_capability(struct node *n, const char *cap, bool on)
+{
+    qmp_ok(n->qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": \"%s\", "
+           "\"state\": %s}]}}", cap, on ? "true" : "false");
+}
+
+/* Cancels the migration to dst; dst gives up. */
+static void cancel_to(struct fixture *f, struct node *dst)
+{
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
+    expect_migration_event(&f->src, "cancelling");
+    expect_migration_event(&f->src, "cancelled");
+    g_assert_cmpint(vm_wait_exit(dst->vm, TIMEOUT_MS), ==, 1);
+    stop_node(dst);
+}
+
+static void test_auto_converge(struct fixture *f, gconstpointer data)
+{
+    struct node dst = { 0 };
+    g_autofree char *uri = target_uri(f, "unix");
+    g_autofree char *uri2 = target_uri(f, "unix");
+    g_autofree char *uri3 = target_uri(f, "unix");
+    g_autofree char *line = NULL;
+    json_object *info;
+    unsigned long pages;
+    int64_t most;
+
+    if (skipped(f))
+        return;
+    g_free(f->ranges);
+    f->ranges = g_strdup_printf("0x%" G_GINT64_MODIFIER "x 0x%x 0x%"
+                                G_GINT64_MODIFIER "x 0x%x", BOOT_BASE,
+                                AC_RANGE, f->dimm_addr, AC_RANGE);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 4194304}}");
+    pattern_start(f, &f->src, AC_RATE, WRITER_SECONDS);
+
+    /* Without it: pass after pass, never the switch-over. */
+    start(f, &dst, "dst", dimm_args, uri);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    wait_syncs(&f->src, 4);
+    info = query_migrate(&f->src);
+    g_assert_cmpint(json_object_get_int64(member(info, "expected-downtime")),
+                    >, 300);
+    g_assert_cmpint(throttle_of(info), ==, -1);
+    json_object_put(info);
+    cancel_to(f, &dst);
+
+    /*
+     * Throttled at 99% from the first pass on, with downtime-limit 0 so
+     * it cannot end: then cancelled, the guest runs unthrottled again.
+     */
+    set_capability(&f->src, "auto-converge", true);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"cpu-throttle-initial\": 99, "
+           "\"max-cpu-throttle\": 99, \"downtime-limit\": 0}}");
+    start(f, &dst, "dst2", dimm_args, uri2);
+    migrate(&f->src, uri2);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_assert_cmpint(wait_throttle(&f->src, 99), ==, 99);
+    cancel_to(f, &dst);
+    expect_state(&f->src, "running");
+    /* The writer, at 2048 pages a second, would do 2% of that at 99%. */
+    g_assert_true(vm_send(f->src.vm, "ping"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    pattern_start(f, &f->src, AC_RATE, 1);
+    line = line_or_die(&f->src, "hotmem-guest: pattern done");
+    pages = strtoul(strstr(line, "pages=") + strlen("pages="), NULL, 10);
+    if (pages < AC_RATE / 2)
+        g_error("the writer still runs throttled after the cancel: %s",
+                line);
+
+    /* With it: throttled more at each pass, until it converges. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"cpu-throttle-initial\": 60, "
+           "\"cpu-throttle-increment\": 20, \"downtime-limit\": 300}}");
+    info = qmp_return(f->src.qmp,
+                      "{\"execute\": \"query-migrate-parameters\"}");
+    g_assert_cmpint(json_object_get_int64(member(info,
+                                                 "cpu-throttle-initial")),
+                    ==, 60);
+    g_assert_cmpint(json_object_get_int64(member(info, "max-cpu-throttle")),
+                    ==, 99);
+    json_object_put(info);
+    pattern_start(f, &f->src, AC_RATE, WRITER_SECONDS);
+    start(f, &dst, "dst3", dimm_args, uri3);
+    migrate(&f->src, uri3);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    most = wait_throttle(&f->src, -1);
+    g_assert_cmpint(most, >=, 60);
+    expect_migration_event(&f->src, "device");
+    expect_migration_event(&f->src, "completed");
+    info = query_migrate(&f->src);
+    g_assert_cmpint(throttle_of(info), ==, 0);      /* off at the end */
+    json_object_put(info);
+    expect_writer_moved(&f->src);
+    expect_event(&dst, "RESUME");
+    check_patterns(f, &dst, false);
+    stop_node(&dst);
+}
+
+/*
  * migrate_cancel mid-way: the source runs on with its memory intact, the
  * destination fails, and a second migration then works.
  */
@@ -600,10 +748,27 @@ static void test_errors(struct fixture *f, gconstpointer data)
               "the range of 0 to 2000000 ms", "{\"execute\": "
               "\"migrate-set-parameters\", \"arguments\": "
               "{\"downtime-limit\": 2000001}}");
-    qmp_fails(f->src.qmp, "migration capability 'auto-converge' is not "
-              "supported by hotmem", "{\"execute\": "
-              "\"migrate-set-capabilities\", \"arguments\": {\"capabilities\":"
-              " [{\"capability\": \"auto-converge\", \"state\": true}]}}");
+    qmp_fails(f->src.qmp, "migration capability 'xbzrle' is not "
+              "supported by hotmem (it has: events, auto-converge)",
+              "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+              "{\"capabilities\": [{\"capability\": \"xbzrle\", "
+              "\"state\": true}]}}");
+    qmp_fails(f->src.qmp, "Parameter 'cpu_throttle_initial' expects an "
+              "integer in the range of 1 to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"cpu-throttle-initial\": 100}}");
+    qmp_fails(f->src.qmp, "Parameter 'cpu_throttle_increment' expects an "
+              "integer in the range of 1 to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"cpu-throttle-increment\": 0}}");
+    qmp_fails(f->src.qmp, "Parameter 'max_cpu_throttle' expects an integer "
+              "in the range of cpu_throttle_initial to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"max-cpu-throttle\": 10}}");
+    qmp_fails(f->src.qmp, "Parameter 'throttle_trigger_threshold' expects "
+              "an integer in the range of 1 to 100", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"throttle-trigger-threshold\": 101}}");
     qmp_fails(f->src.qmp, "Parameter 'capability' does not accept value "
               "'bogus'", "{\"execute\": \"migrate-set-capabilities\", "
               "\"arguments\": {\"capabilities\": [{\"capability\": "
@@ -688,6 +853,8 @@ int main(int argc, char **argv)
                test_stress, teardown);
     g_test_add("/migrate/live/stress/ring", struct fixture, "ring", setup,
                test_stress, teardown);
+    g_test_add("/migrate/live/auto-converge", struct fixture, NULL, setup,
+               test_auto_converge, teardown);
     g_test_add("/migrate/live/cancel", struct fixture, NULL, setup,
                test_cancel, teardown);
     g_test_add("/migrate/live/errors", struct fixture, NULL, setup,

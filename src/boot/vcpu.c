@@ -43,7 +43,7 @@ struct vcpus {
     bool held;              /* a machine reset is under way */
     bool stopping;
     unsigned parked;        /* threads waiting in park() */
-    unsigned throttle_epoch;    /* a throttle's sleeps end when it moves */
+    bool throttled;         /* a throttle is on: its sleeps may go on */
     unsigned running;       /* threads not yet finished */
 };
 
@@ -497,13 +497,11 @@ static void throttle_if_asked(struct vcpu *c)
     struct vcpus *v = c->group;
     unsigned us = __atomic_exchange_n(&c->throttle_us, 0, __ATOMIC_ACQ_REL);
     gint64 until = g_get_monotonic_time() + us;
-    unsigned epoch;
 
     if (!us)
         return;
     g_mutex_lock(&v->lock);
-    epoch = v->throttle_epoch;
-    while (!must_park(v) && !v->stopping && epoch == v->throttle_epoch &&
+    while (v->throttled && !must_park(v) && !v->stopping &&
            g_cond_wait_until(&v->cond, &v->lock, until))
         ;
     g_mutex_unlock(&v->lock);
@@ -591,13 +589,14 @@ static void kick_all(struct vcpus *v)
 
 void vcpus_throttle_kick(struct vcpus *v, unsigned sleep_us)
 {
-    if (!sleep_us) {
-        g_mutex_lock(&v->lock);
-        v->throttle_epoch++;
+    /* Off: a sleep taken from an earlier kick, begun or not, ends. */
+    g_mutex_lock(&v->lock);
+    v->throttled = sleep_us != 0;
+    if (!sleep_us)
         g_cond_broadcast(&v->cond);
-        g_mutex_unlock(&v->lock);
+    g_mutex_unlock(&v->lock);
+    if (!sleep_us)
         return;
-    }
     for (unsigned i = 0; i < v->count; i++)
         __atomic_store_n(&v->cpus[i].throttle_us, sleep_us,
                          __ATOMIC_RELEASE);
