@@ -231,6 +231,8 @@ void cmd_pattern(const struct boot_info *info, const struct command *cmd,
         pass++;
         next = 0;
     }
+    /* Tests wait for this before they count on pages being written. */
+    print_line("pattern started pass=%lu next=%lu", pass, next);
     start = tsc_read();
     end = start + (uint64_t)seconds * hz;
     poll = start + hz / INPUT_POLLS_PER_SEC;

@@ -9,11 +9,13 @@
  * than max-bandwidth allows, migrate_cancel, and the error paths. Skips
  * where /dev/kvm cannot be used.
  */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -254,6 +256,8 @@ static void pattern_start(struct fixture *f, struct node *n, unsigned rate,
                                            rate, seconds, f->ranges);
 
     g_assert_true(vm_send(n->vm, cmd));
+    /* Not just sent: running (a loaded host can be slow to read it). */
+    g_free(line_or_die(n, "hotmem-guest: pattern started"));
 }
 
 static void pattern_check(struct fixture *f, struct node *n)
@@ -840,6 +844,89 @@ static void test_pending_removal(struct fixture *f, gconstpointer data)
     stop_node(&dst);
 }
 
+/*
+ * fd: with a descriptor really passed: the test's end of a socket pair
+ * goes to the source with getfd (SCM_RIGHTS on the QMP socket), the
+ * destination inherits the other end (-incoming fd:N).
+ */
+static void test_fd(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *incoming = NULL;
+    struct node dst = { 0 };
+    int sp[2];
+
+    if (skipped(f))
+        return;
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), ==, 0);
+    g_assert_cmpint(fcntl(sp[0], F_SETFD, FD_CLOEXEC), ==, 0);
+    incoming = g_strdup_printf("fd:%d", sp[1]);
+    start(f, &dst, "dst", dimm_args, incoming);
+    close(sp[1]);
+    qmp_expect_return(f->src.qmp, qmp_call_fd(f->src.qmp,
+        "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"mig\"}}",
+        sp[0]));
+    close(sp[0]);       /* the source has its own copy now */
+    pattern_start(f, &f->src, 20000, WRITER_SECONDS);
+    g_usleep(300000);
+    migrate(&f->src, "fd:mig");
+    expect_precopy_events(&f->src);
+    check_completed(f);
+    /* migrate took the descriptor, and its name with it. */
+    qmp_fails(f->src.qmp, "File descriptor named 'mig' not found",
+              "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": "
+              "\"mig\"}}");
+    expect_event(&dst, "RESUME");
+    check_destination(f, &dst);
+    stop_node(&dst);
+}
+
+/*
+ * A destination that accepts the connection and never reads: the
+ * source's writes make no progress, and after x-stall-timeout it fails,
+ * saying so, and runs on with its memory as it was.
+ */
+static void test_stall(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *path = g_strdup_printf("%s/stall.sock", f->dir);
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    json_object *params;
+    int lfd, cfd;
+
+    if (skipped(f))
+        return;
+    qmp_fails(f->src.qmp, "Parameter 'x_stall_timeout' expects an integer "
+              "in the range of 100 to 3600000 ms", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"x-stall-timeout\": 99}}");
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"x-stall-timeout\": 1000}}");
+    params = qmp_return(f->src.qmp,
+                        "{\"execute\": \"query-migrate-parameters\"}");
+    g_assert_cmpint(json_object_get_int64(member(params, "x-stall-timeout")),
+                    ==, 1000);
+    json_object_put(params);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    pattern_start(f, &f->src, 20000, WRITER_SECONDS);
+    g_usleep(300000);
+    migrate(&f->src, uri);
+    cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    g_assert_cmpint(cfd, >=, 0);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    expect_failed(f, "no progress for 1000 ms (the peer stopped reading)");
+    close(cfd);
+    close(lfd);
+    /* The writer went on through it all; the memory is whole. */
+    g_assert_true(vm_send(f->src.vm, "ping"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    pattern_check(f, &f->src);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -855,6 +942,10 @@ int main(int argc, char **argv)
                test_stress, teardown);
     g_test_add("/migrate/live/auto-converge", struct fixture, NULL, setup,
                test_auto_converge, teardown);
+    g_test_add("/migrate/live/fd", struct fixture, NULL, setup, test_fd,
+               teardown);
+    g_test_add("/migrate/live/stall", struct fixture, NULL, setup,
+               test_stall, teardown);
     g_test_add("/migrate/live/cancel", struct fixture, NULL, setup,
                test_cancel, teardown);
     g_test_add("/migrate/live/errors", struct fixture, NULL, setup,

@@ -21,6 +21,13 @@ enum mig_status { MIG_NONE, MIG_SETUP, MIG_ACTIVE, MIG_COMPLETED,
 #define MIG_DEFAULT_DOWNTIME_MS     300u
 #define MIG_MAX_DOWNTIME_MS         2000000u
 #define MIG_DEFAULT_BANDWIDTH       (128u << 20)
+/*
+ * hotmem's own (no QEMU name): a live migration whose stream makes no
+ * progress this long (the destination stopped reading) fails.
+ */
+#define MIG_DEFAULT_STALL_MS        30000u
+#define MIG_MIN_STALL_MS            100u
+#define MIG_MAX_STALL_MS            3600000u
 /* auto-converge's defaults, QEMU's too (qapi/migration.json). */
 #define MIG_DEFAULT_THROTTLE_THRESHOLD  50u     /* percent of what was sent */
 #define MIG_DEFAULT_THROTTLE_INITIAL    20u
@@ -68,7 +75,7 @@ struct migration {
     struct mig_block *blocks;
     /* Live (stream) jobs. Parameters: atomics, set any time. */
     bool live;
-    uint64_t downtime_limit_ms, max_bandwidth;
+    uint64_t downtime_limit_ms, max_bandwidth, stall_ms;
     struct mig_throttle_params throttle;
     struct mig_precopy_stats pc;        /* under lock */
     int listen_fd;                      /* destination, until accepted */

@@ -25,7 +25,6 @@
 #include "mmu/dirty.h"
 
 #define WINDOW_US       100000
-#define STALL_MS        30000
 
 struct precopy {
     struct migration *mig;
@@ -348,16 +347,18 @@ bool mig_precopy_stream(struct migration *mig, GError **err)
 {
     struct precopy pc = { .mig = mig, .nr_blocks = mig->snap.blocks->len };
     int fd = connect_stream(mig, err);
+    unsigned stall_ms;
     bool ok;
 
     if (fd < 0)
         return false;
     mig_set_status(mig, MIG_ACTIVE);
-    mig_transport_set_stall(fd, STALL_MS);
+    stall_ms = (unsigned)__atomic_load_n(&mig->stall_ms, __ATOMIC_RELAXED);
+    mig_transport_set_stall(fd, stall_ms);
     if (!mig_file_init(&pc.f, fd, 0, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
-    pc.f.stall_ms = STALL_MS;
+    pc.f.stall_ms = stall_ms;
     pc.f.pace = pace;
     pc.f.pace_opaque = &pc;
     pc.window_start = g_get_monotonic_time();

@@ -163,9 +163,9 @@ static bool get_bool(json_object *params, const char *name, int *out,
 
 /* The parameters with what params sets; validity is checked apart. */
 struct params {
-    uint64_t dt, bw;
+    uint64_t dt, bw, stall;
     struct mig_throttle_params t;
-    bool has_dt, has_bw;
+    bool has_dt, has_bw, has_stall;
 };
 
 static bool read_params(struct migration *mig, json_object *params,
@@ -183,6 +183,8 @@ static bool read_params(struct migration *mig, json_object *params,
         .tailslow = g_atomic_int_get(&mig->throttle.tailslow) };
     return get_uint(params, "downtime-limit", &p->has_dt, &p->dt, err) &&
            get_uint(params, "max-bandwidth", &p->has_bw, &p->bw, err) &&
+           get_uint(params, "x-stall-timeout", &p->has_stall, &p->stall,
+                    err) &&
            get_uint(params, "throttle-trigger-threshold", &has,
                     &p->t.threshold, err) &&
            get_uint(params, "cpu-throttle-initial", &has, &p->t.initial,
@@ -202,6 +204,14 @@ static bool check_params(const struct params *p, GError **err)
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "Parameter 'downtime_limit' expects an integer in the "
                     "range of 0 to %u ms", MIG_MAX_DOWNTIME_MS);
+        return false;
+    }
+    if (p->has_stall &&
+        (p->stall < MIG_MIN_STALL_MS || p->stall > MIG_MAX_STALL_MS)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Parameter 'x_stall_timeout' expects an integer in the "
+                    "range of %u to %u ms", MIG_MIN_STALL_MS,
+                    MIG_MAX_STALL_MS);
         return false;
     }
     if (p->t.threshold < 1 || p->t.threshold > 100) {
@@ -237,6 +247,8 @@ bool migration_set_parameters(struct migration *mig, json_object *params,
         __atomic_store_n(&mig->downtime_limit_ms, p.dt, __ATOMIC_RELAXED);
     if (p.has_bw)
         __atomic_store_n(&mig->max_bandwidth, p.bw, __ATOMIC_RELAXED);
+    if (p.has_stall)
+        __atomic_store_n(&mig->stall_ms, p.stall, __ATOMIC_RELAXED);
     __atomic_store_n(&mig->throttle.threshold, p.t.threshold,
                      __ATOMIC_RELAXED);
     __atomic_store_n(&mig->throttle.initial, p.t.initial, __ATOMIC_RELAXED);
@@ -266,6 +278,7 @@ json_object *migration_query_parameters(struct migration *mig)
                            json_object_new_boolean(
                                g_atomic_int_get(&mig->throttle.tailslow)));
     add_param(o, "max-cpu-throttle", &mig->throttle.max);
+    add_param(o, "x-stall-timeout", &mig->stall_ms);
     return o;
 }
 

@@ -168,7 +168,8 @@ static const struct qmp_arg parameters_args[] = {
     { "cpu-throttle-initial", QMP_ARG_INT, true },
     { "cpu-throttle-increment", QMP_ARG_INT, true },
     { "cpu-throttle-tailslow", QMP_ARG_BOOL, true },
-    { "max-cpu-throttle", QMP_ARG_INT, true }, { NULL },
+    { "max-cpu-throttle", QMP_ARG_INT, true },
+    { "x-stall-timeout", QMP_ARG_INT, true }, { NULL },
 };
 static const struct qmp_arg fdname_args[] = {
     { "fdname", QMP_ARG_STR, false }, { NULL },

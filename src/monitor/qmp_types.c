@@ -279,7 +279,8 @@ QT_OBJECT(qt_migration_parameters, "MigrationParameters",
           QT_OPT("cpu-throttle-initial", schema_int),
           QT_OPT("cpu-throttle-increment", schema_int),
           QT_OPT("cpu-throttle-tailslow", schema_bool),
-          QT_OPT("max-cpu-throttle", schema_int));
+          QT_OPT("max-cpu-throttle", schema_int),
+          QT_OPT("x-stall-timeout", schema_int));
 QT_ENUM(qt_migration_capability, "MigrationCapability", "events",
         "auto-converge");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
