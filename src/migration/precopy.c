@@ -225,7 +225,7 @@ static uint64_t param(const uint64_t *p)
  * The next percentage: initial, then increment more each time, at most
  * max-cpu-throttle. With cpu-throttle-tailslow the step is at most what
  * should bring the dirty rate down to the rate sent (the vCPUs' share of
- * time times sent / dirty), so the last steps are small.
+ * time times sent / dirty), at least 1, so the last steps are small.
  */
 static unsigned throttle_step(struct migration *mig, unsigned now,
                               uint64_t sent, uint64_t dirty)
@@ -239,7 +239,11 @@ static unsigned throttle_step(struct migration *mig, unsigned now,
         double cpu_now = 100 - now;
         double cpu_enough = cpu_now * (double)sent / (double)dirty;
 
-        step = (uint64_t)MIN((double)step, MAX(cpu_now - cpu_enough, 0.0));
+        /*
+         * At least 1: when the guest dirties its whole working set each
+         * pass, dirty equals sent and the estimate says 0 for ever.
+         */
+        step = (uint64_t)MIN((double)step, MAX(cpu_now - cpu_enough, 1.0));
     }
     return (unsigned)MIN(now + step, max);
 }
