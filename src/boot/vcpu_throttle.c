@@ -77,13 +77,3 @@ void vcpu_throttle_set(struct vcpu_throttle *t, unsigned percent)
     if (!percent)
         vcpus_throttle_kick(t->vcpus, 0);
 }
-
-unsigned vcpu_throttle_get(struct vcpu_throttle *t)
-{
-    unsigned p;
-
-    g_mutex_lock(&t->lock);
-    p = t->percent;
-    g_mutex_unlock(&t->lock);
-    return p;
-}

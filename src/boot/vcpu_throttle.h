@@ -20,4 +20,3 @@ struct vcpu_throttle *vcpu_throttle_new(struct vcpus *v);
 void vcpu_throttle_free(struct vcpu_throttle *t);
 /* 0 (off) to VCPU_THROTTLE_MAX; more is taken as the maximum. */
 void vcpu_throttle_set(struct vcpu_throttle *t, unsigned percent);
-unsigned vcpu_throttle_get(struct vcpu_throttle *t);

@@ -158,16 +158,6 @@ void machine_set_cpu_throttle(struct machine *m, unsigned percent)
         vcpu_throttle_set(t, percent);
 }
 
-unsigned machine_cpu_throttle(struct machine *m)
-{
-    unsigned p;
-
-    g_mutex_lock(&m->state_lock);
-    p = m->throttle ? vcpu_throttle_get(m->throttle) : 0;
-    g_mutex_unlock(&m->state_lock);
-    return p;
-}
-
 void machine_live_complete(struct machine *m)
 {
     bool stopped;

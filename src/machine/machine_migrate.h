@@ -112,7 +112,6 @@ void machine_live_abort(struct machine *m);
  * machine_live_abort() turn it off.
  */
 void machine_set_cpu_throttle(struct machine *m, unsigned percent);
-unsigned machine_cpu_throttle(struct machine *m);
 /*
  * The configuration part of a snapshot (sizes, RAM blocks, DIMMs), taken
  * while the guest runs: device_add/device_del wait for the migration's
