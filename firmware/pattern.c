@@ -2,12 +2,14 @@
  * Seeded patterns that show whether memory survived a migration
  * (docs/guest-console.md, "pattern"). The pages of one or two ranges are
  * taken as one sequence and written in passes, in order and wrapping;
- * pass P writes into each page its pass number (first u64), a value
- * derived from SEED, the page's address and P (second u64) and that
- * value's complement (last u64). So at any instant the pages hold pass P
- * up to some page and pass P-1 after it, and pattern-check can tell a
- * page that missed a write (an older pass in the middle), a page that
- * was lost (a wrong value) or a torn page (the last u64) apart. A new
+ * pass P fills each page: a value V derived from SEED, the page's
+ * address and P in the second u64, V plus the word's index in the words
+ * after it, V's complement in the last u64, and its pass number in the
+ * first u64, written last. So at any instant the pages hold pass P up to
+ * some page and pass P-1 after it, and pattern-check, which reads every
+ * byte, can tell a page that missed a write (an older pass in the
+ * middle), a page that was lost (a wrong value) or a torn page (words of
+ * two passes) apart. A new
  * run goes on from where the memory says the last one stopped, so a
  * migrated guest can write on and be checked again.
  */
@@ -17,12 +19,26 @@
 #include "dirty.h"
 #include "lib.h"
 #include "print.h"
+#include "serial.h"
 #include "tsc.h"
 #include "x86.h"
 
 #define MAX_RATE        10000000u
 #define MAX_SECONDS     600u
 #define MAX_RANGES      2u
+/*
+ * Console input is looked for every 1/10 s or every 256 pages written,
+ * whichever comes first (a port read each, which traps): a fast writer
+ * then stops long before it comes round to the pages it wrote before (a
+ * migration test checks what the last pass brought over, not what it
+ * rewrote). Polling 100 times a second made a writer paced at 2048
+ * pages/s fall more than 10 ms behind often enough to lose a third of
+ * its pages here (kvm_pvm).
+ */
+#define INPUT_POLLS_PER_SEC 10u
+#define INPUT_POLL_PAGES    256u
+/* A paced run catches up at most rate / CATCH_UP_DIV pages (10 ms). */
+#define CATCH_UP_DIV        100u
 
 struct ranges {
     uint64_t base[MAX_RANGES], pages[MAX_RANGES], total;
@@ -51,12 +67,24 @@ static volatile uint64_t *words(uint64_t addr)
     return (volatile uint64_t *)addr;
 }
 
+#define PAGE_WORDS      (PAGE_SIZE / 8)
+
+/* Word k of a page of pass P whose value is v (P 0: never written). */
+static uint64_t expected_word(uint64_t pass, uint64_t v, unsigned k)
+{
+    if (!pass)
+        return 0;
+    if (k == 0)
+        return pass;
+    return k == PAGE_WORDS - 1 ? ~v : v + k - 1;
+}
+
 static void write_page(uint64_t addr, uint64_t seed, uint64_t pass)
 {
     uint64_t v = mix(seed, addr, pass);
 
-    words(addr)[1] = v;
-    words(addr)[PAGE_SIZE / 8 - 1] = ~v;
+    for (unsigned k = 1; k < PAGE_WORDS; k++)
+        words(addr)[k] = expected_word(pass, v, k);
     words(addr)[0] = pass;
 }
 
@@ -127,9 +155,9 @@ static void find_position(const struct ranges *r, uint64_t *pass,
 }
 
 /*
- * Checks every page; false with a report line at the first bad one.
- * A page written by pass P holds P, mix(seed, addr, P) and its
- * complement; a page not written yet holds zeros.
+ * Checks every byte of every page; false with a report line at the first
+ * bad word. A page written by pass P holds expected_word(P, ...) in each
+ * word; a page not written yet holds zeros.
  */
 static bool check(const struct ranges *r, uint64_t seed, uint64_t pass,
                   uint64_t next)
@@ -138,17 +166,14 @@ static bool check(const struct ranges *r, uint64_t seed, uint64_t pass,
         uint64_t addr = page_addr(r, i);
         uint64_t want = i < next ? pass : pass - 1;
         uint64_t v = want ? mix(seed, addr, want) : 0;
-        uint64_t got[3] = { words(addr)[0], words(addr)[1],
-                            words(addr)[PAGE_SIZE / 8 - 1] };
-        uint64_t exp[3] = { want, v, want ? ~v : 0 };
 
-        for (unsigned k = 0; k < 3; k++) {
-            if (got[k] == exp[k])
+        for (unsigned k = 0; k < PAGE_WORDS; k++) {
+            uint64_t exp = expected_word(want, v, k), got = words(addr)[k];
+
+            if (got == exp)
                 continue;
             print_line("pattern-check failed addr=0x%lx word=%u pass=%lu "
-                       "expected=0x%lx got=0x%lx", addr,
-                       k == 2 ? PAGE_SIZE / 8 - 1 : k, want, exp[k],
-                       got[k]);
+                       "expected=0x%lx got=0x%lx", addr, k, want, exp, got);
             return false;
         }
     }
@@ -181,7 +206,8 @@ void cmd_pattern(const struct boot_info *info, const struct command *cmd,
     char *w[3 + 2 * MAX_RANGES];
     unsigned n = split(args, w, 3 + 2 * MAX_RANGES);
     uint32_t rate, seconds;
-    uint64_t seed, pass, next, hz, start, end, done = 0, ms;
+    uint64_t seed, pass, next, hz, start, end, poll, poll_done, done = 0;
+    uint64_t ms, behind = 0;
     struct ranges r;
     const char *source;
 
@@ -205,11 +231,24 @@ void cmd_pattern(const struct boot_info *info, const struct command *cmd,
         pass++;
         next = 0;
     }
+    /* Tests wait for this before they count on pages being written. */
+    print_line("pattern started pass=%lu next=%lu", pass, next);
     start = tsc_read();
     end = start + (uint64_t)seconds * hz;
+    poll = start + hz / INPUT_POLLS_PER_SEC;
+    poll_done = INPUT_POLL_PAGES;
     for (uint64_t now = start; now < end; now = tsc_read()) {
-        uint64_t due = rate ? (now - start) * rate / hz : done + 256;
+        uint64_t due = rate ? (now - start) * rate / hz - behind : done + 256;
 
+        /*
+         * Behind by more than 10 ms of pages (the vCPU did not run, e.g.
+         * throttled): the rest is let go, so the rate is what the writer
+         * gets done while it runs, as for a program bound by its CPU.
+         */
+        if (rate && due > done + rate / CATCH_UP_DIV + 1) {
+            behind += due - done - rate / CATCH_UP_DIV - 1;
+            due = done + rate / CATCH_UP_DIV + 1;
+        }
         while (done < due) {
             write_page(page_addr(&r, next), seed, pass);
             done++;
@@ -217,6 +256,13 @@ void cmd_pattern(const struct boot_info *info, const struct command *cmd,
                 next = 0;
                 pass++;
             }
+        }
+        /* A line on the console ends the run early; it is read next. */
+        if (now >= poll || done >= poll_done) {
+            if (serial_rx_pending())
+                break;
+            poll = now + hz / INPUT_POLLS_PER_SEC;
+            poll_done = done + INPUT_POLL_PAGES;
         }
         __asm__ volatile("pause");
     }

@@ -84,6 +84,11 @@ int serial_getc(void)
     return uart_read(UART_RBR);
 }
 
+bool serial_rx_pending(void)
+{
+    return (uart_read(UART_LSR) & LSR_DR) != 0;
+}
+
 unsigned serial_reset(void)
 {
     unsigned n = 0;

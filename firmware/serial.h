@@ -1,6 +1,8 @@
 /* COM1, a 16550A UART, driven from ring 3 by port I/O. */
 #pragma once
 
+#include <stdbool.h>
+
 /* 115200 8N1, FIFOs on, receive-data interrupt enabled, OUT2 gating the IRQ. */
 void serial_init(void);
 
@@ -9,6 +11,9 @@ void serial_putc(char c);
 
 /* Returns the next received byte, or -1 when none is pending. */
 int serial_getc(void);
+
+/* Whether a received byte waits (LSR data ready), without taking it. */
+bool serial_rx_pending(void);
 
 /*
  * Programs the UART again as serial_init() does, whatever was written to

@@ -128,6 +128,32 @@ void qmp_send(struct qmp *q, const char *cmd)
     g_assert_cmpint(send(q->fd, line, len, MSG_NOSIGNAL), ==, (ssize_t)len);
 }
 
+json_object *qmp_call_fd(struct qmp *q, const char *cmd, int fd)
+{
+    g_autofree char *line = g_strconcat(cmd, "\n", NULL);
+    struct iovec iov = { line, strlen(line) };
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = ctl.buf,
+                          .msg_controllen = sizeof(ctl.buf) };
+    struct cmsghdr *h;
+
+    memset(&ctl, 0, sizeof(ctl));
+    h = CMSG_FIRSTHDR(&msg);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof(int));
+    g_free(q->last_cmd);
+    q->last_cmd = g_strdup(cmd);
+    g_assert_cmpint(sendmsg(q->fd, &msg, MSG_NOSIGNAL), ==,
+                    (ssize_t)iov.iov_len);
+    return qmp_reply(q);
+}
+
 json_object *qmp_call(struct qmp *q, const char *cmd)
 {
     qmp_send(q, cmd);

@@ -28,6 +28,11 @@ void qmp_close(struct qmp *q);
 json_object *qmp_call(struct qmp *q, const char *cmd);
 json_object *qmp_callf(struct qmp *q, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
+/*
+ * qmp_call() with descriptor fd passed along with the command's bytes
+ * (SCM_RIGHTS, as QEMU's getfd and add-fd expect); the caller keeps fd.
+ */
+json_object *qmp_call_fd(struct qmp *q, const char *cmd, int fd);
 /* qmp_call() in two halves: send now, take the reply (not an event)
  * later; caller puts it. */
 void qmp_send(struct qmp *q, const char *cmd);

@@ -9,10 +9,13 @@
  * than max-bandwidth allows, migrate_cancel, and the error paths. Skips
  * where /dev/kvm cannot be used.
  */
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -26,6 +29,8 @@
 #define BOOT_BASE       (uint64_t)0x8000000        /* 128 MiB into boot RAM */
 #define RANGE           (uint64_t)0x1000000        /* 16 MiB of each */
 #define SEED            "5eed"
+/* Longer than any migration here: a console line ends it sooner. */
+#define WRITER_SECONDS  300
 
 struct node {
     struct vm *vm;
@@ -37,11 +42,23 @@ struct fixture {
     struct node src;
     uint64_t dimm_addr;
     char *ranges;       /* "BASE SIZE BASE SIZE" for pattern commands */
+    bool ring;          /* every node logs with KVM's dirty ring */
 };
+
+static const char *const ring_args[] = { "-accel", "kvm,dirty-ring-size=4096",
+                                         NULL };
 
 static const char *const dimm_args[] = {
     "-object", "memory-backend-ram,id=mem1,size=128M",
     "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
+/* Stress destinations: paused when it ends (-S), with or without a ring. */
+static const char *const stress_args[] = {
+    "-object", "memory-backend-ram,id=mem1,size=128M",
+    "-device", "pc-dimm,id=dimm1,memdev=mem1", "-S", NULL };
+static const char *const stress_ring_args[] = {
+    "-object", "memory-backend-ram,id=mem1,size=128M",
+    "-device", "pc-dimm,id=dimm1,memdev=mem1", "-S",
+    "-accel", "kvm,dirty-ring-size=4096", NULL };
 
 static void start(struct fixture *f, struct node *n, const char *name,
                   const char *const *extra, const char *incoming)
@@ -111,6 +128,21 @@ static void expect_state(struct node *n, const char *want)
     g_assert_cmpstr(s, ==, want);
 }
 
+/* Polls query-status until the run state leaves "inmigrate"; then want. */
+static void wait_loaded(struct node *n, const char *want)
+{
+    for (int i = 0; i < TIMEOUT_MS / 20; i++) {
+        g_autofree char *s = run_state(n);
+
+        if (strcmp(s, "inmigrate")) {
+            g_assert_cmpstr(s, ==, want);
+            return;
+        }
+        g_usleep(20000);
+    }
+    g_error("the destination is still inmigrate after %d ms", TIMEOUT_MS);
+}
+
 static void expect_migration_event(struct node *n, const char *status)
 {
     json_object *ev = qmp_wait_event(n->qmp, "MIGRATION", TIMEOUT_MS);
@@ -166,7 +198,8 @@ static void setup(struct fixture *f, gconstpointer data)
         return;
     f->dir = g_dir_make_tmp("hotmem-live-XXXXXX", NULL);
     g_assert_nonnull(f->dir);
-    start(f, &f->src, "src", NULL, NULL);
+    f->ring = data && !strcmp(data, "ring");
+    start(f, &f->src, "src", f->ring ? ring_args : NULL, NULL);
     g_free(line_or_die(&f->src, "hotmem-guest: ready"));
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
            "\"arguments\": {\"capabilities\": [{\"capability\": \"events\","
@@ -223,6 +256,8 @@ static void pattern_start(struct fixture *f, struct node *n, unsigned rate,
                                            rate, seconds, f->ranges);
 
     g_assert_true(vm_send(n->vm, cmd));
+    /* Not just sent: running (a loaded host can be slow to read it). */
+    g_free(line_or_die(n, "hotmem-guest: pattern started"));
 }
 
 static void pattern_check(struct fixture *f, struct node *n)
@@ -291,17 +326,50 @@ static void check_completed(struct fixture *f)
     json_object_put(info);
 }
 
+/*
+ * The writer started on the source ran across the switch-over: the
+ * source never said it ended (its console is final: it is stopped).
+ */
+static void expect_writer_moved(struct node *src)
+{
+    char *line = vm_wait_line(src->vm, "hotmem-guest: pattern done", 200);
+
+    if (line)
+        g_error("the writer ended on the source, before the switch-over: "
+                "%s", line);
+}
+
+/*
+ * The destination's guest goes on: a console line ends the writer there
+ * (it says where it stopped), the guest answers, every byte of every
+ * pattern page is checked, it writes on from there and is checked again.
+ */
+static void check_patterns(struct fixture *f, struct node *dst,
+                           bool paused)
+{
+    g_assert_true(vm_send(dst->vm, "ping"));
+    /*
+     * Paused (-S): the line is there before the guest runs, so the writer
+     * stops within 256 pages and cannot cover up a page the last pass
+     * missed by writing it again.
+     */
+    if (paused)
+        qmp_ok(dst->qmp, "{\"execute\": \"cont\"}");
+    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
+    g_free(line_or_die(dst, "hotmem-guest: pong"));
+    pattern_check(f, dst);
+    pattern_start(f, dst, 0, 1);
+    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
+    pattern_check(f, dst);
+}
+
 /* The destination runs the guest on; device_del ejects the DIMM there. */
 static void check_destination(struct fixture *f, struct node *dst)
 {
     g_autofree char *line = NULL;
 
-    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
-    pattern_check(f, dst);
-    /* Going on writing from where it stopped, then checked again. */
-    pattern_start(f, dst, 0, 1);
-    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
-    pattern_check(f, dst);
+    expect_writer_moved(&f->src);
+    check_patterns(f, dst, false);
     qmp_ok(dst->qmp, "{\"execute\": \"device_del\", \"arguments\": "
            "{\"id\": \"dimm1\"}}");
     line = line_or_die(dst, "hotmem-guest: dimm slot=0");
@@ -320,7 +388,7 @@ static void test_live(struct fixture *f, gconstpointer data)
     uri = target_uri(f, transport);
     start(f, &dst, "dst", dimm_args, uri);
     /* The writer runs through the migration and ends on the destination. */
-    pattern_start(f, &f->src, 20000, 3);
+    pattern_start(f, &f->src, 20000, WRITER_SECONDS);
     g_usleep(300000);
     migrate(&f->src, uri);
     expect_precopy_events(&f->src);
@@ -346,10 +414,14 @@ static void test_converge(struct fixture *f, gconstpointer data)
     if (skipped(f))
         return;
     start(f, &dst, "dst", dimm_args, uri);
-    /* 2048 pages (8 MiB) a second against 4 MiB/s. */
+    /*
+     * 2048 pages (8 MiB) a second against 4 MiB/s; the writer outlasts
+     * the passes (it used to end on the source before the switch-over,
+     * so its "pattern done" never came from the destination).
+     */
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 4194304}}");
-    pattern_start(f, &f->src, 2048, 20);
+    pattern_start(f, &f->src, 2048, WRITER_SECONDS);
     g_usleep(300000);
     migrate(&f->src, uri);
     expect_migration_event(&f->src, "setup");
@@ -369,11 +441,216 @@ static void test_converge(struct fixture *f, gconstpointer data)
     check_completed(f);
     expect_event(&dst, "RESUME");
     expect_state(&dst, "running");
+    check_destination(f, &dst);
+    stop_node(&dst);
+}
+
+/*
+ * Many passes, several times over: a writer as fast as the guest can go
+ * over boot RAM and the DIMM, migrated under a max-bandwidth that keeps
+ * it in pre-copy for STRESS_SYNCS harvests, then let through; the
+ * destination checks every byte and becomes the next round's source.
+ * data "ring": every node logs with KVM's dirty ring (otherwise the
+ * default, manual-protect clear where KVM has it).
+ */
+#define STRESS_ROUNDS   3
+#define STRESS_SYNCS    6
+
+static void stress_round(struct fixture *f, struct node *from,
+                         struct node *to, const char *name)
+{
+    g_autofree char *uri = target_uri(f, "unix");
+    json_object *info;
+
+    start(f, to, name, f->ring ? stress_ring_args : stress_args, uri);
+    qmp_ok(from->qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": "
+           "\"events\", \"state\": true}]}}");
+    /* 32 MiB/s: a pass over the 32 MiB written takes about a second. */
+    qmp_ok(from->qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 33554432}}");
+    pattern_start(f, from, 0, WRITER_SECONDS);
+    g_usleep(200000);
+    migrate(from, uri);
+    expect_migration_event(from, "setup");
+    expect_migration_event(from, "active");
+    wait_syncs(from, STRESS_SYNCS);
+    qmp_ok(from->qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 0}}");
+    expect_migration_event(from, "device");
+    expect_migration_event(from, "completed");
+    info = query_migrate(from);
+    g_assert_cmpint(json_object_get_int64(member(member(info, "ram"),
+                                                 "dirty-sync-count")), >,
+                    STRESS_SYNCS);
+    json_object_put(info);
+    expect_writer_moved(from);
+    wait_loaded(to, "paused");
+    check_patterns(f, to, true);
+}
+
+static void test_stress(struct fixture *f, gconstpointer data)
+{
+    struct node nodes[STRESS_ROUNDS];
+    struct node *from = &f->src;
+
+    if (skipped(f))
+        return;
+    for (unsigned i = 0; i < STRESS_ROUNDS; i++) {
+        g_autofree char *name = g_strdup_printf("dst%u", i);
+
+        stress_round(f, from, &nodes[i], name);
+        if (from != &f->src)
+            stop_node(from);
+        from = &nodes[i];
+    }
+    stop_node(from);
+}
+
+/*
+ * auto-converge (QEMU's capability): a guest dirtying 8 MiB a second
+ * against a 4 MiB/s link never converges without it; with it the vCPUs
+ * are throttled more at each pass that dirtied more than half of what it
+ * sent, until the rest fits in downtime-limit, and every page arrives.
+ * Turned off when a migration is cancelled: the writer runs at its pace.
+ */
+#define AC_RANGE        0x400000        /* 4 MiB of each: 2048 pages */
+#define AC_RATE         2048            /* pages a second: 8 MiB/s */
+
+static int64_t throttle_of(json_object *info)
+{
+    json_object *v = NULL;
+
+    return json_object_object_get_ex(info, "cpu-throttle-percentage", &v)
+           ? json_object_get_int64(v) : -1;
+}
+
+/* Polls query-migrate while active; the highest throttle seen. */
+static int64_t wait_throttle(struct node *n, int64_t at_least)
+{
+    int64_t most = -1;
+
+    for (int i = 0; i < TIMEOUT_MS / 50; i++) {
+        json_object *info = query_migrate(n);
+        const char *st = json_object_get_string(member(info, "status"));
+
+        most = MAX(most, throttle_of(info));
+        if (strcmp(st, "active") && strcmp(st, "setup")) {
+            json_object_put(info);
+            return most;
+        }
+        json_object_put(info);
+        if (at_least >= 0 && most >= at_least)
+            return most;
+        g_usleep(50000);
+    }
+    g_error("the migration was still active after %d ms", TIMEOUT_MS);
+}
+
+static void set_capability(struct node *n, const char *cap, bool on)
+{
+    qmp_ok(n->qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": \"%s\", "
+           "\"state\": %s}]}}", cap, on ? "true" : "false");
+}
+
+/* Cancels the migration to dst; dst gives up. */
+static void cancel_to(struct fixture *f, struct node *dst)
+{
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
+    expect_migration_event(&f->src, "cancelling");
+    expect_migration_event(&f->src, "cancelled");
+    g_assert_cmpint(vm_wait_exit(dst->vm, TIMEOUT_MS), ==, 1);
+    stop_node(dst);
+}
+
+static void test_auto_converge(struct fixture *f, gconstpointer data)
+{
+    struct node dst = { 0 };
+    g_autofree char *uri = target_uri(f, "unix");
+    g_autofree char *uri2 = target_uri(f, "unix");
+    g_autofree char *uri3 = target_uri(f, "unix");
+    g_autofree char *line = NULL;
+    json_object *info;
+    unsigned long pages;
+    int64_t most;
+
+    if (skipped(f))
+        return;
+    g_free(f->ranges);
+    f->ranges = g_strdup_printf("0x%" G_GINT64_MODIFIER "x 0x%x 0x%"
+                                G_GINT64_MODIFIER "x 0x%x", BOOT_BASE,
+                                AC_RANGE, f->dimm_addr, AC_RANGE);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 4194304}}");
+    pattern_start(f, &f->src, AC_RATE, WRITER_SECONDS);
+
+    /* Without it: pass after pass, never the switch-over. */
+    start(f, &dst, "dst", dimm_args, uri);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    wait_syncs(&f->src, 4);
+    info = query_migrate(&f->src);
+    g_assert_cmpint(json_object_get_int64(member(info, "expected-downtime")),
+                    >, 300);
+    g_assert_cmpint(throttle_of(info), ==, -1);
+    json_object_put(info);
+    cancel_to(f, &dst);
+
     /*
-     * Not checked yet: after this many passes the destination's writer
-     * has not printed its "pattern done" within the timeout (open issue,
-     * docs/migration.md "Not yet"); test_live checks the patterns.
+     * Throttled at 99% from the first pass on, with downtime-limit 0 so
+     * it cannot end: then cancelled, the guest runs unthrottled again.
      */
+    set_capability(&f->src, "auto-converge", true);
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"cpu-throttle-initial\": 99, "
+           "\"max-cpu-throttle\": 99, \"downtime-limit\": 0}}");
+    start(f, &dst, "dst2", dimm_args, uri2);
+    migrate(&f->src, uri2);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_assert_cmpint(wait_throttle(&f->src, 99), ==, 99);
+    cancel_to(f, &dst);
+    expect_state(&f->src, "running");
+    /* The writer, at 2048 pages a second, would do 2% of that at 99%. */
+    g_assert_true(vm_send(f->src.vm, "ping"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    pattern_start(f, &f->src, AC_RATE, 1);
+    line = line_or_die(&f->src, "hotmem-guest: pattern done");
+    pages = strtoul(strstr(line, "pages=") + strlen("pages="), NULL, 10);
+    if (pages < AC_RATE / 2)
+        g_error("the writer still runs throttled after the cancel: %s",
+                line);
+
+    /* With it: throttled more at each pass, until it converges. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"cpu-throttle-initial\": 60, "
+           "\"cpu-throttle-increment\": 20, \"downtime-limit\": 300}}");
+    info = qmp_return(f->src.qmp,
+                      "{\"execute\": \"query-migrate-parameters\"}");
+    g_assert_cmpint(json_object_get_int64(member(info,
+                                                 "cpu-throttle-initial")),
+                    ==, 60);
+    g_assert_cmpint(json_object_get_int64(member(info, "max-cpu-throttle")),
+                    ==, 99);
+    json_object_put(info);
+    pattern_start(f, &f->src, AC_RATE, WRITER_SECONDS);
+    start(f, &dst, "dst3", dimm_args, uri3);
+    migrate(&f->src, uri3);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    most = wait_throttle(&f->src, -1);
+    g_assert_cmpint(most, >=, 60);
+    expect_migration_event(&f->src, "device");
+    expect_migration_event(&f->src, "completed");
+    info = query_migrate(&f->src);
+    g_assert_cmpint(throttle_of(info), ==, 0);      /* off at the end */
+    json_object_put(info);
+    expect_writer_moved(&f->src);
+    expect_event(&dst, "RESUME");
+    check_patterns(f, &dst, false);
     stop_node(&dst);
 }
 
@@ -475,10 +752,27 @@ static void test_errors(struct fixture *f, gconstpointer data)
               "the range of 0 to 2000000 ms", "{\"execute\": "
               "\"migrate-set-parameters\", \"arguments\": "
               "{\"downtime-limit\": 2000001}}");
-    qmp_fails(f->src.qmp, "migration capability 'auto-converge' is not "
-              "supported by hotmem", "{\"execute\": "
-              "\"migrate-set-capabilities\", \"arguments\": {\"capabilities\":"
-              " [{\"capability\": \"auto-converge\", \"state\": true}]}}");
+    qmp_fails(f->src.qmp, "migration capability 'xbzrle' is not "
+              "supported by hotmem (it has: events, auto-converge)",
+              "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+              "{\"capabilities\": [{\"capability\": \"xbzrle\", "
+              "\"state\": true}]}}");
+    qmp_fails(f->src.qmp, "Parameter 'cpu_throttle_initial' expects an "
+              "integer in the range of 1 to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"cpu-throttle-initial\": 100}}");
+    qmp_fails(f->src.qmp, "Parameter 'cpu_throttle_increment' expects an "
+              "integer in the range of 1 to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"cpu-throttle-increment\": 0}}");
+    qmp_fails(f->src.qmp, "Parameter 'max_cpu_throttle' expects an integer "
+              "in the range of cpu_throttle_initial to 99", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"max-cpu-throttle\": 10}}");
+    qmp_fails(f->src.qmp, "Parameter 'throttle_trigger_threshold' expects "
+              "an integer in the range of 1 to 100", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"throttle-trigger-threshold\": 101}}");
     qmp_fails(f->src.qmp, "Parameter 'capability' does not accept value "
               "'bogus'", "{\"execute\": \"migrate-set-capabilities\", "
               "\"arguments\": {\"capabilities\": [{\"capability\": "
@@ -550,6 +844,89 @@ static void test_pending_removal(struct fixture *f, gconstpointer data)
     stop_node(&dst);
 }
 
+/*
+ * fd: with a descriptor really passed: the test's end of a socket pair
+ * goes to the source with getfd (SCM_RIGHTS on the QMP socket), the
+ * destination inherits the other end (-incoming fd:N).
+ */
+static void test_fd(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *incoming = NULL;
+    struct node dst = { 0 };
+    int sp[2];
+
+    if (skipped(f))
+        return;
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), ==, 0);
+    g_assert_cmpint(fcntl(sp[0], F_SETFD, FD_CLOEXEC), ==, 0);
+    incoming = g_strdup_printf("fd:%d", sp[1]);
+    start(f, &dst, "dst", dimm_args, incoming);
+    close(sp[1]);
+    qmp_expect_return(f->src.qmp, qmp_call_fd(f->src.qmp,
+        "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"mig\"}}",
+        sp[0]));
+    close(sp[0]);       /* the source has its own copy now */
+    pattern_start(f, &f->src, 20000, WRITER_SECONDS);
+    g_usleep(300000);
+    migrate(&f->src, "fd:mig");
+    expect_precopy_events(&f->src);
+    check_completed(f);
+    /* migrate took the descriptor, and its name with it. */
+    qmp_fails(f->src.qmp, "File descriptor named 'mig' not found",
+              "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": "
+              "\"mig\"}}");
+    expect_event(&dst, "RESUME");
+    check_destination(f, &dst);
+    stop_node(&dst);
+}
+
+/*
+ * A destination that accepts the connection and never reads: the
+ * source's writes make no progress, and after x-stall-timeout it fails,
+ * saying so, and runs on with its memory as it was.
+ */
+static void test_stall(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *path = g_strdup_printf("%s/stall.sock", f->dir);
+    g_autofree char *uri = g_strdup_printf("unix:%s", path);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    json_object *params;
+    int lfd, cfd;
+
+    if (skipped(f))
+        return;
+    qmp_fails(f->src.qmp, "Parameter 'x_stall_timeout' expects an integer "
+              "in the range of 100 to 3600000 ms", "{\"execute\": "
+              "\"migrate-set-parameters\", \"arguments\": "
+              "{\"x-stall-timeout\": 99}}");
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"x-stall-timeout\": 1000}}");
+    params = qmp_return(f->src.qmp,
+                        "{\"execute\": \"query-migrate-parameters\"}");
+    g_assert_cmpint(json_object_get_int64(member(params, "x-stall-timeout")),
+                    ==, 1000);
+    json_object_put(params);
+    lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 1), ==, 0);
+    pattern_start(f, &f->src, 20000, WRITER_SECONDS);
+    g_usleep(300000);
+    migrate(&f->src, uri);
+    cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    g_assert_cmpint(cfd, >=, 0);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    expect_failed(f, "no progress for 1000 ms (the peer stopped reading)");
+    close(cfd);
+    close(lfd);
+    /* The writer went on through it all; the memory is whole. */
+    g_assert_true(vm_send(f->src.vm, "ping"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    pattern_check(f, &f->src);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -559,6 +936,16 @@ int main(int argc, char **argv)
                teardown);
     g_test_add("/migrate/live/converge", struct fixture, NULL, setup,
                test_converge, teardown);
+    g_test_add("/migrate/live/stress/auto", struct fixture, NULL, setup,
+               test_stress, teardown);
+    g_test_add("/migrate/live/stress/ring", struct fixture, "ring", setup,
+               test_stress, teardown);
+    g_test_add("/migrate/live/auto-converge", struct fixture, NULL, setup,
+               test_auto_converge, teardown);
+    g_test_add("/migrate/live/fd", struct fixture, NULL, setup, test_fd,
+               teardown);
+    g_test_add("/migrate/live/stall", struct fixture, NULL, setup,
+               test_stall, teardown);
     g_test_add("/migrate/live/cancel", struct fixture, NULL, setup,
                test_cancel, teardown);
     g_test_add("/migrate/live/errors", struct fixture, NULL, setup,

@@ -28,6 +28,7 @@ struct vcpu {
     bool thread_started;
     int tid;                /* the thread's Linux id; 0 until it runs */
     struct vcpu_state *power_on;        /* as created, for a reset */
+    unsigned throttle_us;   /* atomic: sleep this long outside KVM_RUN */
 };
 
 struct vcpus {
@@ -42,6 +43,7 @@ struct vcpus {
     bool held;              /* a machine reset is under way */
     bool stopping;
     unsigned parked;        /* threads waiting in park() */
+    bool throttled;         /* a throttle is on: its sleeps may go on */
     unsigned running;       /* threads not yet finished */
 };
 
@@ -485,6 +487,26 @@ static bool park_if_needed(struct vcpu *c)
     return go_on;
 }
 
+/*
+ * A throttle kick (vcpus_throttle_kick) asked this vCPU to stay out of
+ * KVM_RUN for a while: it sleeps, unless the group is paused, held or
+ * stopping meanwhile (those broadcast cond).
+ */
+static void throttle_if_asked(struct vcpu *c)
+{
+    struct vcpus *v = c->group;
+    unsigned us = __atomic_exchange_n(&c->throttle_us, 0, __ATOMIC_ACQ_REL);
+    gint64 until = g_get_monotonic_time() + us;
+
+    if (!us)
+        return;
+    g_mutex_lock(&v->lock);
+    while (v->throttled && !must_park(v) && !v->stopping &&
+           g_cond_wait_until(&v->cond, &v->lock, until))
+        ;
+    g_mutex_unlock(&v->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
     struct vcpu *c = arg;
@@ -503,6 +525,7 @@ static void *vcpu_thread(void *arg)
         c->run->immediate_exit = 0;
         if (!park_if_needed(c))
             break;
+        throttle_if_asked(c);
         if (__kvm_ioctl(c->fd, KVM_RUN, NULL) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
@@ -564,12 +587,29 @@ static void kick_all(struct vcpus *v)
     }
 }
 
+void vcpus_throttle_kick(struct vcpus *v, unsigned sleep_us)
+{
+    /* Off: a sleep taken from an earlier kick, begun or not, ends. */
+    g_mutex_lock(&v->lock);
+    v->throttled = sleep_us != 0;
+    if (!sleep_us)
+        g_cond_broadcast(&v->cond);
+    g_mutex_unlock(&v->lock);
+    if (!sleep_us)
+        return;
+    for (unsigned i = 0; i < v->count; i++)
+        __atomic_store_n(&v->cpus[i].throttle_us, sleep_us,
+                         __ATOMIC_RELEASE);
+    kick_all(v);
+}
+
 void vcpus_request_pause(struct vcpus *v)
 {
     if (!v)
         return;
     g_mutex_lock(&v->lock);
     v->paused = true;
+    g_cond_broadcast(&v->cond);     /* a throttled vCPU wakes to park */
     g_mutex_unlock(&v->lock);
     kick_all(v);
 }
@@ -611,6 +651,7 @@ void vcpus_hold(struct vcpus *v)
 {
     g_mutex_lock(&v->lock);
     v->held = true;
+    g_cond_broadcast(&v->cond);     /* a throttled vCPU wakes to park */
     g_mutex_unlock(&v->lock);
     kick_all(v);
 }

@@ -80,6 +80,13 @@ bool vcpus_reset(struct vcpus *v, const struct boot_entry *entry,
 
 /* Ends and joins every thread. Idempotent. */
 void vcpus_stop(struct vcpus *v);
+/*
+ * Kicks every vCPU out of KVM_RUN and has it sleep sleep_us before it
+ * enters again (a pause, hold or stop meanwhile ends the sleep): one
+ * period of the CPU throttle (vcpu_throttle.h). sleep_us 0 ends the
+ * sleeps under way instead (the throttle is off).
+ */
+void vcpus_throttle_kick(struct vcpus *v, unsigned sleep_us);
 
 /* The KVM fd of vCPU index (for KVM_GET_STATS_FD and friends). */
 int vcpus_fd(struct vcpus *v, unsigned index);

@@ -385,6 +385,7 @@ void machine_destroy(struct machine *m)
         return;
     machine_inspect_cancel_all(m);  /* their threads read guest memory */
     machine_stats_free(m);      /* before the vCPU fds go */
+    vcpu_throttle_free(m->throttle);    /* its thread kicks the vCPUs */
     vcpus_destroy(m->vcpus);
     machine_dimms_free(m);
     memhp_destroy(m->memhp);

@@ -23,6 +23,7 @@
 #include "mmu/memmap.h"
 #include "devices/serial_backend.h"
 #include "boot/vcpu.h"
+#include "boot/vcpu_throttle.h"
 
 struct machine {
     struct machine_config cfg;
@@ -67,6 +68,7 @@ struct machine {
     /* cpr-transfer handed the guest's memory over (machine_cpr.c); main
      * thread. */
     bool cpr_handed_over;
+    struct vcpu_throttle *throttle; /* auto-converge; made on first use */
     bool incoming_autostart;
     bool reset_deferred, reset_deferred_guest;
     unsigned phys_bits;         /* the guest's physical address width */

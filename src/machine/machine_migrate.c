@@ -144,8 +144,24 @@ void machine_live_stop(struct machine *m)
     g_mutex_unlock(&m->state_lock);
 }
 
+void machine_set_cpu_throttle(struct machine *m, unsigned percent)
+{
+    struct vcpu_throttle *t;
+
+    if (!m->vcpus)
+        return;
+    g_mutex_lock(&m->state_lock);
+    if (!m->throttle && percent)
+        m->throttle = vcpu_throttle_new(m->vcpus);
+    t = m->throttle;
+    g_mutex_unlock(&m->state_lock);
+    if (t)
+        vcpu_throttle_set(t, percent);
+}
+
 void machine_live_complete(struct machine *m)
 {
+    machine_set_cpu_throttle(m, 0);
     dirty_log_stop(m->dirty);
     machine_migration_complete(m);
 }
@@ -172,6 +188,7 @@ void machine_live_abort(struct machine *m)
 {
     bool held, reset, guest;
 
+    machine_set_cpu_throttle(m, 0);
     dirty_log_stop(m->dirty);
     g_mutex_lock(&m->state_lock);
     held = m->live_held;

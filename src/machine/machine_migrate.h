@@ -112,6 +112,12 @@ void machine_live_stop(struct machine *m);
 void machine_live_complete(struct machine *m);
 void machine_live_abort(struct machine *m);
 /*
+ * auto-converge (any thread): the vCPUs run (100 - percent)% of the time
+ * (boot/vcpu_throttle.h), 0 off. machine_live_complete() and
+ * machine_live_abort() turn it off.
+ */
+void machine_set_cpu_throttle(struct machine *m, unsigned percent);
+/*
  * The configuration part of a snapshot (sizes, RAM blocks, DIMMs), taken
  * while the guest runs: device_add/device_del wait for the migration's
  * end, so it holds until then.

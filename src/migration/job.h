@@ -21,6 +21,24 @@ enum mig_status { MIG_NONE, MIG_SETUP, MIG_ACTIVE, MIG_COMPLETED,
 #define MIG_DEFAULT_DOWNTIME_MS     300u
 #define MIG_MAX_DOWNTIME_MS         2000000u
 #define MIG_DEFAULT_BANDWIDTH       (128u << 20)
+/*
+ * hotmem's own (no QEMU name): a live migration whose stream makes no
+ * progress this long (the destination stopped reading) fails.
+ */
+#define MIG_DEFAULT_STALL_MS        30000u
+#define MIG_MIN_STALL_MS            100u
+#define MIG_MAX_STALL_MS            3600000u
+/* auto-converge's defaults, QEMU's too (qapi/migration.json). */
+#define MIG_DEFAULT_THROTTLE_THRESHOLD  50u     /* percent of what was sent */
+#define MIG_DEFAULT_THROTTLE_INITIAL    20u
+#define MIG_DEFAULT_THROTTLE_INCREMENT  10u
+#define MIG_DEFAULT_MAX_THROTTLE        99u
+
+/* auto-converge's parameters (atomics, set any time). */
+struct mig_throttle_params {
+    uint64_t threshold, initial, increment, max;
+    gint tailslow;
+};
 
 /* What pre-copy measured, for query-migrate (under lock). */
 struct mig_precopy_stats {
@@ -30,12 +48,14 @@ struct mig_precopy_stats {
     uint64_t bandwidth;         /* bytes per second, last pass */
     uint64_t expected_ms;       /* remaining at that bandwidth */
     uint64_t downtime_bytes;    /* sent while the guest was stopped */
+    uint64_t throttle;          /* auto-converge's percentage now */
 };
 
 struct migration {
     struct machine *m;
     GMainContext *ctx;
     gint events;                /* the "events" capability (atomic) */
+    gint auto_converge;         /* the "auto-converge" capability (atomic) */
     gint cancel;                /* atomic: the thread stops */
     /* What query-migrate shows: under lock (counters: atomics). */
     GMutex lock;
@@ -55,7 +75,8 @@ struct migration {
     struct mig_block *blocks;
     /* Live (stream) jobs. Parameters: atomics, set any time. */
     bool live;
-    uint64_t downtime_limit_ms, max_bandwidth;
+    uint64_t downtime_limit_ms, max_bandwidth, stall_ms;
+    struct mig_throttle_params throttle;
     struct mig_precopy_stats pc;        /* under lock */
     int listen_fd;                      /* destination, until accepted */
     /* The switch-over, done on the main loop for the thread. */

@@ -35,6 +35,12 @@ struct migration *migration_new(struct machine *m)
     mig->cpr_answer_fd = -1;
     mig->downtime_limit_ms = MIG_DEFAULT_DOWNTIME_MS;
     mig->max_bandwidth = MIG_DEFAULT_BANDWIDTH;
+    mig->stall_ms = MIG_DEFAULT_STALL_MS;
+    mig->throttle = (struct mig_throttle_params){
+        .threshold = MIG_DEFAULT_THROTTLE_THRESHOLD,
+        .initial = MIG_DEFAULT_THROTTLE_INITIAL,
+        .increment = MIG_DEFAULT_THROTTLE_INCREMENT,
+        .max = MIG_DEFAULT_MAX_THROTTLE };
     g_mutex_init(&mig->lock);
     g_cond_init(&mig->switch_cond);
     return mig;

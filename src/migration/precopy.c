@@ -9,6 +9,9 @@
  *
  * The thread only reads guest memory and writes the socket; the main
  * loop keeps answering. max-bandwidth holds the rate in 100 ms windows.
+ * With auto-converge, a harvest that found more dirty bytes than
+ * throttle-trigger-threshold percent of what was sent since the one
+ * before throttles the vCPUs, more at each such harvest.
  */
 #include "migration/job.h"
 
@@ -22,7 +25,6 @@
 #include "mmu/dirty.h"
 
 #define WINDOW_US       100000
-#define STALL_MS        30000
 
 struct precopy {
     struct migration *mig;
@@ -33,6 +35,8 @@ struct precopy {
     gint64 window_start;
     uint64_t window_bytes, window_limit;
     gint64 last_sync_us;
+    uint64_t sent_at_sync;      /* stream bytes at the last harvest */
+    unsigned throttle;          /* percent, 0: not throttled */
 };
 
 static uint64_t sent_bytes(struct migration *mig)
@@ -212,6 +216,59 @@ static bool write_state(struct precopy *pc, GError **err)
     return mig_file_write(&pc->f, b->data, b->len, err);
 }
 
+static uint64_t param(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/*
+ * The next percentage: initial, then increment more each time, at most
+ * max-cpu-throttle. With cpu-throttle-tailslow the step is at most what
+ * should bring the dirty rate down to the rate sent (the vCPUs' share of
+ * time times sent / dirty), at least 1, so the last steps are small.
+ */
+static unsigned throttle_step(struct migration *mig, unsigned now,
+                              uint64_t sent, uint64_t dirty)
+{
+    const struct mig_throttle_params *t = &mig->throttle;
+    uint64_t step = param(&t->increment), max = param(&t->max);
+
+    if (!now)
+        return (unsigned)MIN(param(&t->initial), max);
+    if (g_atomic_int_get(&t->tailslow)) {
+        double cpu_now = 100 - now;
+        double cpu_enough = cpu_now * (double)sent / (double)dirty;
+
+        /*
+         * At least 1: when the guest dirties its whole working set each
+         * pass, dirty equals sent and the estimate says 0 for ever.
+         */
+        step = (uint64_t)MIN((double)step, MAX(cpu_now - cpu_enough, 1.0));
+    }
+    return (unsigned)MIN(now + step, max);
+}
+
+/*
+ * auto-converge, after each harvest: what the guest dirtied since the
+ * last one against what was sent meanwhile.
+ */
+static void auto_converge(struct precopy *pc, uint64_t dirty_bytes)
+{
+    struct migration *mig = pc->mig;
+    uint64_t now = sent_bytes(mig), sent = now - pc->sent_at_sync;
+    uint64_t threshold = param(&mig->throttle.threshold);
+
+    pc->sent_at_sync = now;
+    if (!g_atomic_int_get(&mig->auto_converge) || !sent ||
+        dirty_bytes * 100 <= sent * threshold)
+        return;
+    pc->throttle = throttle_step(mig, pc->throttle, sent, dirty_bytes);
+    machine_set_cpu_throttle(mig->m, pc->throttle);
+    g_mutex_lock(&mig->lock);
+    mig->pc.throttle = pc->throttle;
+    g_mutex_unlock(&mig->lock);
+}
+
 /* Passes until the rest fits in downtime-limit; then the switch-over. */
 static bool precopy_passes(struct precopy *pc, GError **err)
 {
@@ -223,6 +280,7 @@ static bool precopy_passes(struct precopy *pc, GError **err)
 
         if (!sync_dirty(pc, &pages, err))
             return false;
+        auto_converge(pc, pages * MIG_PAGE_SIZE);
         limit = __atomic_load_n(&mig->downtime_limit_ms, __ATOMIC_RELAXED);
         g_mutex_lock(&mig->lock);
         bw = mig->pc.bandwidth;
@@ -293,16 +351,18 @@ bool mig_precopy_stream(struct migration *mig, GError **err)
 {
     struct precopy pc = { .mig = mig, .nr_blocks = mig->snap.blocks->len };
     int fd = connect_stream(mig, err);
+    unsigned stall_ms;
     bool ok;
 
     if (fd < 0)
         return false;
     mig_set_status(mig, MIG_ACTIVE);
-    mig_transport_set_stall(fd, STALL_MS);
+    stall_ms = (unsigned)__atomic_load_n(&mig->stall_ms, __ATOMIC_RELAXED);
+    mig_transport_set_stall(fd, stall_ms);
     if (!mig_file_init(&pc.f, fd, 0, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
-    pc.f.stall_ms = STALL_MS;
+    pc.f.stall_ms = stall_ms;
     pc.f.pace = pace;
     pc.f.pace_opaque = &pc;
     pc.window_start = g_get_monotonic_time();
@@ -328,6 +388,7 @@ void mig_precopy_finish(struct migration *mig, GError *err)
 
     g_mutex_lock(&mig->lock);
     mig->down_end_us = g_get_monotonic_time();
+    mig->pc.throttle = 0;       /* machine_live_*() below turn it off */
     g_mutex_unlock(&mig->lock);
     if (cancel) {
         machine_live_abort(mig->m);

@@ -1,7 +1,7 @@
 /*
  * What a migration shows and takes through the monitor (migration.h):
  * query-migrate's MigrationInfo, the parameters (downtime-limit,
- * max-bandwidth) and the capabilities, with QEMU's names, defaults,
+ * max-bandwidth, auto-converge's) and the capabilities, with QEMU's names, defaults,
  * ranges and error texts (qapi/migration.json, migration/options.c).
  */
 #include "migration/job.h"
@@ -110,6 +110,9 @@ json_object *migration_query(struct migration *mig)
         else
             add_int(o, "expected-downtime", (now - mig->start_us) / 1000);
     }
+    if (!mig->incoming && mig->live && shows_progress(mig->status) &&
+        g_atomic_int_get(&mig->auto_converge))
+        add_int(o, "cpu-throttle-percentage", (int64_t)mig->pc.throttle);
     if (mig->status == MIG_FAILED && mig->error)
         json_object_object_add(o, "error-desc",
                                json_object_new_string(mig->error));
@@ -140,42 +143,147 @@ static bool get_uint(json_object *params, const char *name, bool *has,
     return true;
 }
 
-bool migration_set_parameters(struct migration *mig, json_object *params,
-                              GError **err)
+/* A member that is a JSON boolean, or an error. */
+static bool get_bool(json_object *params, const char *name, int *out,
+                     GError **err)
 {
-    bool has_dt, has_bw;
-    uint64_t dt = 0, bw = 0;
-    gint mode = -1;
+    json_object *v = NULL;
 
-    if (!get_uint(params, "downtime-limit", &has_dt, &dt, err) ||
-        !get_uint(params, "max-bandwidth", &has_bw, &bw, err) ||
-        !mig_cpr_parse_mode(params, &mode, err))
+    if (!json_object_object_get_ex(params, name, &v))
+        return true;
+    if (!json_object_is_type(v, json_type_boolean)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Invalid parameter type for '%s', expected: boolean",
+                    name);
         return false;
-    if (has_dt && dt > MIG_MAX_DOWNTIME_MS) {
-        /* QEMU's words (QERR_INVALID_PARAMETER_VALUE). */
+    }
+    *out = json_object_get_boolean(v);
+    return true;
+}
+
+/* The parameters with what params sets; validity is checked apart. */
+struct params {
+    uint64_t dt, bw, stall;
+    struct mig_throttle_params t;
+    bool has_dt, has_bw, has_stall;
+    gint mode;                      /* -1: not given */
+};
+
+static bool read_params(struct migration *mig, json_object *params,
+                        struct params *p, GError **err)
+{
+    bool has;
+
+    p->t = (struct mig_throttle_params){
+        .threshold = __atomic_load_n(&mig->throttle.threshold,
+                                     __ATOMIC_RELAXED),
+        .initial = __atomic_load_n(&mig->throttle.initial, __ATOMIC_RELAXED),
+        .increment = __atomic_load_n(&mig->throttle.increment,
+                                     __ATOMIC_RELAXED),
+        .max = __atomic_load_n(&mig->throttle.max, __ATOMIC_RELAXED),
+        .tailslow = g_atomic_int_get(&mig->throttle.tailslow) };
+    p->mode = -1;
+    return mig_cpr_parse_mode(params, &p->mode, err) &&
+           get_uint(params, "downtime-limit", &p->has_dt, &p->dt, err) &&
+           get_uint(params, "max-bandwidth", &p->has_bw, &p->bw, err) &&
+           get_uint(params, "x-stall-timeout", &p->has_stall, &p->stall,
+                    err) &&
+           get_uint(params, "throttle-trigger-threshold", &has,
+                    &p->t.threshold, err) &&
+           get_uint(params, "cpu-throttle-initial", &has, &p->t.initial,
+                    err) &&
+           get_uint(params, "cpu-throttle-increment", &has, &p->t.increment,
+                    err) &&
+           get_uint(params, "max-cpu-throttle", &has, &p->t.max, err) &&
+           get_bool(params, "cpu-throttle-tailslow", &p->t.tailslow, err);
+}
+
+/* QEMU's ranges and words (QERR_INVALID_PARAMETER_VALUE). */
+static bool check_params(const struct params *p, GError **err)
+{
+    const char *name = NULL, *range = NULL;
+
+    if (p->has_dt && p->dt > MIG_MAX_DOWNTIME_MS) {
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     "Parameter 'downtime_limit' expects an integer in the "
                     "range of 0 to %u ms", MIG_MAX_DOWNTIME_MS);
         return false;
     }
-    /* Both or neither: checked first, then set. */
-    if (has_dt)
-        __atomic_store_n(&mig->downtime_limit_ms, dt, __ATOMIC_RELAXED);
-    if (has_bw)
-        __atomic_store_n(&mig->max_bandwidth, bw, __ATOMIC_RELAXED);
-    if (mode >= 0)
-        g_atomic_int_set(&mig->mode, mode);
+    if (p->has_stall &&
+        (p->stall < MIG_MIN_STALL_MS || p->stall > MIG_MAX_STALL_MS)) {
+        g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                    "Parameter 'x_stall_timeout' expects an integer in the "
+                    "range of %u to %u ms", MIG_MIN_STALL_MS,
+                    MIG_MAX_STALL_MS);
+        return false;
+    }
+    if (p->t.threshold < 1 || p->t.threshold > 100) {
+        name = "throttle_trigger_threshold";
+        range = "1 to 100";
+    } else if (p->t.initial < 1 || p->t.initial > 99) {
+        name = "cpu_throttle_initial";
+        range = "1 to 99";
+    } else if (p->t.increment < 1 || p->t.increment > 99) {
+        name = "cpu_throttle_increment";
+        range = "1 to 99";
+    } else if (p->t.max < p->t.initial || p->t.max > 99) {
+        name = "max_cpu_throttle";
+        range = "cpu_throttle_initial to 99";
+    }
+    if (!name)
+        return true;
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "Parameter '%s' expects an integer in the range of %s", name,
+                range);
+    return false;
+}
+
+bool migration_set_parameters(struct migration *mig, json_object *params,
+                              GError **err)
+{
+    struct params p;
+
+    /* All or none: every value is checked first, then set. */
+    if (!read_params(mig, params, &p, err) || !check_params(&p, err))
+        return false;
+    if (p.has_dt)
+        __atomic_store_n(&mig->downtime_limit_ms, p.dt, __ATOMIC_RELAXED);
+    if (p.has_bw)
+        __atomic_store_n(&mig->max_bandwidth, p.bw, __ATOMIC_RELAXED);
+    if (p.has_stall)
+        __atomic_store_n(&mig->stall_ms, p.stall, __ATOMIC_RELAXED);
+    __atomic_store_n(&mig->throttle.threshold, p.t.threshold,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&mig->throttle.initial, p.t.initial, __ATOMIC_RELAXED);
+    __atomic_store_n(&mig->throttle.increment, p.t.increment,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&mig->throttle.max, p.t.max, __ATOMIC_RELAXED);
+    g_atomic_int_set(&mig->throttle.tailslow, p.t.tailslow);
+    if (p.mode >= 0)
+        g_atomic_int_set(&mig->mode, p.mode);
     return true;
+}
+
+static void add_param(json_object *o, const char *name, const uint64_t *v)
+{
+    json_object_object_add(o, name, json_object_new_uint64(
+        __atomic_load_n(v, __ATOMIC_RELAXED)));
 }
 
 json_object *migration_query_parameters(struct migration *mig)
 {
     json_object *o = json_object_new_object();
 
-    json_object_object_add(o, "downtime-limit", json_object_new_uint64(
-        __atomic_load_n(&mig->downtime_limit_ms, __ATOMIC_RELAXED)));
-    json_object_object_add(o, "max-bandwidth", json_object_new_uint64(
-        __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED)));
+    add_param(o, "downtime-limit", &mig->downtime_limit_ms);
+    add_param(o, "max-bandwidth", &mig->max_bandwidth);
+    add_param(o, "throttle-trigger-threshold", &mig->throttle.threshold);
+    add_param(o, "cpu-throttle-initial", &mig->throttle.initial);
+    add_param(o, "cpu-throttle-increment", &mig->throttle.increment);
+    json_object_object_add(o, "cpu-throttle-tailslow",
+                           json_object_new_boolean(
+                               g_atomic_int_get(&mig->throttle.tailslow)));
+    add_param(o, "max-cpu-throttle", &mig->throttle.max);
+    add_param(o, "x-stall-timeout", &mig->stall_ms);
     json_object_object_add(o, "mode", json_object_new_string(
         mig_cpr_mode_name(g_atomic_int_get(&mig->mode))));
     return o;
@@ -187,7 +295,7 @@ json_object *migration_query_parameters(struct migration *mig)
 static bool known_to_qemu(const char *name)
 {
     static const char *const qemu[] = {
-        "xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks",
+        "xbzrle", "rdma-pin-all", "zero-blocks",
         "postcopy-ram", "x-colo", "release-ram", "return-path",
         "pause-before-switchover", "multifd", "dirty-bitmaps",
         "postcopy-blocktime", "late-block-activate", "x-ignore-shared",
@@ -206,7 +314,7 @@ bool migration_set_capabilities(struct migration *mig, json_object *caps,
                                 GError **err)
 {
     size_t n = json_object_array_length(caps);
-    int events = -1;
+    int events = -1, converge = -1;
 
     if (!mig_check_idle(mig, err))
         return false;
@@ -231,30 +339,43 @@ bool migration_set_capabilities(struct migration *mig, json_object *caps,
             events = json_object_get_boolean(state);
             continue;
         }
+        if (!strcmp(cap, "auto-converge")) {
+            converge = json_object_get_boolean(state);
+            continue;
+        }
         /* Turning off what hotmem never does is harmless. */
         if (known_to_qemu(cap) && !json_object_get_boolean(state))
             continue;
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     known_to_qemu(cap)
                         ? "migration capability '%s' is not supported by "
-                          "hotmem (it has: events)"
+                          "hotmem (it has: events, auto-converge)"
                         : "Parameter 'capability' does not accept value "
                           "'%s'", cap);
         return false;
     }
     if (events >= 0)
         g_atomic_int_set(&mig->events, events);
+    if (converge >= 0)
+        g_atomic_int_set(&mig->auto_converge, converge);
     return true;
+}
+
+static void add_capability(json_object *list, const char *name, gint *state)
+{
+    json_object *c = json_object_new_object();
+
+    json_object_object_add(c, "capability", json_object_new_string(name));
+    json_object_object_add(c, "state", json_object_new_boolean(
+                               g_atomic_int_get(state)));
+    json_object_array_add(list, c);
 }
 
 json_object *migration_query_capabilities(struct migration *mig)
 {
     json_object *list = json_object_new_array();
-    json_object *c = json_object_new_object();
 
-    json_object_object_add(c, "capability", json_object_new_string("events"));
-    json_object_object_add(c, "state", json_object_new_boolean(
-                               g_atomic_int_get(&mig->events)));
-    json_object_array_add(list, c);
+    add_capability(list, "events", &mig->events);
+    add_capability(list, "auto-converge", &mig->auto_converge);
     return list;
 }

@@ -164,7 +164,13 @@ static const struct qmp_arg capabilities_args[] = {
 static const struct qmp_arg parameters_args[] = {
     { "downtime-limit", QMP_ARG_INT, true },
     { "max-bandwidth", QMP_ARG_INT, true },
-    { "mode", QMP_ARG_STR, true }, { NULL },
+    { "mode", QMP_ARG_STR, true },
+    { "throttle-trigger-threshold", QMP_ARG_INT, true },
+    { "cpu-throttle-initial", QMP_ARG_INT, true },
+    { "cpu-throttle-increment", QMP_ARG_INT, true },
+    { "cpu-throttle-tailslow", QMP_ARG_BOOL, true },
+    { "max-cpu-throttle", QMP_ARG_INT, true },
+    { "x-stall-timeout", QMP_ARG_INT, true }, { NULL },
 };
 static const struct qmp_arg fdname_args[] = {
     { "fdname", QMP_ARG_STR, false }, { NULL },

@@ -274,13 +274,21 @@ QT_OBJECT(qt_migration_info, "MigrationInfo",
           QT_OPT("expected-downtime", schema_int),
           QT_OPT("downtime", schema_int),
           QT_OPT("setup-time", schema_int),
+          QT_OPT("cpu-throttle-percentage", schema_int),
           QT_OPT("error-desc", schema_str));
 QT_ENUM(qt_mig_mode, "MigMode", "normal", "cpr-transfer");
 QT_OBJECT(qt_migration_parameters, "MigrationParameters",
           QT_OPT("max-bandwidth", schema_int),
           QT_OPT("downtime-limit", schema_int),
+          QT_OPT("throttle-trigger-threshold", schema_int),
+          QT_OPT("cpu-throttle-initial", schema_int),
+          QT_OPT("cpu-throttle-increment", schema_int),
+          QT_OPT("cpu-throttle-tailslow", schema_bool),
+          QT_OPT("max-cpu-throttle", schema_int),
+          QT_OPT("x-stall-timeout", schema_int),
           QT_OPT("mode", qt_mig_mode));
-QT_ENUM(qt_migration_capability, "MigrationCapability", "events");
+QT_ENUM(qt_migration_capability, "MigrationCapability", "events",
+        "auto-converge");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
           QT_REQ("capability", qt_migration_capability),
           QT_REQ("state", schema_bool));
