@@ -934,13 +934,13 @@ int main(int argc, char **argv)
                test_live, teardown);
     g_test_add("/migrate/live/tcp", struct fixture, "tcp", setup, test_live,
                teardown);
-    g_test_add("/migrate/live/converge", struct fixture, NULL, setup,
+    g_test_add("/migrate/live/heavy/converge", struct fixture, NULL, setup,
                test_converge, teardown);
-    g_test_add("/migrate/live/stress/auto", struct fixture, NULL, setup,
+    g_test_add("/migrate/live/heavy/stress-auto", struct fixture, NULL, setup,
                test_stress, teardown);
-    g_test_add("/migrate/live/stress/ring", struct fixture, "ring", setup,
+    g_test_add("/migrate/live/heavy/stress-ring", struct fixture, "ring", setup,
                test_stress, teardown);
-    g_test_add("/migrate/live/auto-converge", struct fixture, NULL, setup,
+    g_test_add("/migrate/live/heavy/auto-converge", struct fixture, NULL, setup,
                test_auto_converge, teardown);
     g_test_add("/migrate/live/fd", struct fixture, NULL, setup, test_fd,
                teardown);
