@@ -463,8 +463,9 @@ static void test_errors(struct fixture *f, gconstpointer data)
 
         g_assert_nonnull(strstr(json_object_get_string(
                                     member(info, "error-desc")),
-                                "the destination did not take the machine "
-                                "over"));
+                                "destination refused the stream: RAM block "
+                                "'dimm1': this side's memory backend 'mem1' "
+                                "is memory-backend-ram"));
         json_object_put(info);
     }
     pattern_check(f, &f->src, SEED);

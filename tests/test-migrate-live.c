@@ -42,6 +42,9 @@ struct fixture {
 static const char *const dimm_args[] = {
     "-object", "memory-backend-ram,id=mem1,size=128M",
     "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
+static const char *const wrong_dimm_args[] = {
+    "-object", "memory-backend-ram,id=mem1,size=256M",
+    "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
 
 static void start(struct fixture *f, struct node *n, const char *name,
                   const char *const *extra, const char *incoming)
@@ -494,7 +497,8 @@ static void test_errors(struct fixture *f, gconstpointer data)
     expect_migration_event(&f->src, "setup");
     expect_failed(f, "Connection refused");
 
-    /* A destination without the DIMM refuses the stream, saying why. */
+    /* A destination without the DIMM refuses the stream, and its words
+     * reach the source over the return path. */
     uri = target_uri(f, "unix");
     start(f, &bare, "bare", NULL, uri);
     migrate(&f->src, uri);
@@ -503,7 +507,19 @@ static void test_errors(struct fixture *f, gconstpointer data)
     g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
     g_assert_nonnull(strstr(vm_stderr(bare.vm),
                             "DIMM 'dimm1' (slot 0, memdev 'mem1'"));
-    expect_failed(f, "unix:");
+    expect_failed(f, "destination refused the stream: DIMM 'dimm1' (slot 0,"
+                  " memdev 'mem1', addr ");
+    stop_node(&bare);
+    /* Over tcp: a DIMM of another size. */
+    g_free(uri);
+    uri = target_uri(f, "tcp");
+    start(f, &bare, "bare", wrong_dimm_args, uri);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
+    expect_failed(f, "destination refused the stream: DIMM in slot 0 "
+                  "differs: the stream has 'dimm1'");
     stop_node(&bare);
 
     /* A destination that goes away mid-stream. */

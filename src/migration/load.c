@@ -229,6 +229,8 @@ bool mig_load_stream(struct migration *mig, GError **err)
             return false;
         mig_set_fd(mig, fd);
     }
+    /* The return path: the source hears how this ends (reply.c). */
+    mig_reply_open(mig, mig->fd);
     if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
@@ -240,8 +242,11 @@ bool mig_load_stream(struct migration *mig, GError **err)
     if (ok)
         ok = mig_ram_load_wait(&f, err);
     mig_file_release(&f);
-    if (!ok)
-        g_prefix_error(err, "cannot restore from '%s': ", mig_uri_name(&mig->uri));
+    if (!ok) {
+        mig_reply_refuse(mig, (*err)->message);
+        g_prefix_error(err, "cannot restore from '%s': ",
+                       mig_uri_name(&mig->uri));
+    }
     return ok;
 }
 
@@ -249,11 +254,14 @@ void mig_load_finish(struct migration *mig, GError *err)
 {
     g_autoptr(GError) apply = NULL;
 
-    /* cpr-transfer: the source's memory first, the answer last. */
+    /* cpr-transfer: the source's memory first; the answer last, so the
+     * guest never runs on both sides (reply.c). */
     if (!err && (!mig_cpr_adopt(mig, &apply) ||
                  !machine_snapshot_apply(mig->m, &mig->snap, &apply) ||
-                 !mig_cpr_answer(mig, &apply)))
+                 !mig_reply_ok(mig, &apply)))
         err = apply;
+    if (err)
+        mig_reply_refuse(mig, err->message);
     mig_cpr_clear(mig);
     if (err) {
         g_autofree char *why = g_strdup_printf("incoming migration failed: "
