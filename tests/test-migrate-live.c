@@ -566,6 +566,46 @@ static void test_pending_removal(struct fixture *f, gconstpointer data)
     stop_node(&dst);
 }
 
+/*
+ * A reset asked for during pre-copy is held back on the source (what it
+ * sends is one instant's machine) and done by the destination once the
+ * state is back, before its guest runs: the guest boots again there.
+ */
+static void test_reset_during_precopy(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *uri = target_uri(f, "unix");
+    struct node dst = { 0 };
+    json_object *ev;
+
+    if (skipped(f))
+        return;
+    start(f, &dst, "dst", dimm_args, uri);
+    /* Slow enough that the reset comes while the first pass runs. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 65536}}");
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    qmp_ok(f->src.qmp, "{\"execute\": \"system_reset\"}");
+    expect_state(&f->src, "running");
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 0}}");
+    expect_migration_event(&f->src, "device");
+    expect_migration_event(&f->src, "completed");
+    ev = qmp_wait_event(dst.qmp, "RESET", TIMEOUT_MS);
+    if (!ev)
+        g_error("no RESET on the destination; its console:\n%s",
+                vm_console(dst.vm));
+    g_assert_false(json_object_get_boolean(member(member(ev, "data"),
+                                                  "guest")));
+    json_object_put(ev);
+    expect_event(&dst, "RESUME");
+    /* The guest starts again, on the destination. */
+    g_free(line_or_die(&dst, "hotmem-guest: ready"));
+    expect_state(&dst, "running");
+    stop_node(&dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -581,5 +621,7 @@ int main(int argc, char **argv)
                test_errors, teardown);
     g_test_add("/migrate/live/pending-removal", struct fixture, NULL, setup,
                test_pending_removal, teardown);
+    g_test_add("/migrate/live/reset-during-precopy", struct fixture, NULL,
+               setup, test_reset_during_precopy, teardown);
     return g_test_run();
 }
