@@ -53,6 +53,7 @@ struct migration {
     struct mig_uri uri;
     struct machine_snapshot snap;
     struct mig_block *blocks;
+    GArray *backings;           /* destination: machine_ram_backings() */
     /* Live (stream) jobs. Parameters: atomics, set any time. */
     bool live;
     uint64_t downtime_limit_ms, max_bandwidth;

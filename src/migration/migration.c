@@ -253,6 +253,8 @@ void migration_free(struct migration *mig)
     mig_uri_clear(&mig->uri);
     g_free(mig->error);
     g_free(mig->blocks);
+    if (mig->backings)
+        g_array_unref(mig->backings);
     g_main_context_unref(mig->ctx);
     g_mutex_clear(&mig->lock);
     g_cond_clear(&mig->switch_cond);
