@@ -486,6 +486,29 @@ static void test_errors(struct fixture *f, gconstpointer data)
               "'bogus'", "{\"execute\": \"migrate-set-capabilities\", "
               "\"arguments\": {\"capabilities\": [{\"capability\": "
               "\"bogus\", \"state\": true}]}}");
+    /* The return path is always there: on is accepted, off is not. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": "
+           "\"return-path\", \"state\": true}]}}");
+    qmp_fails(f->src.qmp, "migration capability 'return-path' cannot be "
+              "turned off", "{\"execute\": \"migrate-set-capabilities\", "
+              "\"arguments\": {\"capabilities\": [{\"capability\": "
+              "\"return-path\", \"state\": false}]}}");
+    {
+        json_object *caps = qmp_return(f->src.qmp, "{\"execute\": "
+                                       "\"query-migrate-capabilities\"}");
+        bool rp = false;
+
+        for (size_t i = 0; i < json_object_array_length(caps); i++) {
+            json_object *c = json_object_array_get_idx(caps, i);
+
+            if (!strcmp(json_object_get_string(member(c, "capability")),
+                        "return-path"))
+                rp = json_object_get_boolean(member(c, "state"));
+        }
+        g_assert_true(rp);
+        json_object_put(caps);
+    }
 
     /* Nobody listening: a failed job, the guest runs on. */
     nowhere = g_strdup_printf("unix:%s/nobody.sock", f->dir);

@@ -280,7 +280,8 @@ QT_OBJECT(qt_migration_parameters, "MigrationParameters",
           QT_OPT("max-bandwidth", schema_int),
           QT_OPT("downtime-limit", schema_int),
           QT_OPT("mode", qt_mig_mode));
-QT_ENUM(qt_migration_capability, "MigrationCapability", "events");
+QT_ENUM(qt_migration_capability, "MigrationCapability", "events",
+        "return-path");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
           QT_REQ("capability", qt_migration_capability),
           QT_REQ("state", schema_bool));
