@@ -18,8 +18,9 @@
  * running and answer its console. Medians [min-max]; the two modes
  * interleaved, the order alternating each round. hotmem only: QEMU 7.2,
  * Debian 12's, has no cpr-transfer. --cpr-only leaves the live
- * migration out: it reads every page of a memfd guest, which allocates
- * the memfd's holes on both sides (16 GiB each for a 16 GiB guest). Runs here, kvm_pvm included: the
+ * migration out (it skips the memfd's holes, so it no longer allocates
+ * the guest's RAM on both sides; the option stays for runs that only
+ * want the update). Runs here, kvm_pvm included: the
  * guest is idle, so how fast guest kernel code runs does not matter.
  */
 #include <inttypes.h>

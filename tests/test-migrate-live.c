@@ -59,6 +59,9 @@ static const char *const stress_ring_args[] = {
     "-object", "memory-backend-ram,id=mem1,size=128M",
     "-device", "pc-dimm,id=dimm1,memdev=mem1", "-S",
     "-accel", "kvm,dirty-ring-size=4096", NULL };
+static const char *const wrong_dimm_args[] = {
+    "-object", "memory-backend-ram,id=mem1,size=256M",
+    "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
 
 static void start(struct fixture *f, struct node *n, const char *name,
                   const char *const *extra, const char *incoming)
@@ -753,7 +756,7 @@ static void test_errors(struct fixture *f, gconstpointer data)
               "\"migrate-set-parameters\", \"arguments\": "
               "{\"downtime-limit\": 2000001}}");
     qmp_fails(f->src.qmp, "migration capability 'xbzrle' is not "
-              "supported by hotmem (it has: events, auto-converge)",
+              "supported by hotmem (it has: events, auto-converge, return-path)",
               "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
               "{\"capabilities\": [{\"capability\": \"xbzrle\", "
               "\"state\": true}]}}");
@@ -777,6 +780,29 @@ static void test_errors(struct fixture *f, gconstpointer data)
               "'bogus'", "{\"execute\": \"migrate-set-capabilities\", "
               "\"arguments\": {\"capabilities\": [{\"capability\": "
               "\"bogus\", \"state\": true}]}}");
+    /* The return path is always there: on is accepted, off is not. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
+           "\"arguments\": {\"capabilities\": [{\"capability\": "
+           "\"return-path\", \"state\": true}]}}");
+    qmp_fails(f->src.qmp, "migration capability 'return-path' cannot be "
+              "turned off", "{\"execute\": \"migrate-set-capabilities\", "
+              "\"arguments\": {\"capabilities\": [{\"capability\": "
+              "\"return-path\", \"state\": false}]}}");
+    {
+        json_object *caps = qmp_return(f->src.qmp, "{\"execute\": "
+                                       "\"query-migrate-capabilities\"}");
+        bool rp = false;
+
+        for (size_t i = 0; i < json_object_array_length(caps); i++) {
+            json_object *c = json_object_array_get_idx(caps, i);
+
+            if (!strcmp(json_object_get_string(member(c, "capability")),
+                        "return-path"))
+                rp = json_object_get_boolean(member(c, "state"));
+        }
+        g_assert_true(rp);
+        json_object_put(caps);
+    }
 
     /* Nobody listening: a failed job, the guest runs on. */
     nowhere = g_strdup_printf("unix:%s/nobody.sock", f->dir);
@@ -788,7 +814,8 @@ static void test_errors(struct fixture *f, gconstpointer data)
     expect_migration_event(&f->src, "setup");
     expect_failed(f, "Connection refused");
 
-    /* A destination without the DIMM refuses the stream, saying why. */
+    /* A destination without the DIMM refuses the stream, and its words
+     * reach the source over the return path. */
     uri = target_uri(f, "unix");
     start(f, &bare, "bare", NULL, uri);
     migrate(&f->src, uri);
@@ -797,7 +824,19 @@ static void test_errors(struct fixture *f, gconstpointer data)
     g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
     g_assert_nonnull(strstr(vm_stderr(bare.vm),
                             "DIMM 'dimm1' (slot 0, memdev 'mem1'"));
-    expect_failed(f, "unix:");
+    expect_failed(f, "destination refused the stream: DIMM 'dimm1' (slot 0,"
+                  " memdev 'mem1', addr ");
+    stop_node(&bare);
+    /* Over tcp: a DIMM of another size. */
+    g_free(uri);
+    uri = target_uri(f, "tcp");
+    start(f, &bare, "bare", wrong_dimm_args, uri);
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
+    expect_failed(f, "destination refused the stream: DIMM in slot 0 "
+                  "differs: the stream has 'dimm1'");
     stop_node(&bare);
 
     /* A destination that goes away mid-stream. */
@@ -927,6 +966,46 @@ static void test_stall(struct fixture *f, gconstpointer data)
     pattern_check(f, &f->src);
 }
 
+/*
+ * A reset asked for during pre-copy is held back on the source (what it
+ * sends is one instant's machine) and done by the destination once the
+ * state is back, before its guest runs: the guest boots again there.
+ */
+static void test_reset_during_precopy(struct fixture *f, gconstpointer data)
+{
+    g_autofree char *uri = target_uri(f, "unix");
+    struct node dst = { 0 };
+    json_object *ev;
+
+    if (skipped(f))
+        return;
+    start(f, &dst, "dst", dimm_args, uri);
+    /* Slow enough that the reset comes while the first pass runs. */
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 65536}}");
+    migrate(&f->src, uri);
+    expect_migration_event(&f->src, "setup");
+    expect_migration_event(&f->src, "active");
+    qmp_ok(f->src.qmp, "{\"execute\": \"system_reset\"}");
+    expect_state(&f->src, "running");
+    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
+           "\"arguments\": {\"max-bandwidth\": 0}}");
+    expect_migration_event(&f->src, "device");
+    expect_migration_event(&f->src, "completed");
+    ev = qmp_wait_event(dst.qmp, "RESET", TIMEOUT_MS);
+    if (!ev)
+        g_error("no RESET on the destination; its console:\n%s",
+                vm_console(dst.vm));
+    g_assert_false(json_object_get_boolean(member(member(ev, "data"),
+                                                  "guest")));
+    json_object_put(ev);
+    expect_event(&dst, "RESUME");
+    /* The guest starts again, on the destination. */
+    g_free(line_or_die(&dst, "hotmem-guest: ready"));
+    expect_state(&dst, "running");
+    stop_node(&dst);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -952,5 +1031,7 @@ int main(int argc, char **argv)
                test_errors, teardown);
     g_test_add("/migrate/live/pending-removal", struct fixture, NULL, setup,
                test_pending_removal, teardown);
+    g_test_add("/migrate/live/reset-during-precopy", struct fixture, NULL,
+               setup, test_reset_during_precopy, teardown);
     return g_test_run();
 }

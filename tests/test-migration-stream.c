@@ -6,6 +6,8 @@
  */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -171,9 +173,11 @@ static void test_ram_roundtrip(void)
 
     for (unsigned b = 0; b < 2; b++) {
         src[b] = (struct mig_block){ RAM_BLOCK,
-                                     g_aligned_alloc0(1, RAM_BLOCK, 4096) };
+                                     g_aligned_alloc0(1, RAM_BLOCK, 4096),
+                                     -1, 0 };
         dst[b] = (struct mig_block){ RAM_BLOCK,
-                                     g_aligned_alloc(1, RAM_BLOCK, 4096) };
+                                     g_aligned_alloc(1, RAM_BLOCK, 4096),
+                                     -1, 0 };
         memset(dst[b].hva, 0xff, RAM_BLOCK);      /* stale memory */
         /* Every seventh page holds data; one word at its end. */
         for (unsigned p = b; p < RAM_BLOCK / MIG_PAGE_SIZE; p += 7) {
@@ -218,6 +222,88 @@ static void test_ram_roundtrip(void)
     g_rmdir(dir);
 }
 
+#define SHARED_BLOCK    (16u << 20)        /* 16 chunks */
+
+/* A shared mapping of a fresh memfd of SHARED_BLOCK bytes. */
+static struct mig_block memfd_block(const char *name)
+{
+    struct mig_block b = { SHARED_BLOCK, NULL, memfd_create(name, 0), 0 };
+
+    g_assert_cmpint(b.fd, >=, 0);
+    g_assert_cmpint(ftruncate(b.fd, SHARED_BLOCK), ==, 0);
+    b.hva = mmap(NULL, SHARED_BLOCK, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 b.fd, 0);
+    g_assert_true(b.hva != MAP_FAILED);
+    return b;
+}
+
+/* Bytes of the memfd that are allocated. */
+static uint64_t allocated(const struct mig_block *b)
+{
+    struct stat st;
+
+    g_assert_cmpint(fstat(b->fd, &st), ==, 0);
+    return (uint64_t)st.st_blocks * 512;
+}
+
+/*
+ * Shared (memfd) RAM that the guest mostly never touched: saving it does
+ * not read, so does not allocate, its holes, and loading it into a fresh
+ * memfd allocates only the pages with data.
+ */
+static void test_ram_holes(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("hotmem-mig-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "ram", NULL);
+    struct mig_block src = memfd_block("src"), dst = memfd_block("dst");
+    struct mig_counters out = { 0 }, in = { 0 };
+    const unsigned pages[] = { 0, 1, 255, 256, 1000, 4095 };
+    uint8_t raw[MIG_SECTION_SIZE];
+    g_autoptr(GError) err = NULL;
+    struct mig_section sec;
+    struct mig_file f;
+    int fd;
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(pages); i++)
+        memset(src.hva + (size_t)pages[i] * MIG_PAGE_SIZE + 7, i + 1, 9);
+    /* A written page of zeros is data in the file, sent as a zero page. */
+    memset(src.hva + (size_t)2000 * MIG_PAGE_SIZE, 0, MIG_PAGE_SIZE);
+    g_assert_cmpuint(allocated(&src), ==, 7 * MIG_PAGE_SIZE);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_true(mig_file_init(&f, fd, 0, path, &out, &err));
+    g_assert_true(mig_ram_save(&f, &src, 1, NULL, &err));
+    g_assert_no_error(err);
+    mig_file_release(&f);
+    g_assert_cmpuint(out.normal, ==, G_N_ELEMENTS(pages));
+    g_assert_cmpuint(out.duplicate, ==,
+                     SHARED_BLOCK / MIG_PAGE_SIZE - G_N_ELEMENTS(pages));
+    /* The source read no hole. */
+    g_assert_cmpuint(allocated(&src), ==, 7 * MIG_PAGE_SIZE);
+
+    g_assert_true(mig_file_init(&f, fd, 0, path, &in, &err));
+    for (unsigned i = 0; i < SHARED_BLOCK / (MIG_CHUNK_PAGES * MIG_PAGE_SIZE);
+         i++) {
+        g_assert_true(mig_file_read(&f, raw, sizeof(raw), &err));
+        g_assert_true(mig_section_decode(raw, &sec, &err));
+        g_assert_true(mig_ram_load(&f, &sec, &dst, 1, &err));
+    }
+    g_assert_true(mig_ram_load_wait(&f, &err));
+    g_assert_no_error(err);
+    mig_file_release(&f);
+    /* The destination allocated the data pages only. */
+    g_assert_cmpuint(allocated(&dst), ==,
+                     G_N_ELEMENTS(pages) * MIG_PAGE_SIZE);
+    g_assert_cmpmem(dst.hva, SHARED_BLOCK, src.hva, SHARED_BLOCK);
+    munmap(src.hva, SHARED_BLOCK);
+    munmap(dst.hva, SHARED_BLOCK);
+    close(src.fd);
+    close(dst.fd);
+    close(fd);
+    g_unlink(path);
+    g_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -225,5 +311,6 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/state/refused", test_state_refused);
     g_test_add_func("/migration/header", test_header);
     g_test_add_func("/migration/ram/roundtrip", test_ram_roundtrip);
+    g_test_add_func("/migration/ram/holes", test_ram_holes);
     return g_test_run();
 }

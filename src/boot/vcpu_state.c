@@ -115,6 +115,29 @@ static bool restore_msrs(const struct kvm_msrs *msrs, int fd, GError **err)
     return false;
 }
 
+/*
+ * The saved MSRs in two lists: IA32_TSC_DEADLINE alone, the rest. KVM
+ * drops a TSC deadline written while the LAPIC timer is not in
+ * TSC-deadline mode (arch/x86/kvm/lapic.c,
+ * kvm_set_lapic_tscdeadline_msr), and a fresh vCPU's is not: the deadline
+ * goes after the LAPIC, as QEMU's kvm_arch_put_registers() does it.
+ */
+#define MSR_IA32_TSC_DEADLINE   0x6e0u
+
+static bool restore_msrs_split(const struct kvm_msrs *msrs, int fd,
+                               bool deadline, GError **err)
+{
+    g_autofree struct kvm_msrs *part =
+        g_malloc0(sizeof(*part) +
+                  msrs->nmsrs * sizeof(struct kvm_msr_entry));
+
+    for (uint32_t i = 0; i < msrs->nmsrs; i++) {
+        if ((msrs->entries[i].index == MSR_IA32_TSC_DEADLINE) == deadline)
+            part->entries[part->nmsrs++] = msrs->entries[i];
+    }
+    return !part->nmsrs || restore_msrs(part, fd, err);
+}
+
 bool vcpu_state_restore(const struct vcpu_state *st, int fd, GError **err)
 {
     struct kvm_vcpu_events events = st->events;
@@ -129,9 +152,10 @@ bool vcpu_state_restore(const struct vcpu_state *st, int fd, GError **err)
            (!st->has_xcrs ||
             kvm_ioctl(fd, KVM_SET_XCRS, (void *)&st->xcrs, err)) &&
            kvm_ioctl(fd, KVM_SET_SREGS, (void *)&st->sregs, err) &&
-           restore_msrs(st->msrs, fd, err) &&
+           restore_msrs_split(st->msrs, fd, false, err) &&
            kvm_ioctl(fd, KVM_SET_MP_STATE, (void *)&st->mp, err) &&
            kvm_ioctl(fd, KVM_SET_LAPIC, (void *)&st->lapic, err) &&
+           restore_msrs_split(st->msrs, fd, true, err) &&
            kvm_ioctl(fd, KVM_SET_VCPU_EVENTS, &events, err) &&
            kvm_ioctl(fd, KVM_SET_DEBUGREGS, (void *)&st->debugregs, err);
 }

@@ -6,7 +6,8 @@
  * so a reset vCPU is the vCPU the machine booted with. The same ioctls a
  * migration uses (Documentation/virt/kvm/api.rst, KVM_GET_* / KVM_SET_*),
  * in the order KVM needs them back (control registers before the MSRs
- * that depend on them, the run state before the LAPIC).
+ * that depend on them, the run state before the LAPIC, the TSC deadline
+ * after the LAPIC that puts its timer in TSC-deadline mode).
  */
 #pragma once
 

@@ -46,6 +46,40 @@ bool machine_cpr_block_fd(struct machine *m,
     return true;
 }
 
+int machine_ram_backing_fd(struct machine *m, const void *hva, uint64_t size,
+                           uint64_t *offset)
+{
+    struct backend *b = backend_at(m, hva, size);
+    int fd = -1;
+
+    if (!b || !backend_share_fd(b, hva, size, &fd, offset, NULL))
+        return -1;
+    return fd;
+}
+
+struct backings_walk {
+    struct machine *m;
+    GArray *out;
+};
+
+static void add_backing(void *opaque, const struct memmap_slot *slot)
+{
+    struct backings_walk *w = opaque;
+    struct machine_ram_backing b = { .hva = slot->hva, .size = slot->size };
+
+    b.fd = machine_ram_backing_fd(w->m, slot->hva, slot->size, &b.offset);
+    g_array_append_val(w->out, b);
+}
+
+GArray *machine_ram_backings(struct machine *m)
+{
+    struct backings_walk w = {
+        m, g_array_new(FALSE, TRUE, sizeof(struct machine_ram_backing)) };
+
+    memmap_foreach(m->memmap, add_backing, &w);
+    return w.out;
+}
+
 bool machine_cpr_adopt(struct machine *m, const char *name, void *hva,
                        uint64_t size, int fd, uint64_t offset, GError **err)
 {

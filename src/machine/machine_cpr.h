@@ -21,6 +21,24 @@ bool machine_cpr_block_fd(struct machine *m,
                           const struct machine_ram_block *blk, int *fd,
                           uint64_t *offset, GError **err);
 /*
+ * Main thread: the file behind the memory at [hva, hva + size), when it
+ * is a shared memory backend's (its pages are the file's, so a hole in
+ * the file is a page never written): the descriptor (the backend's) and
+ * the offset of hva in it; -1 otherwise. Pre-copy skips the holes
+ * (docs/migration.md, "Holes of shared memory").
+ */
+int machine_ram_backing_fd(struct machine *m, const void *hva, uint64_t size,
+                           uint64_t *offset);
+/* Every RAM memslot's machine_ram_backing_fd(), for another thread. */
+struct machine_ram_backing {
+    const void *hva;
+    uint64_t size;
+    int fd;                 /* the backend's, or -1 */
+    uint64_t offset;
+};
+GArray *machine_ram_backings(struct machine *m);
+
+/*
  * Destination, main thread, before the guest ever ran: fd at offset
  * replaces the memory at hva (size bytes) of the block called name; the
  * backend behind it takes fd (closed on failure too).

@@ -329,6 +329,8 @@ bool machine_snapshot_take(struct machine *m, struct machine_snapshot *s,
     s->phys_bits = m->phys_bits;
     g_mutex_lock(&m->state_lock);
     s->run_state = m->migrate_prev;
+    s->reset_pending = m->reset_deferred;
+    s->reset_guest = m->reset_deferred_guest;
     g_mutex_unlock(&m->state_lock);
     memmap_foreach(m->memmap, add_block, s->blocks);
     take_dimms(m, s);
@@ -544,6 +546,13 @@ bool machine_snapshot_apply(struct machine *m,
         serial_backend_prepend_input(m->serial_backend,
                                      g_bytes_get_data(s->serial_input, NULL),
                                      g_bytes_get_size(s->serial_input));
+    /* The source's held-back reset: machine_incoming_end() does it. */
+    if (s->reset_pending) {
+        g_mutex_lock(&m->state_lock);
+        m->reset_deferred = true;
+        m->reset_deferred_guest = s->reset_guest;
+        g_mutex_unlock(&m->state_lock);
+    }
     return true;
 }
 
@@ -564,10 +573,11 @@ bool machine_incoming_begin(struct machine *m, bool autostart, GError **err)
 void machine_incoming_end(struct machine *m, bool ok,
                           enum machine_run_state source_state)
 {
-    bool run = false, reset;
+    bool run = false, reset, guest;
 
     g_mutex_lock(&m->state_lock);
     reset = ok && m->reset_deferred;
+    guest = m->reset_deferred_guest;
     m->reset_deferred = false;
     if (ok && source_state == MACHINE_RUNNING) {
         run = m->incoming_autostart;
@@ -580,7 +590,7 @@ void machine_incoming_end(struct machine *m, bool ok,
     g_mutex_unlock(&m->state_lock);
     g_atomic_int_set(&m->migrating, 0);
     if (reset)
-        machine_reset_now(m, false);
+        machine_reset_now(m, guest);
     if (run) {
         machine_clock_thaw(m);
         vcpus_resume(m->vcpus);

@@ -52,6 +52,12 @@ struct machine_snapshot {
     uint32_t slots, smp, phys_bits;
     /* The run state the source had when the migration started. */
     enum machine_run_state run_state;
+    /*
+     * A reset asked for while the state was being sent (held back by the
+     * migration): the destination does it once the state is back, before
+     * its guest runs (docs/migration.md). guest: the guest asked for it.
+     */
+    bool reset_pending, reset_guest;
     GArray *blocks;                 /* struct machine_ram_block */
     GArray *dimms;                  /* struct machine_dimm_snapshot */
     /* Per slot (slots entries), the guest's last _OST. */

@@ -12,18 +12,17 @@
  * anything stops); the guest stops, then the stream: header, "machine"
  * and "dimm", one "ramfd" section per block whose body carries the
  * descriptor, the devices and vCPUs, "end". No "ram" section. Then the
- * source waits for the destination's answer, one byte, sent once the
- * destination holds the memory and the state and before its guest runs:
- * with it the source ends "postmigrate"; without it (the destination
- * refused, or went away) the source's guest runs on, so the guest never
- * runs in both.
+ * source waits for the destination's answer on the return path (reply.c),
+ * sent once the destination holds the memory and the state and before
+ * its guest runs: with it the source ends "postmigrate"; without it (the
+ * destination refused, or went away) the source's guest runs on, so the
+ * guest never runs in both.
  */
 #include "migration/job.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,8 +35,6 @@
 #include "migration/transport.h"
 
 #define STALL_MS        30000
-#define POLL_MS         100
-#define ANSWER_OK       'Y'
 #define MAX_FD_BODY     4096u
 
 static const char *const mode_names[] = {
@@ -90,9 +87,6 @@ void mig_cpr_clear(struct migration *mig)
     g_clear_pointer(&mig->cpr_fds, g_free);
     g_clear_pointer(&mig->cpr_offsets, g_free);
     mig->cpr_nr = 0;
-    if (mig->cpr_answer_fd >= 0)
-        close(mig->cpr_answer_fd);
-    mig->cpr_answer_fd = -1;
 }
 
 static void alloc_fds(struct migration *mig, unsigned n)
@@ -212,44 +206,6 @@ static bool send_block_fd(struct migration *mig, struct mig_file *f,
     return true;
 }
 
-/*
- * The destination's answer. A cancel shuts the socket down, then looks
- * once more: an answer sent before that is still read (the destination
- * runs the guest, so this side must not), and after it the destination's
- * answer fails there, so it does not run it.
- */
-static bool wait_answer(struct migration *mig, int fd, GError **err)
-{
-    char c = 0;
-    ssize_t n;
-
-    for (;;) {
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-
-        if (g_atomic_int_get(&mig->cancel)) {
-            shutdown(fd, SHUT_RDWR);
-            n = recv(fd, &c, 1, MSG_DONTWAIT);
-            if (n == 1 && c == ANSWER_OK)
-                return true;
-            g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-                        "migration cancelled");
-            return false;
-        }
-        if (poll(&p, 1, POLL_MS) > 0)
-            break;
-    }
-    do {
-        n = recv(fd, &c, 1, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n == 1 && c == ANSWER_OK)
-        return true;
-    g_set_error(err, HM_ERROR, HM_ERROR_FAILED,
-                "the destination did not take the machine over (%s): see "
-                "its error", n < 0 ? g_strerror(errno)
-                                   : "it closed the connection");
-    return false;
-}
-
 bool mig_cpr_stream(struct migration *mig, GError **err)
 {
     g_autoptr(GByteArray) b = g_byte_array_new();
@@ -279,7 +235,7 @@ bool mig_cpr_stream(struct migration *mig, GError **err)
         ok = mig_file_write(&f, b->data, b->len, err);
     }
     mig_file_release(&f);
-    return ok && wait_answer(mig, fd, err);
+    return mig_reply_await(mig, fd, ok, err);
 }
 
 void mig_cpr_finish(struct migration *mig, GError *err)
@@ -374,11 +330,8 @@ bool mig_cpr_load_fd(struct migration *mig, struct mig_file *f,
                                                    : sec->version, nr);
         return false;
     }
-    if (!mig->cpr_fds) {
+    if (!mig->cpr_fds)
         alloc_fds(mig, nr);
-        /* The socket stays open for the answer after the stream. */
-        mig->cpr_answer_fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
-    }
     body = g_malloc(sec->length + 1);
     if (!recv_body(f, body, sec->length, &fd, err))
         return false;
@@ -430,22 +383,4 @@ bool mig_cpr_adopt(struct migration *mig, GError **err)
             return false;
     }
     return true;
-}
-
-bool mig_cpr_answer(struct migration *mig, GError **err)
-{
-    const char c = ANSWER_OK;
-    ssize_t n;
-
-    if (mig->cpr_answer_fd < 0)
-        return true;
-    do {
-        n = send(mig->cpr_answer_fd, &c, 1, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n == 1)
-        return true;
-    g_set_error(err, HM_ERROR, HM_ERROR_IO,
-                "cannot tell the source that this side took the machine "
-                "over: %s", n < 0 ? g_strerror(errno) : "short write");
-    return false;
 }

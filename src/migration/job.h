@@ -73,6 +73,7 @@ struct migration {
     struct mig_uri uri;
     struct machine_snapshot snap;
     struct mig_block *blocks;
+    GArray *backings;           /* destination: machine_ram_backings() */
     /* Live (stream) jobs. Parameters: atomics, set any time. */
     bool live;
     uint64_t downtime_limit_ms, max_bandwidth, stall_ms;
@@ -93,15 +94,15 @@ struct migration {
      * cpr-transfer (cpr.c): the mode parameter (atomic), whether this job
      * hands RAM over by descriptor, per RAM block its descriptor and the
      * offset in it (the source's are its backends'; the destination owns
-     * what it received until the backends take them), and on the
-     * destination the socket it answers the source on.
+     * what it received until the backends take them).
      */
     gint mode;
     bool cpr;
     int *cpr_fds;
     uint64_t *cpr_offsets;
     unsigned cpr_nr;
-    int cpr_answer_fd;
+    /* Destination: the socket it answers its source on (reply.c). */
+    int reply_fd;
 };
 
 void mig_job_begin(struct migration *mig, bool incoming);
@@ -137,9 +138,20 @@ void mig_cpr_finish(struct migration *mig, GError *err);
 bool mig_cpr_load_fd(struct migration *mig, struct mig_file *f,
                      const struct mig_section *sec, GError **err);
 bool mig_cpr_adopt(struct migration *mig, GError **err);
-bool mig_cpr_answer(struct migration *mig, GError **err);
 /* Closes what a job kept (either side). */
 void mig_cpr_clear(struct migration *mig);
+/*
+ * reply.c, the return path (docs/migration.md). Destination: keeps a
+ * stream socket to answer on; says it took the machine over (an error if
+ * the source cannot hear it), or that it refused the stream and why.
+ * Source, on its thread once the stream is written (sent) or failed: the
+ * answer; a refusal becomes err ("destination refused the stream: ...").
+ */
+void mig_reply_open(struct migration *mig, int fd);
+bool mig_reply_ok(struct migration *mig, GError **err);
+void mig_reply_refuse(struct migration *mig, const char *why);
+void mig_reply_close(struct migration *mig);
+bool mig_reply_await(struct migration *mig, int fd, bool sent, GError **err);
 /* load.c, likewise. */
 bool mig_load_stream(struct migration *mig, GError **err);
 void mig_load_finish(struct migration *mig, GError *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "machine/machine_cpr.h"
 #include "migration/state.h"
 #include "migration/transport.h"
 
@@ -68,6 +69,9 @@ static bool start_incoming(struct migration *mig, const char *uri,
         return false;
     }
     mig->uri = source;
+    /* The files behind this machine's RAM, for the thread (ram.c). */
+    g_clear_pointer(&mig->backings, g_array_unref);
+    mig->backings = machine_ram_backings(mig->m);
     mig_set_fd(mig, MAX(fd, -1));
     mig->deferred = false;
     machine_snapshot_init(&mig->snap);
@@ -122,6 +126,22 @@ bool migration_incoming(struct migration *mig, const char *uri,
     return start_incoming(mig, uri, channels, err);
 }
 
+/* This machine's file behind hva, from what the main loop found. */
+static int backing_of(struct migration *mig, const void *hva, uint64_t size,
+                      uint64_t *offset)
+{
+    for (unsigned i = 0; mig->backings && i < mig->backings->len; i++) {
+        const struct machine_ram_backing *b =
+            &g_array_index(mig->backings, struct machine_ram_backing, i);
+
+        if (b->hva == hva && b->size == size) {
+            *offset = b->offset;
+            return b->fd;
+        }
+    }
+    return -1;
+}
+
 /* The blocks of the stream, at this machine's addresses (checked). */
 static bool check_machine(struct migration *mig, bool have_config,
                           GError **err)
@@ -142,9 +162,12 @@ static bool check_machine(struct migration *mig, bool have_config,
     g_mutex_lock(&mig->lock);
     mig->ram_total = 0;
     for (unsigned i = 0; i < b->len; i++) {
-        mig->blocks[i] = (struct mig_block){
-            g_array_index(b, struct machine_ram_block, i).size, hva[i] };
-        mig->ram_total += mig->blocks[i].size;
+        struct mig_block *mb = &mig->blocks[i];
+
+        mb->size = g_array_index(b, struct machine_ram_block, i).size;
+        mb->hva = hva[i];
+        mb->fd = backing_of(mig, hva[i], mb->size, &mb->fd_offset);
+        mig->ram_total += mb->size;
     }
     g_mutex_unlock(&mig->lock);
     return true;
@@ -229,6 +252,8 @@ bool mig_load_stream(struct migration *mig, GError **err)
             return false;
         mig_set_fd(mig, fd);
     }
+    /* The return path: the source hears how this ends (reply.c). */
+    mig_reply_open(mig, mig->fd);
     if (!mig_file_init(&f, mig->fd, mig->uri.offset, mig_uri_name(&mig->uri),
                        &mig->counters, err))
         return false;
@@ -240,8 +265,11 @@ bool mig_load_stream(struct migration *mig, GError **err)
     if (ok)
         ok = mig_ram_load_wait(&f, err);
     mig_file_release(&f);
-    if (!ok)
-        g_prefix_error(err, "cannot restore from '%s': ", mig_uri_name(&mig->uri));
+    if (!ok) {
+        mig_reply_refuse(mig, (*err)->message);
+        g_prefix_error(err, "cannot restore from '%s': ",
+                       mig_uri_name(&mig->uri));
+    }
     return ok;
 }
 
@@ -249,11 +277,14 @@ void mig_load_finish(struct migration *mig, GError *err)
 {
     g_autoptr(GError) apply = NULL;
 
-    /* cpr-transfer: the source's memory first, the answer last. */
+    /* cpr-transfer: the source's memory first; the answer last, so the
+     * guest never runs on both sides (reply.c). */
     if (!err && (!mig_cpr_adopt(mig, &apply) ||
                  !machine_snapshot_apply(mig->m, &mig->snap, &apply) ||
-                 !mig_cpr_answer(mig, &apply)))
+                 !mig_reply_ok(mig, &apply)))
         err = apply;
+    if (err)
+        mig_reply_refuse(mig, err->message);
     mig_cpr_clear(mig);
     if (err) {
         g_autofree char *why = g_strdup_printf("incoming migration failed: "

@@ -32,7 +32,7 @@ struct migration *migration_new(struct machine *m)
     mig->ctx = g_main_context_ref_thread_default();
     mig->fd = -1;
     mig->listen_fd = -1;
-    mig->cpr_answer_fd = -1;
+    mig->reply_fd = -1;
     mig->downtime_limit_ms = MIG_DEFAULT_DOWNTIME_MS;
     mig->max_bandwidth = MIG_DEFAULT_BANDWIDTH;
     mig->stall_ms = MIG_DEFAULT_STALL_MS;
@@ -252,12 +252,15 @@ void migration_free(struct migration *mig)
     }
     g_clear_error(&mig->switch_err);
     mig_cpr_clear(mig);
+    mig_reply_close(mig);
     if (mig->listen_fd >= 0)
         close(mig->listen_fd);
     machine_snapshot_clear(&mig->snap);
     mig_uri_clear(&mig->uri);
     g_free(mig->error);
     g_free(mig->blocks);
+    if (mig->backings)
+        g_array_unref(mig->backings);
     g_main_context_unref(mig->ctx);
     g_mutex_clear(&mig->lock);
     g_cond_clear(&mig->switch_cond);

@@ -375,6 +375,7 @@ bool mig_precopy_stream(struct migration *mig, GError **err)
     }
     ok = precopy_run(&pc, err);
     mig_file_release(&pc.f);
+    ok = mig_reply_await(mig, fd, ok, err);
     for (unsigned i = 0; i < pc.nr_blocks; i++)
         g_free(pc.dirty[i]);
     g_free(pc.dirty);
@@ -390,7 +391,9 @@ void mig_precopy_finish(struct migration *mig, GError *err)
     mig->down_end_us = g_get_monotonic_time();
     mig->pc.throttle = 0;       /* machine_live_*() below turn it off */
     g_mutex_unlock(&mig->lock);
-    if (cancel) {
+    /* A cancel after the destination answered still completes: it runs
+     * the guest now (reply.c). */
+    if (cancel && err) {
         machine_live_abort(mig->m);
         mig_set_status(mig, MIG_CANCELLED);
     } else if (err) {

@@ -296,7 +296,7 @@ static bool known_to_qemu(const char *name)
 {
     static const char *const qemu[] = {
         "xbzrle", "rdma-pin-all", "zero-blocks",
-        "postcopy-ram", "x-colo", "release-ram", "return-path",
+        "postcopy-ram", "x-colo", "release-ram",
         "pause-before-switchover", "multifd", "dirty-bitmaps",
         "postcopy-blocktime", "late-block-activate", "x-ignore-shared",
         "validate-uuid", "background-snapshot", "zero-copy-send",
@@ -343,13 +343,23 @@ bool migration_set_capabilities(struct migration *mig, json_object *caps,
             converge = json_object_get_boolean(state);
             continue;
         }
+        /* hotmem's return path (reply.c) is always there on a socket. */
+        if (!strcmp(cap, "return-path")) {
+            if (json_object_get_boolean(state))
+                continue;
+            g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                        "migration capability 'return-path' cannot be "
+                        "turned off: hotmem's destination always answers on "
+                        "the socket (docs/migration.md, \"Return path\")");
+            return false;
+        }
         /* Turning off what hotmem never does is harmless. */
         if (known_to_qemu(cap) && !json_object_get_boolean(state))
             continue;
         g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
                     known_to_qemu(cap)
                         ? "migration capability '%s' is not supported by "
-                          "hotmem (it has: events, auto-converge)"
+                          "hotmem (it has: events, auto-converge, return-path)"
                         : "Parameter 'capability' does not accept value "
                           "'%s'", cap);
         return false;
@@ -377,5 +387,12 @@ json_object *migration_query_capabilities(struct migration *mig)
 
     add_capability(list, "events", &mig->events);
     add_capability(list, "auto-converge", &mig->auto_converge);
+    /* hotmem's return path (reply.c) is always there on a socket. */
+    json_object *c = json_object_new_object();
+
+    json_object_object_add(c, "capability",
+                           json_object_new_string("return-path"));
+    json_object_object_add(c, "state", json_object_new_boolean(true));
+    json_object_array_add(list, c);
     return list;
 }

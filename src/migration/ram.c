@@ -9,8 +9,10 @@
  */
 #include "migration/ram_io.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "errors.h"
 
@@ -26,6 +28,58 @@ static bool page_is_zero(const uint8_t *p)
             return false;
     }
     return true;
+}
+
+static void set_bits(uint8_t *map, unsigned from, unsigned to)
+{
+    for (unsigned i = from; i < to; i++)
+        map[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/*
+ * Which of the npages pages at offset in b are holes of its file (bit i:
+ * page i was never written, so it reads as zero), with lseek(2)
+ * SEEK_DATA/SEEK_HOLE: asking does not allocate, reading the page would
+ * (a shared memfd or tmpfs page is allocated on its first fault, read or
+ * write). False when none is (or b has no file).
+ */
+static bool find_holes(const struct mig_block *b, uint64_t offset,
+                       unsigned npages, uint8_t *holes)
+{
+    const off_t start = (off_t)(b->fd_offset + offset);
+    const off_t end = start + (off_t)npages * MIG_PAGE_SIZE;
+    off_t pos = start;
+    bool any = false;
+
+    memset(holes, 0, BITMAP_BYTES);
+    if (b->fd < 0)
+        return false;
+    while (pos < end) {
+        off_t data = lseek(b->fd, pos, SEEK_DATA);
+
+        if (data < 0 && errno != ENXIO)
+            return false;       /* no SEEK_DATA here: read every page */
+        if (data < 0 || data > end)
+            data = end;         /* ENXIO: no data after pos */
+        if (data > pos) {
+            /* Whole pages only: a hole that starts inside a page does
+             * not make that page one. */
+            unsigned from = (unsigned)((pos - start + MIG_PAGE_SIZE - 1) /
+                                       MIG_PAGE_SIZE);
+            unsigned to = (unsigned)((data - start) / MIG_PAGE_SIZE);
+
+            if (to > from) {
+                set_bits(holes, from, to);
+                any = true;
+            }
+        }
+        if (data >= end)
+            break;
+        pos = lseek(b->fd, data, SEEK_HOLE);
+        if (pos < 0)
+            return any;
+    }
+    return any;
 }
 
 /* Appends page data to the chunk's iovecs, merging neighbours. */
@@ -68,12 +122,14 @@ static bool save_chunk(struct mig_file *f, unsigned index,
                        unsigned npages, const uint8_t *present, GError **err)
 {
     struct mig_chunk *c = mig_free_chunk(f, err);
-    uint8_t *body, *bitmap;
+    uint8_t *body, *bitmap, holes[BITMAP_BYTES];
     unsigned zeros = 0, sent = 0, head;
     uint64_t data = 0;
+    bool any_hole;
 
     if (!c)
         return false;
+    any_hole = find_holes(b, offset, npages, holes);
     body = c->head + MIG_SECTION_SIZE;
     head = CHUNK_HEAD + (present ? 2 : 1) * BITMAP_BYTES;
     if (present)
@@ -87,7 +143,8 @@ static bool save_chunk(struct mig_file *f, unsigned index,
         if (present && !bit(present, i))
             continue;
         sent++;
-        if (page_is_zero(page)) {
+        /* A hole is zero without being read (and so allocated). */
+        if ((any_hole && bit(holes, i)) || page_is_zero(page)) {
             zeros++;
             continue;
         }
@@ -210,6 +267,8 @@ bool mig_ram_load(struct mig_file *f, const struct mig_section *sec,
     struct mig_chunk *c;
     uint64_t offset, data = 0;
     unsigned npages, zeros = 0, sent = 0, hlen;
+    uint8_t holes[BITMAP_BYTES];
+    bool any_hole;
 
     if (sec->version < 1 || sec->version > 2)
         return bad_chunk(f, sec, "version is not 1 or 2", err);
@@ -233,6 +292,7 @@ bool mig_ram_load(struct mig_file *f, const struct mig_section *sec,
     c = mig_free_chunk(f, err);
     if (!c)
         return false;
+    any_hole = find_holes(b, offset, npages, holes);
     c->niov = 1;        /* iov[0] unused: reads go to guest memory only */
     for (unsigned i = 0; i < npages; i++) {
         uint8_t *page = b->hva + offset + (uint64_t)i * MIG_PAGE_SIZE;
@@ -248,8 +308,9 @@ bool mig_ram_load(struct mig_file *f, const struct mig_section *sec,
             add_data(c, page);
             data += MIG_PAGE_SIZE;
         } else {
-            /* Reading first keeps untouched memory unallocated. */
-            if (!page_is_zero(page))
+            /* A hole of the file is zero already; reading first keeps
+             * untouched anonymous memory unallocated. */
+            if (!(any_hole && bit(holes, i)) && !page_is_zero(page))
                 memset(page, 0, MIG_PAGE_SIZE);
             zeros++;
         }

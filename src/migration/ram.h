@@ -65,10 +65,19 @@ bool mig_file_write(struct mig_file *f, const void *p, size_t len,
 /* Reads exactly len bytes; the end of the file first is an error. */
 bool mig_file_read(struct mig_file *f, void *p, size_t len, GError **err);
 
-/* A guest RAM block as the stream sees it. */
+/*
+ * A guest RAM block as the stream sees it. fd: the shared file its pages
+ * are (a memfd or share=on file backend's, borrowed), fd_offset where hva
+ * is in it; -1 for memory of this process's own. A hole of that file is
+ * a page never written: it is sent as a zero page without reading it
+ * (which would allocate it), and a zero page received for it is left
+ * alone (docs/migration.md, "Holes of shared memory").
+ */
 struct mig_block {
     uint64_t size;
     uint8_t *hva;
+    int fd;
+    uint64_t fd_offset;
 };
 
 /*

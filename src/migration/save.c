@@ -23,7 +23,9 @@ static void blocks_from_snapshot(struct migration *mig)
         const struct machine_ram_block *r =
             &g_array_index(b, struct machine_ram_block, i);
 
-        mig->blocks[i] = (struct mig_block){ r->size, r->hva };
+        mig->blocks[i] = (struct mig_block){ r->size, r->hva, -1, 0 };
+        mig->blocks[i].fd = machine_ram_backing_fd(mig->m, r->hva, r->size,
+                                                   &mig->blocks[i].fd_offset);
         mig->ram_total += r->size;
     }
 }

@@ -153,6 +153,12 @@ void mig_state_put_final(GByteArray *out, const struct machine_snapshot *s)
                    run_states[s->run_state] ? run_states[s->run_state]
                                             : "paused");
     mig_put_section(out, "runstate", 1, 0, b);
+    /* Only when there is one, so other streams stay readable by a hotmem
+     * without it. */
+    if (s->reset_pending) {
+        mig_put_u8(b, s->reset_guest);
+        mig_put_section(out, "reset", 1, 0, b);
+    }
     mig_state_put_devices(out, s);
 }
 
@@ -347,7 +353,7 @@ static const struct {
 } known[] = {
     { "machine", 1 }, { "dimm", 1 }, { "memhp", 1 }, { "ged", 1 },
     { "serial", 1 }, { "irqchip", 1 }, { "pit", 1 }, { "clock", 1 },
-    { "cpu", 1 }, { "runstate", 1 },
+    { "cpu", 1 }, { "runstate", 1 }, { "reset", 1 },
 };
 
 static bool check_known(const struct mig_section *sec, GError **err)
@@ -391,6 +397,10 @@ bool mig_state_get_section(const struct mig_section *sec, const void *body,
         get_cpu(&r, sec->instance, s);
     else if (!strcmp(sec->id, "runstate"))
         get_run_state(&r, s);
+    else if (!strcmp(sec->id, "reset")) {
+        s->reset_pending = true;
+        s->reset_guest = mig_get_u8(&r) != 0;
+    }
     else
         get_platform(&r, sec->id, s);
     return mig_reader_done(&r, err);

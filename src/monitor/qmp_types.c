@@ -288,7 +288,7 @@ QT_OBJECT(qt_migration_parameters, "MigrationParameters",
           QT_OPT("x-stall-timeout", schema_int),
           QT_OPT("mode", qt_mig_mode));
 QT_ENUM(qt_migration_capability, "MigrationCapability", "events",
-        "auto-converge");
+        "auto-converge", "return-path");
 QT_OBJECT(qt_migration_capability_status, "MigrationCapabilityStatus",
           QT_REQ("capability", qt_migration_capability),
           QT_REQ("state", schema_bool));

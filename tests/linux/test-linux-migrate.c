@@ -16,8 +16,12 @@
  *    it, DEVICE_DELETED arrives, MemTotal shrinks, the md5 is unchanged.
  * A second destination restores from the same file and goes on too.
  *
- * The transport is one table entry (struct transport): file: today; a
- * live transport adds its own entry (the destination listening first).
+ * The transport is one table entry (struct transport): file:, then a live
+ * migration over unix: (the destination listening first, started from
+ * x-query-cmdline's options, -S: the DIMM checked before it runs). Both
+ * move the same source: booting Linux is most of this test's time, and a
+ * file snapshot leaves its source running, so the unix: case migrates
+ * what the file: case saved from (it boots one itself when run alone).
  * Needs guest kernel code at hardware speed (suite ring0): skips below
  * LINUX_MIN_RING0_MIPS, saying what it measured.
  */
@@ -60,12 +64,14 @@ struct guest_clock {
 
 struct env {
     char *dir, *kernel, *initrd;
+    struct node src;    /* booted once, shared by the transports */
     uint64_t base_kb;
     char *md5;
     guint8 samples[SAMPLES][SAMPLE_LEN];
     bool in_dimm[SAMPLES];
     struct guest_clock before;
     int complaints;     /* the source's, before the migration */
+    int migrations;     /* of the shared source so far */
     int marks;
 };
 
@@ -76,8 +82,12 @@ struct transport {
     char *(*uri)(const char *dir);
     /* The destination must be waiting before the source sends. */
     bool destination_first;
-    /* The stream stays (a file): a second destination can read it. */
+    /* The stream stays (a file): a second destination can read it, and
+     * the source goes on (a file snapshot). */
     bool replayable;
+    /* Hold the destination past Linux's RCU stall timeout before cont
+     * (once is enough: the file: case). */
+    bool hold;
 };
 
 static char *file_uri(const char *dir)
@@ -85,8 +95,14 @@ static char *file_uri(const char *dir)
     return g_strdup_printf("file:%s/linux.snap", dir);
 }
 
+static char *unix_uri(const char *dir)
+{
+    return g_strdup_printf("unix:%s/linux-mig.sock", dir);
+}
+
 static const struct transport transports[] = {
-    { "file", file_uri, false, true },
+    { "file", file_uri, false, true, true },
+    { "unix", unix_uri, true, false, false },
 };
 
 /* ---- one hotmem ---------------------------------------------------- */
@@ -352,15 +368,13 @@ static void source_pattern(struct env *e, struct node *src)
     g_assert_cmpint(in, >=, SAMPLES / 2);
 }
 
-/* migrate; returns the destination's options (x-query-cmdline's). */
-static GPtrArray *source_migrate(struct env *e, struct node *src,
-                                 const char *uri)
+/* The destination's options: x-query-cmdline's. */
+static GPtrArray *source_options(struct node *src)
 {
     json_object *r = qmp_return(src->qmp,
                                 "{\"execute\": \"x-query-cmdline\"}");
     json_object *args = json_object_object_get(r, "args");
     GPtrArray *argv = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *status = NULL;
 
     g_test_message("destination: %s", json_object_get_string(
                        json_object_object_get(r, "cmdline")));
@@ -368,6 +382,18 @@ static GPtrArray *source_migrate(struct env *e, struct node *src,
         g_ptr_array_add(argv, g_strdup(json_object_get_string(
                                   json_object_array_get_idx(args, i))));
     json_object_put(r);
+    return argv;
+}
+
+/* migrate, until completed. */
+static void source_migrate(struct env *e, struct node *src, const char *uri)
+{
+    g_autofree char *status = NULL;
+
+    /* Where the file's pages are now (the kernel may have moved some
+     * since the last migration): what the destination must show. */
+    if (e->migrations++)
+        dimm_samples(e, src, "src-dimm", e->in_dimm);
     e->complaints = complaints(src);
     guest_clock_read(e, src, &e->before);
     qmp_ok(src->qmp, "{\"execute\": \"migrate\", \"arguments\": "
@@ -387,7 +413,6 @@ static GPtrArray *source_migrate(struct env *e, struct node *src,
         g_usleep(100000);
     }
     g_assert_cmpstr(status, ==, "completed");
-    return argv;
 }
 
 static void destination_start(struct env *e, struct node *dst,
@@ -475,24 +500,34 @@ static void check_removable(struct env *e, struct node *dst)
     expect_no_new_complaints(e, dst);
 }
 
+/* The source, booted and written to once for every transport. */
+static struct node *shared_source(struct env *e)
+{
+    if (!e->src.vm) {
+        source_boot(e, &e->src);
+        g_test_message("source: Linux up, DIMM online");
+        source_pattern(e, &e->src);
+    }
+    return &e->src;
+}
+
 static void test_migrate(struct env *e, const struct transport *t)
 {
     g_autofree char *uri = t->uri(e->dir), *state = NULL;
     g_autoptr(GPtrArray) options = NULL;
-    struct node src = { 0 }, dst = { 0 }, again = { 0 };
+    struct node *src = shared_source(e), dst = { 0 }, again = { 0 };
     bool found[SAMPLES];
 
-    g_assert_false(t->destination_first);   /* no such transport yet */
-    source_boot(e, &src);
-    g_test_message("source: Linux up, DIMM online");
-    source_pattern(e, &src);
-    options = source_migrate(e, &src, uri);
-    g_test_message("migrated to %s", uri);
-    /* The source goes on (a file snapshot); it is done with here. */
-    node_stop(&src);
-
+    options = source_options(src);
     /* Held (-S): the DIMM as the stream had it, before the guest runs. */
-    destination_start(e, &dst, "dst", options, uri, true);
+    if (t->destination_first)
+        destination_start(e, &dst, "dst", options, uri, true);
+    source_migrate(e, src, uri);
+    g_test_message("migrated to %s", uri);
+    if (!t->replayable)
+        node_stop(&e->src);     /* postmigrate: the guest is dst's now */
+    if (!t->destination_first)
+        destination_start(e, &dst, "dst", options, uri, true);
     state = wait_state_change(&dst, "inmigrate");
     g_assert_cmpstr(state, ==, "paused");
     dimm_samples(e, &dst, "dst-dimm", found);
@@ -502,9 +537,11 @@ static void test_migrate(struct env *e, const struct transport *t)
      * Held longer than Linux's RCU stall timeout (21 s): guest time must
      * not count it, or the kernel reports stalls once it runs.
      */
-    g_test_message("destination held: the DIMM as saved; holding %d s",
-                   (int)(HOLD_US / G_USEC_PER_SEC));
-    g_usleep(HOLD_US);
+    if (t->hold) {
+        g_test_message("destination held: the DIMM as saved; holding %d s",
+                       (int)(HOLD_US / G_USEC_PER_SEC));
+        g_usleep(HOLD_US);
+    }
     qmp_ok(dst.qmp, "{\"execute\": \"cont\"}");
     check_goes_on(e, &dst);
     g_test_message("destination runs on; device_del");
@@ -599,6 +636,7 @@ int main(int argc, char **argv)
     g_assert_nonnull(env.dir);
     skip_why = prepare();
     status = g_test_run();
+    node_stop(&env.src);
     d = g_dir_open(env.dir, 0, NULL);
     while (d && (name = g_dir_read_name(d))) {
         g_autofree char *p = g_build_filename(env.dir, name, NULL);
