@@ -65,8 +65,12 @@ void aml_put_byte(GByteArray *out, uint8_t b)
 /* Little-endian, as every multi-byte AML and resource field is. */
 void aml_put_le(GByteArray *out, uint64_t v, unsigned bytes)
 {
+    uint8_t enc[8];
+
+    g_assert(bytes <= sizeof(enc));
     for (unsigned i = 0; i < bytes; i++)
-        aml_put_byte(out, (uint8_t)(v >> (8 * i)));
+        enc[i] = (uint8_t)(v >> (8 * i));
+    g_byte_array_append(out, enc, bytes);
 }
 
 /*
@@ -334,23 +338,27 @@ static bool nameseg_valid(const char *seg, size_t len)
 }
 
 /* NameSeg: four characters, a shorter name padded with '_'. */
-static void put_nameseg(GByteArray *out, const char *seg, const char *path)
+static void put_nameseg(GByteArray *out, const char *seg, size_t len,
+                        const char *path)
 {
-    size_t len = strlen(seg);
+    uint8_t enc[4] = { '_', '_', '_', '_' };
 
     if (!nameseg_valid(seg, len))
-        g_error("AML name segment \"%s\" of \"%s\" is not 1-4 characters of "
-                "A-Z, 0-9 and _ starting with a non-digit", seg, path);
-    for (size_t i = 0; i < 4; i++)
-        aml_put_byte(out, i < len ? (uint8_t)seg[i] : '_');
+        g_error("AML name segment \"%.*s\" of \"%s\" is not 1-4 characters "
+                "of A-Z, 0-9 and _ starting with a non-digit", (int)len, seg,
+                path);
+    memcpy(enc, seg, len);
+    g_byte_array_append(out, enc, sizeof(enc));
 }
 
-/* NameString := <RootChar NamePath> | <PrefixPath NamePath> */
+/*
+ * NameString := <RootChar NamePath> | <PrefixPath NamePath>. The path is
+ * walked in place (it is built for every name of every table at startup).
+ */
 void aml_put_namestring(GByteArray *out, const char *path)
 {
     const char *p = path;
-    gchar **segs;
-    guint n;
+    guint n = 1;
 
     if (*p == '\\') {
         aml_put_byte(out, ROOT_CHAR);
@@ -363,19 +371,42 @@ void aml_put_namestring(GByteArray *out, const char *path)
         aml_put_byte(out, NULL_NAME);
         return;
     }
-    segs = g_strsplit(p, ".", -1);
-    n = g_strv_length(segs);
+    for (const char *c = p; *c; c++)
+        n += *c == '.';
     if (n > 255)
         g_error("AML name \"%s\" has %u segments, more than 255", path, n);
     if (n == 2) {
         aml_put_byte(out, DUAL_NAME_PREFIX);
     } else if (n > 2) {
-        aml_put_byte(out, MULTI_NAME_PREFIX);
-        aml_put_byte(out, (uint8_t)n);
+        const uint8_t multi[2] = { MULTI_NAME_PREFIX, (uint8_t)n };
+
+        g_byte_array_append(out, multi, sizeof(multi));
     }
-    for (guint i = 0; i < n; i++)
-        put_nameseg(out, segs[i], path);
-    g_strfreev(segs);
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+        put_nameseg(out, p, len, path);
+        if (!dot)
+            break;
+        p = dot + 1;
+    }
+}
+
+/*
+ * A name from a printf-style format: most are plain ("MSTA"), and only
+ * those with a conversion ("MP%02X") pay for formatting. Free with g_free()
+ * only when it differs from fmt.
+ */
+static char *name_vformat(const char *fmt, va_list ap)
+{
+    return strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : (char *)fmt;
+}
+
+static void name_free(char *name, const char *fmt)
+{
+    if (name != fmt)
+        g_free(name);
 }
 
 struct aml *aml_name(const char *fmt, ...)
@@ -385,10 +416,10 @@ struct aml *aml_name(const char *fmt, ...)
     char *path;
 
     va_start(ap, fmt);
-    path = g_strdup_vprintf(fmt, ap);
+    path = name_vformat(fmt, ap);
     va_end(ap);
     aml_put_namestring(a->body, path);
-    g_free(path);
+    name_free(path, fmt);
     return a;
 }
 
@@ -430,10 +461,10 @@ static struct aml *named_block(bool ext, uint8_t op, const char *path)
 static struct aml *named_block_v(bool ext, uint8_t op, const char *fmt,
                                  va_list ap)
 {
-    char *path = g_strdup_vprintf(fmt, ap);
+    char *path = name_vformat(fmt, ap);
     struct aml *a = named_block(ext, op, path);
 
-    g_free(path);
+    name_free(path, fmt);
     return a;
 }
 
@@ -512,7 +543,7 @@ struct aml *aml_named_field(const char *name, unsigned bits)
 {
     struct aml *a = aml_node_new(AML_KIND_FIELD_UNIT, NULL, 0, false);
 
-    put_nameseg(a->body, name, name);
+    put_nameseg(a->body, name, strlen(name), name);
     put_field_bits(a->body, bits);
     a->bits = bits;
     return a;
