@@ -626,6 +626,33 @@ static void test_write_hook(struct fixture *f, gconstpointer data)
     g_string_free(log.text, TRUE);
 }
 
+/*
+ * memmap_zero() writes only what is not zero already, and the write hook
+ * (dirty tracking for migration) hears of those pieces alone.
+ */
+static void test_zero_reports_changes(struct fixture *f, gconstpointer data)
+{
+    /* page-aligned, as guest RAM is: pieces follow host pages */
+    uint8_t *buf = mmap(NULL, 128 * KiB, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct hook_log log = { g_string_new(NULL) };
+
+    g_assert_true(memmap_add(f->mm, 0x10000, 64 * KiB, buf, 0, "a", NULL,
+                             NULL));
+    g_assert_true(memmap_add(f->mm, 0x20000, 64 * KiB, buf + 64 * KiB, 0,
+                             "b", NULL, NULL));
+    buf[0x3007] = 0x5a;                 /* a: in its 4th page */
+    buf[64 * KiB + 0x1000] = 0xa5;      /* b: first byte of its 2nd page */
+    memmap_set_write_hook(f->mm, record_write, &log);
+    g_assert_true(memmap_zero(f->mm, 0x10800, 0x11000));
+    g_assert_cmpuint(buf[0x3007], ==, 0);
+    g_assert_cmpuint(buf[64 * KiB + 0x1000], ==, 0);
+    g_assert_cmpstr(log.text->str, ==, "a+0x3000/0x1000;b+0x1000/0x800;");
+    g_assert_false(memmap_zero(f->mm, 0x2f000, 0x2000));   /* past b */
+    g_string_free(log.text, TRUE);
+    munmap(buf, 128 * KiB);
+}
+
 static void count_slot(void *opaque, const struct memmap_slot *s)
 {
     (*(unsigned *)opaque)++;
@@ -665,6 +692,7 @@ int main(int argc, char **argv)
     ADD("cache/hits-until-change", test_cache_hits_until_change);
     ADD("removing/not-translated", test_removing_not_translated);
     ADD("write-hook/reports-vmm-writes", test_write_hook);
+    ADD("zero/writes-and-reports-only-changes", test_zero_reports_changes);
     ADD("read/nofault-truncated", test_read_nofault_truncated);
     ADD("foreach/generation", test_foreach_generation);
     g_test_add_func("/memmap/max-slots/exhausted", test_max_slots);

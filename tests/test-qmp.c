@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "monitor/qmp.h"
+#include "monitor/qmp_internal.h"
 
 #define RECV_TIMEOUT_S 30       /* generous: the tests also run in valgrind */
 
@@ -1724,6 +1725,67 @@ static void test_listen_bad_specs(void)
     qmp_server_free(s);
 }
 
+/* ---- the tokener between requests ------------------------------------ */
+
+/* Feeds text (one whole value) and returns the value's member name. */
+static char *feed_one(struct qmp_input *in, const char *text)
+{
+    json_object *value = NULL;
+    char *error = NULL;
+    size_t used = 0;
+    char *key = NULL;
+
+    g_assert_cmpint(qmp_input_feed(in, text, strlen(text), &used, &value,
+                                   &error), ==, QMP_INPUT_VALUE);
+    g_assert_null(error);
+    g_assert_true(json_object_is_type(value, json_type_object));
+    json_object_object_foreach(value, k, v) {
+        (void)v;
+        key = g_strdup(k);
+    }
+    json_object_put(value);
+    return key;
+}
+
+/*
+ * A client's tokener goes back to the server's spare between requests
+ * and the next request takes it, reset, instead of making one (json-c
+ * clears 40 KiB for its 1024 levels: more work than the request itself);
+ * a second idle client's is freed, so idle clients never hold one.
+ */
+static void test_input_spare_tokener(void)
+{
+    struct json_tokener *spare = NULL, *first;
+    struct qmp_input a, b;
+    g_autofree char *k1 = NULL, *k2 = NULL, *k3 = NULL;
+
+    qmp_input_init(&a, &spare);
+    first = a.tok;
+    g_assert_nonnull(first);
+    k1 = feed_one(&a, "{\"one\": [1, {\"x\": 2}]}");
+    g_assert_cmpstr(k1, ==, "one");
+    g_assert_true(qmp_input_between_values(&a));
+    qmp_input_release(&a, &spare);
+    g_assert_null(a.tok);
+    g_assert_true(spare == first);
+
+    qmp_input_init(&a, &spare);             /* the next request */
+    g_assert_true(a.tok == first);
+    g_assert_null(spare);
+    qmp_input_init(&b, &spare);             /* another client, none spare */
+    g_assert_nonnull(b.tok);
+    g_assert_true(b.tok != first);
+    k2 = feed_one(&a, "{\"two\": 2}");
+    k3 = feed_one(&b, "{'three': 3}");      /* QMP's single quotes */
+    g_assert_cmpstr(k2, ==, "two");
+    g_assert_cmpstr(k3, ==, "three");
+    qmp_input_release(&a, &spare);
+    qmp_input_release(&b, &spare);          /* spare taken: freed */
+    g_assert_null(b.tok);
+    g_assert_true(spare == first);
+    json_tokener_free(spare);
+}
+
 /* ---- main ------------------------------------------------------------- */
 
 #define ADD(path, fn) \
@@ -1744,6 +1806,7 @@ int main(int argc, char **argv)
     ADD("/qmp/oob/overtakes", test_oob_overtakes);
     ADD("/qmp/request/id-echo", test_id_echo);
     ADD("/qmp/request/errors", test_input_errors);
+    g_test_add_func("/qmp/input/spare-tokener", test_input_spare_tokener);
     ADD("/qmp/request/args", test_args);
     ADD("/qmp/request/query-commands", test_query_commands);
     g_test_add_func("/qmp/request/error-class-name", test_error_class_name);

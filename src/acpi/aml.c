@@ -35,7 +35,7 @@ enum {
 struct aml *aml_node_new(enum aml_kind kind, const uint8_t *op,
                          size_t op_len, bool pkglen)
 {
-    struct aml *a = g_new0(struct aml, 1);
+    struct aml *a = g_new(struct aml, 1);
 
     g_assert(op_len <= sizeof(a->op));
     a->kind = kind;
@@ -43,30 +43,45 @@ struct aml *aml_node_new(enum aml_kind kind, const uint8_t *op,
         memcpy(a->op, op, op_len);
     a->op_len = (uint8_t)op_len;
     a->pkglen = pkglen;
-    a->body = g_byte_array_new();
+    a->bits = 0;
+    a->encoded = NULL;
+    aml_buf_init(&a->own_body);
+    a->body = &a->own_body;
     return a;
+}
+
+static void drop_encoded(struct aml *a)
+{
+    if (a->encoded) {
+        aml_buf_clear(a->encoded);
+        g_free(a->encoded);
+        a->encoded = NULL;
+    }
 }
 
 void aml_free(struct aml *a)
 {
     if (!a)
         return;
-    g_byte_array_unref(a->body);
-    if (a->encoded)
-        g_byte_array_unref(a->encoded);
+    aml_buf_clear(a->body);
+    drop_encoded(a);
     g_free(a);
 }
 
-void aml_put_byte(GByteArray *out, uint8_t b)
+void aml_put_byte(struct aml_buf *out, uint8_t b)
 {
-    g_byte_array_append(out, &b, 1);
+    aml_buf_append(out, &b, 1);
 }
 
 /* Little-endian, as every multi-byte AML and resource field is. */
-void aml_put_le(GByteArray *out, uint64_t v, unsigned bytes)
+void aml_put_le(struct aml_buf *out, uint64_t v, unsigned bytes)
 {
+    uint8_t enc[8];
+
+    g_assert(bytes <= sizeof(enc));
     for (unsigned i = 0; i < bytes; i++)
-        aml_put_byte(out, (uint8_t)(v >> (8 * i)));
+        enc[i] = (uint8_t)(v >> (8 * i));
+    aml_buf_append(out, enc, bytes);
 }
 
 /*
@@ -104,7 +119,7 @@ size_t aml_pkglength_encode(size_t body_len, uint8_t out[4])
 }
 
 /* A field entry's bit count uses the PkgLength layout for the bare value. */
-static void put_field_bits(GByteArray *out, uint64_t bits)
+static void put_field_bits(struct aml_buf *out, uint64_t bits)
 {
     uint8_t enc[4];
 
@@ -113,13 +128,13 @@ static void put_field_bits(GByteArray *out, uint64_t bits)
                 "maximum 0x%x", bits, PKGLENGTH_MAX);
     for (size_t n = 1; n <= 4; n++) {
         if (bits <= pkglength_limit(n)) {
-            g_byte_array_append(out, enc, pkglength_layout(bits, n, enc));
+            aml_buf_append(out, enc, pkglength_layout(bits, n, enc));
             return;
         }
     }
 }
 
-void aml_put_int(GByteArray *out, uint64_t v)
+void aml_put_int(struct aml_buf *out, uint64_t v)
 {
     if (v == 0 || v == 1 || v == UINT64_MAX) {
         aml_put_byte(out, v == 0 ? ZERO_OP : v == 1 ? ONE_OP : ONES_OP);
@@ -140,12 +155,12 @@ void aml_put_int(GByteArray *out, uint64_t v)
 
 /* DefBuffer's BufferSize, then the bytes (20.2.5.4); a template ends in an
  * EndTag whose checksum 0 means "treat as valid" (6.4.2.9). */
-static void encode_buffer_payload(const struct aml *a, GByteArray *out)
+static void encode_buffer_payload(const struct aml *a, struct aml_buf *out)
 {
     bool end_tag = a->kind == AML_KIND_RESOURCES;
 
     aml_put_int(out, a->body->len + (end_tag ? 2 : 0));
-    g_byte_array_append(out, a->body->data, a->body->len);
+    aml_buf_append(out, a->body->data, a->body->len);
     if (end_tag) {
         aml_put_byte(out, AML_RES_END_TAG);
         aml_put_byte(out, 0);
@@ -153,27 +168,29 @@ static void encode_buffer_payload(const struct aml *a, GByteArray *out)
 }
 
 /* Appends the complete encoding of a to out. */
-static void encode_into(const struct aml *a, GByteArray *out)
+static void encode_into(const struct aml *a, struct aml_buf *out)
 {
-    GByteArray *payload = a->body;
+    const struct aml_buf *payload = a->body;
+    struct aml_buf buffer;
     uint8_t enc[4];
 
     if (a->kind == AML_KIND_FIELD_OFFSET)
         return;     /* only meaningful inside a Field, see aml_append() */
     if (a->kind == AML_KIND_BUFFER || a->kind == AML_KIND_RESOURCES) {
-        payload = g_byte_array_new();
-        encode_buffer_payload(a, payload);
+        aml_buf_init(&buffer);
+        encode_buffer_payload(a, &buffer);
+        payload = &buffer;
     }
-    g_byte_array_append(out, a->op, a->op_len);
+    aml_buf_append(out, a->op, a->op_len);
     if (a->pkglen)
-        g_byte_array_append(out, enc, aml_pkglength_encode(payload->len, enc));
-    g_byte_array_append(out, payload->data, payload->len);
-    if (payload != a->body)
-        g_byte_array_unref(payload);
+        aml_buf_append(out, enc, aml_pkglength_encode(payload->len, enc));
+    aml_buf_append(out, payload->data, payload->len);
+    if (payload == &buffer)
+        aml_buf_clear(&buffer);
 }
 
 /* Encodes child into out and frees it. */
-void aml_put_node(GByteArray *out, struct aml *child)
+void aml_put_node(struct aml_buf *out, struct aml *child)
 {
     g_assert(child);
     encode_into(child, out);
@@ -183,7 +200,8 @@ void aml_put_node(GByteArray *out, struct aml *child)
 const uint8_t *aml_data(struct aml *a, size_t *len)
 {
     if (!a->encoded) {
-        a->encoded = g_byte_array_new();
+        a->encoded = g_new(struct aml_buf, 1);
+        aml_buf_init(a->encoded);
         encode_into(a, a->encoded);
     }
     *len = a->encoded->len;
@@ -216,10 +234,7 @@ void aml_append(struct aml *parent, struct aml *child)
         field_append_offset(parent, child);
     else if (child->kind == AML_KIND_FIELD_UNIT)
         parent->bits += child->bits;
-    if (parent->encoded) {
-        g_byte_array_unref(parent->encoded);
-        parent->encoded = NULL;
-    }
+    drop_encoded(parent);
     aml_put_node(parent->body, child);
 }
 
@@ -269,7 +284,7 @@ struct aml *aml_string(const char *fmt, ...)
             g_error("AML string \"%s\" holds non-ASCII byte 0x%02x", s,
                     (unsigned char)*p);
     }
-    g_byte_array_append(a->body, (const uint8_t *)s, strlen(s) + 1);
+    aml_buf_append(a->body, (const uint8_t *)s, strlen(s) + 1);
     g_free(s);
     return a;
 }
@@ -279,13 +294,9 @@ struct aml *aml_buffer(size_t len, const uint8_t *data)
     static const uint8_t op = AML_BUFFER_OP;
     struct aml *a = aml_node_new(AML_KIND_BUFFER, &op, 1, true);
 
-    g_byte_array_set_size(a->body, len);
-    if (len == 0)
-        return a;                       /* no storage to fill */
-    if (data)
+    aml_buf_set_size(a->body, len);     /* zeros */
+    if (data && len)
         memcpy(a->body->data, data, len);
-    else
-        memset(a->body->data, 0, len);
     return a;
 }
 
@@ -334,23 +345,27 @@ static bool nameseg_valid(const char *seg, size_t len)
 }
 
 /* NameSeg: four characters, a shorter name padded with '_'. */
-static void put_nameseg(GByteArray *out, const char *seg, const char *path)
+static void put_nameseg(struct aml_buf *out, const char *seg, size_t len,
+                        const char *path)
 {
-    size_t len = strlen(seg);
+    uint8_t enc[4] = { '_', '_', '_', '_' };
 
     if (!nameseg_valid(seg, len))
-        g_error("AML name segment \"%s\" of \"%s\" is not 1-4 characters of "
-                "A-Z, 0-9 and _ starting with a non-digit", seg, path);
-    for (size_t i = 0; i < 4; i++)
-        aml_put_byte(out, i < len ? (uint8_t)seg[i] : '_');
+        g_error("AML name segment \"%.*s\" of \"%s\" is not 1-4 characters "
+                "of A-Z, 0-9 and _ starting with a non-digit", (int)len, seg,
+                path);
+    memcpy(enc, seg, len);
+    aml_buf_append(out, enc, sizeof(enc));
 }
 
-/* NameString := <RootChar NamePath> | <PrefixPath NamePath> */
-void aml_put_namestring(GByteArray *out, const char *path)
+/*
+ * NameString := <RootChar NamePath> | <PrefixPath NamePath>. The path is
+ * walked in place (it is built for every name of every table at startup).
+ */
+void aml_put_namestring(struct aml_buf *out, const char *path)
 {
     const char *p = path;
-    gchar **segs;
-    guint n;
+    guint n = 1;
 
     if (*p == '\\') {
         aml_put_byte(out, ROOT_CHAR);
@@ -363,19 +378,42 @@ void aml_put_namestring(GByteArray *out, const char *path)
         aml_put_byte(out, NULL_NAME);
         return;
     }
-    segs = g_strsplit(p, ".", -1);
-    n = g_strv_length(segs);
+    for (const char *c = p; *c; c++)
+        n += *c == '.';
     if (n > 255)
         g_error("AML name \"%s\" has %u segments, more than 255", path, n);
     if (n == 2) {
         aml_put_byte(out, DUAL_NAME_PREFIX);
     } else if (n > 2) {
-        aml_put_byte(out, MULTI_NAME_PREFIX);
-        aml_put_byte(out, (uint8_t)n);
+        const uint8_t multi[2] = { MULTI_NAME_PREFIX, (uint8_t)n };
+
+        aml_buf_append(out, multi, sizeof(multi));
     }
-    for (guint i = 0; i < n; i++)
-        put_nameseg(out, segs[i], path);
-    g_strfreev(segs);
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+        put_nameseg(out, p, len, path);
+        if (!dot)
+            break;
+        p = dot + 1;
+    }
+}
+
+/*
+ * A name from a printf-style format: most are plain ("MSTA"), and only
+ * those with a conversion ("MP%02X") pay for formatting. Free with g_free()
+ * only when it differs from fmt.
+ */
+static char *name_vformat(const char *fmt, va_list ap)
+{
+    return strchr(fmt, '%') ? g_strdup_vprintf(fmt, ap) : (char *)fmt;
+}
+
+static void name_free(char *name, const char *fmt)
+{
+    if (name != fmt)
+        g_free(name);
 }
 
 struct aml *aml_name(const char *fmt, ...)
@@ -385,10 +423,10 @@ struct aml *aml_name(const char *fmt, ...)
     char *path;
 
     va_start(ap, fmt);
-    path = g_strdup_vprintf(fmt, ap);
+    path = name_vformat(fmt, ap);
     va_end(ap);
     aml_put_namestring(a->body, path);
-    g_free(path);
+    name_free(path, fmt);
     return a;
 }
 
@@ -430,10 +468,10 @@ static struct aml *named_block(bool ext, uint8_t op, const char *path)
 static struct aml *named_block_v(bool ext, uint8_t op, const char *fmt,
                                  va_list ap)
 {
-    char *path = g_strdup_vprintf(fmt, ap);
+    char *path = name_vformat(fmt, ap);
     struct aml *a = named_block(ext, op, path);
 
-    g_free(path);
+    name_free(path, fmt);
     return a;
 }
 
@@ -512,7 +550,7 @@ struct aml *aml_named_field(const char *name, unsigned bits)
 {
     struct aml *a = aml_node_new(AML_KIND_FIELD_UNIT, NULL, 0, false);
 
-    put_nameseg(a->body, name, name);
+    put_nameseg(a->body, name, strlen(name), name);
     put_field_bits(a->body, bits);
     a->bits = bits;
     return a;

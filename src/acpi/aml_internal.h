@@ -19,14 +19,35 @@ enum aml_kind {
     AML_KIND_FIELD_OFFSET,  /* ASL Offset(); bits is the target position */
 };
 
+/*
+ * A growable byte string. Most node bodies are a few bytes, so the first
+ * AML_BUF_INLINE live in the node itself: building and encoding a small
+ * node then costs one allocation, the node's (the builder makes hundreds
+ * of nodes per memory slot at startup).
+ */
+#define AML_BUF_INLINE 32
+
+struct aml_buf {
+    uint8_t *data;          /* inline_bytes, or g_malloc'd once it grew */
+    size_t len, cap;
+    uint8_t inline_bytes[AML_BUF_INLINE];
+};
+
+void aml_buf_init(struct aml_buf *b);
+void aml_buf_clear(struct aml_buf *b);     /* frees storage; empty again */
+void aml_buf_append(struct aml_buf *b, const void *data, size_t len);
+/* Grows or shrinks to len bytes; new bytes are zero. */
+void aml_buf_set_size(struct aml_buf *b, size_t len);
+
 struct aml {
     enum aml_kind kind;
     uint8_t op[2];
     uint8_t op_len;
     bool pkglen;
-    GByteArray *body;       /* final bytes after opcode and PkgLength */
+    struct aml_buf *body;   /* final bytes after opcode and PkgLength */
     uint64_t bits;          /* see enum aml_kind */
-    GByteArray *encoded;    /* aml_data() cache; dropped by aml_append() */
+    struct aml_buf *encoded; /* aml_data() cache; dropped by aml_append() */
+    struct aml_buf own_body; /* what body points to */
 };
 
 struct aml *aml_node_new(enum aml_kind kind, const uint8_t *op,
@@ -35,9 +56,9 @@ struct aml *aml_node_new(enum aml_kind kind, const uint8_t *op,
 struct aml *aml_expr_new(uint8_t op);
 struct aml *aml_ext_expr_new(uint8_t op);
 
-void aml_put_byte(GByteArray *out, uint8_t b);
-void aml_put_le(GByteArray *out, uint64_t v, unsigned bytes);
-void aml_put_int(GByteArray *out, uint64_t v);
-void aml_put_namestring(GByteArray *out, const char *path);
+void aml_put_byte(struct aml_buf *out, uint8_t b);
+void aml_put_le(struct aml_buf *out, uint64_t v, unsigned bytes);
+void aml_put_int(struct aml_buf *out, uint64_t v);
+void aml_put_namestring(struct aml_buf *out, const char *path);
 /* Encodes child (complete, with opcode and PkgLength) into out; frees it. */
-void aml_put_node(GByteArray *out, struct aml *child);
+void aml_put_node(struct aml_buf *out, struct aml *child);

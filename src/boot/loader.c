@@ -181,17 +181,12 @@ bool loader_write(struct memmap *mm, uint64_t gpa, const void *src,
 bool loader_zero(struct memmap *mm, uint64_t gpa, uint64_t len,
                  const char *what, GError **err)
 {
-    static const uint8_t zeros[65536];
-
-    while (len) {
-        uint64_t n = MIN(len, (uint64_t)sizeof(zeros));
-
-        if (!loader_write(mm, gpa, zeros, n, what, err))
-            return false;
-        gpa += n;
-        len -= n;
-    }
-    return true;
+    if (len == 0 || memmap_zero(mm, gpa, len))
+        return true;
+    g_set_error(err, HM_ERROR, HM_ERROR_INVALID,
+                "cannot zero %s in guest memory [0x" X ", 0x" X "): the "
+                "range is not backed by a memory slot", what, gpa, gpa + len);
+    return false;
 }
 
 bool loader_cmdline_len(const char *cmdline, uint64_t max_len,

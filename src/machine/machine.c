@@ -259,7 +259,10 @@ static bool load_kernel(struct machine *m, GError **err)
         img.initrd = g_bytes_get_data(m->initrd_image, &len);
         img.initrd_size = len;
     }
-    if (linux_cmdline_for_image(img.kernel, img.kernel_size, m->cfg.cmdline,
+    /* The bundled guest is not Linux: no need to search its 60 KiB for
+     * Linux's banner (64 K instructions at every start). */
+    if (linux_cmdline_for_image(m->kernel_image ? img.kernel : NULL,
+                                img.kernel_size, m->cfg.cmdline,
             &(struct linux_cmdline_policy){
                 .slots = m->cfg.slots,
                 .memhp_default_off = m->cfg.linux_memhp_default_off },

@@ -339,6 +339,49 @@ bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len)
 }
 
 /*
+ * Zeroes one slot's [off, off + n) 4 KiB piece by piece, only the pieces
+ * that are not zero already. A store would fault in a page the kernel has
+ * never given this process (and make it resident); a load of such a page
+ * maps the shared zero page, which is not zeroed again nor counted in RSS.
+ */
+static void zero_slot_locked(struct memmap *mm, const struct memmap_slot *s,
+                             uint64_t off, uint64_t n)
+{
+    static const uint8_t zeros[4096];
+
+    while (n) {
+        uint8_t *p = (uint8_t *)s->hva + off;
+        uint64_t chunk = MIN(n, sizeof(zeros) - ((uintptr_t)p & 4095));
+
+        if (memcmp(p, zeros, chunk) != 0) {
+            memset(p, 0, chunk);
+            if (mm->write_hook)
+                mm->write_hook(mm->write_hook_opaque, s, off, chunk);
+        }
+        off += chunk;
+        n -= chunk;
+    }
+}
+
+bool memmap_zero(struct memmap *mm, uint64_t gpa, uint64_t len)
+{
+    bool ok;
+
+    g_rw_lock_reader_lock(&mm->lock);
+    ok = range_mapped_locked(mm, gpa, len);
+    while (ok && len) {
+        const struct memmap_slot *s = find_locked(mm, gpa);
+        uint64_t off = gpa - s->gpa, n = MIN(len, s->size - off);
+
+        zero_slot_locked(mm, s, off, n);
+        gpa += n;
+        len -= n;
+    }
+    g_rw_lock_reader_unlock(&mm->lock);
+    return ok;
+}
+
+/*
  * Copies len bytes from our own address space through the kernel; returns
  * how many it could (less at the first page it cannot fault in). Where
  * process_vm_readv() is refused (seccomp), a plain copy.

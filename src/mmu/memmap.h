@@ -96,6 +96,14 @@ bool memmap_write(struct memmap *mm, uint64_t gpa, const void *src,
 bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len);
 
 /*
+ * Makes [gpa, gpa + len) read as zeros, writing only the 4 KiB pieces that
+ * are not zero already (fresh guest RAM stays untouched: no page faulted
+ * in, no RSS); false when not all mapped. The write hook hears of the
+ * pieces written.
+ */
+bool memmap_zero(struct memmap *mm, uint64_t gpa, uint64_t len);
+
+/*
  * memmap_read() for guest memory the host may fail to provide: the copy is
  * made by the kernel (process_vm_readv() on this process), so a page behind
  * a truncated backing file or an exhausted huge page pool makes it return

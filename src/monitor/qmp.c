@@ -120,6 +120,8 @@ void qmp_server_free(struct qmp_server *s)
     }
     g_free(s->read_buf);
     qmp_fds_free(s);
+    if (s->spare_tok)
+        json_tokener_free(s->spare_tok);
     g_hash_table_destroy(s->by_name);
     g_hash_table_destroy(s->oob_names);
     g_ptr_array_free(s->commands, TRUE);
@@ -370,7 +372,7 @@ static void client_process_input(struct qmp_client *c)
         if (client_input_queued(c) == 0 || !client_may_frame(c))
             break;
         if (!c->input.tok)
-            qmp_input_init(&c->input);
+            qmp_input_init(&c->input, &c->server->spare_tok);
         r = qmp_input_feed(&c->input, (const char *)c->inbuf->data + c->inpos,
                            c->inbuf->len - c->inpos, &used, &value, &error);
         c->inpos += used;
@@ -388,9 +390,12 @@ static void client_process_input(struct qmp_client *c)
     if (client_input_queued(c) == 0) {
         g_clear_pointer(&c->inbuf, g_byte_array_unref);
         c->inpos = 0;
-        /* Between requests, the tokener goes too. */
+        /* Between requests, the tokener goes too: to the server's spare,
+         * so the next request (this client's or another's) need not make
+         * one, while idle clients hold none. */
         if (c->input.tok && qmp_input_between_values(&c->input))
-            qmp_input_destroy(&c->input);
+            qmp_input_release(&c->input,
+                              c->server ? &c->server->spare_tok : NULL);
     } else if (c->inpos > 0) {
         g_byte_array_remove_range(c->inbuf, 0, c->inpos);
         c->inpos = 0;

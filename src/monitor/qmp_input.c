@@ -35,14 +35,29 @@
 /* QEMU's JSON parser also limits nesting to 1024 levels. */
 #define QMP_MAX_DEPTH 1024
 
-void qmp_input_init(struct qmp_input *in)
+void qmp_input_init(struct qmp_input *in, struct json_tokener **spare)
 {
     memset(in, 0, sizeof(*in));
+    if (spare && *spare) {
+        in->tok = *spare;
+        *spare = NULL;
+        return;
+    }
     in->tok = json_tokener_new_ex(QMP_MAX_DEPTH);
     /*
      * Non-strict mode on purpose: QMP accepts 'single-quoted' strings, which
      * json-c only accepts when not strict.
      */
+}
+
+void qmp_input_release(struct qmp_input *in, struct json_tokener **spare)
+{
+    if (in->tok && spare && !*spare) {
+        json_tokener_reset(in->tok);
+        *spare = in->tok;
+        in->tok = NULL;
+    }
+    qmp_input_destroy(in);
 }
 
 void qmp_input_destroy(struct qmp_input *in)

@@ -46,8 +46,16 @@ struct qmp_input {
     struct json_lex lex;    /* the current value's bytes so far */
 };
 
-/* init allocates the tokener (tok); destroy frees it and leaves tok NULL. */
-void qmp_input_init(struct qmp_input *in);
+/*
+ * init gives the input a tokener (tok): *spare if there is one (which it
+ * takes, leaving NULL), else a new one; spare may be NULL. json-c's
+ * tokener clears a stack of QMP_MAX_DEPTH levels (40 KiB) when it is made:
+ * about 68 K instructions, more than the rest of a request. release hands
+ * the tokener back to *spare when that is empty, else frees it; destroy
+ * frees it. Both leave tok NULL.
+ */
+void qmp_input_init(struct qmp_input *in, struct json_tokener **spare);
+void qmp_input_release(struct qmp_input *in, struct json_tokener **spare);
 void qmp_input_destroy(struct qmp_input *in);
 /*
  * True when no value is partly read (nor being discarded): destroying the
@@ -109,6 +117,7 @@ struct qmp_server {
     GPtrArray *clients;             /* struct qmp_client *, one ref each */
     GPtrArray *listeners;           /* struct qmp_listener * */
     guint8 *read_buf;               /* QMP_READ_CHUNK bytes, for recv() */
+    struct json_tokener *spare_tok; /* an idle client's, for the next */
     GSource *trim;                  /* gives freed heap back, once idle */
     unsigned event_period_ms;       /* of the event rate limits */
     GMutex events_lock;             /* guards the three members below */
