@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
+#include "mignode.h"
 #include "qmpclient.h"
 #include "vmrunner.h"
 
@@ -28,14 +29,9 @@
 #define SEED            "5eed"
 #define SEED2           "beef"
 
-struct node {
-    struct vm *vm;
-    struct qmp *qmp;
-};
-
 struct fixture {
     char *dir;
-    struct node src;
+    struct mig_node src;
     uint64_t dimm_addr;
     char *ranges;       /* "BASE SIZE BASE SIZE" for pattern commands */
 };
@@ -51,110 +47,22 @@ static const char *const dst_args[] = {
     "-object", "memory-backend-memfd,id=mem1,size=128M,share=on",
     "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
 
-static void start(struct fixture *f, struct node *n, const char *name,
+static void start(struct fixture *f, struct mig_node *n, const char *name,
                   const char *const *extra, const char *incoming)
 {
-    g_autofree char *sock = g_strdup_printf("%s/%s.sock", f->dir, name);
-    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off",
-                                            sock);
-    GPtrArray *args = g_ptr_array_new();
-
-    g_ptr_array_add(args, "-m");
-    g_ptr_array_add(args, MEM);
-    g_ptr_array_add(args, "-qmp");
-    g_ptr_array_add(args, spec);
-    for (; extra && *extra; extra++)
-        g_ptr_array_add(args, (gpointer)*extra);
-    if (incoming) {
-        g_ptr_array_add(args, "-incoming");
-        g_ptr_array_add(args, (gpointer)incoming);
-    }
-    g_ptr_array_add(args, NULL);
-    n->vm = vm_spawn((const char *const *)args->pdata);
-    g_ptr_array_free(args, TRUE);
-    n->qmp = qmp_connect(sock, TIMEOUT_MS);
-}
-
-static void stop_node(struct node *n)
-{
-    if (n->qmp)
-        qmp_close(n->qmp);
-    if (n->vm)
-        vm_free(n->vm);
-    memset(n, 0, sizeof(*n));
-}
-
-static json_object *member(json_object *o, const char *name)
-{
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(o, name, &v))
-        g_error("no '%s' in %s", name, json_object_to_json_string(o));
-    return v;
-}
-
-static char *line_or_die(struct node *n, const char *prefix)
-{
-    char *line = vm_wait_line(n->vm, prefix, TIMEOUT_MS);
-
-    if (!line)
-        g_error("no '%s' line; console:\n%s\nstderr:\n%s", prefix,
-                vm_console(n->vm), vm_stderr(n->vm));
-    return line;
-}
-
-static void expect_state(struct node *n, const char *want)
-{
-    json_object *r = qmp_return(n->qmp, "{\"execute\": \"query-status\"}");
-
-    g_assert_cmpstr(json_object_get_string(member(r, "status")), ==, want);
-    json_object_put(r);
-}
-
-static void expect_migration_event(struct node *n, const char *status)
-{
-    json_object *ev = qmp_wait_event(n->qmp, "MIGRATION", TIMEOUT_MS);
-
-    g_assert_nonnull(ev);
-    g_assert_cmpstr(json_object_get_string(member(member(ev, "data"),
-                                                  "status")), ==, status);
-    json_object_put(ev);
-}
-
-static void expect_event(struct node *n, const char *name)
-{
-    json_object *ev = qmp_wait_event(n->qmp, name, TIMEOUT_MS);
-
-    g_assert_nonnull(ev);
-    json_object_put(ev);
+    mig_node_start(n, f->dir, name, MEM, extra, incoming);
 }
 
 /* The source: shared boot RAM (or private, boot NULL), a DIMM of type. */
 static void start_source(struct fixture *f, const char *const *boot,
                          const char *dimm_type)
 {
-    g_autofree char *line = NULL;
-    const char *at;
-
     start(f, &f->src, "src", boot, NULL);
-    g_free(line_or_die(&f->src, "hotmem-guest: ready"));
-    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
-           "\"arguments\": {\"capabilities\": [{\"capability\": \"events\","
-           " \"state\": true}]}}");
-    qmp_ok(f->src.qmp, "{\"execute\": \"object-add\", \"arguments\": "
-           "{\"qom-type\": \"%s\", \"id\": \"mem1\", \"size\": 134217728}}",
-           dimm_type);
-    qmp_ok(f->src.qmp, "{\"execute\": \"device_add\", \"arguments\": "
-           "{\"driver\": \"pc-dimm\", \"id\": \"dimm1\", \"memdev\": "
-           "\"mem1\"}}");
-    line = line_or_die(&f->src, "hotmem-guest: dimm slot=0");
-    at = strstr(line, "online addr=");
-    g_assert_nonnull(at);
-    f->dimm_addr = g_ascii_strtoull(at + strlen("online addr="), NULL, 16);
-    f->ranges = g_strdup_printf("0x%" G_GINT64_MODIFIER "x 0x%"
-                                G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
-                                "x 0x%" G_GINT64_MODIFIER "x", BOOT_BASE,
-                                RANGE, f->dimm_addr, RANGE);
+    g_free(mig_line(&f->src, "hotmem-guest: ready"));
+    f->dimm_addr = mig_hot_add_dimm(&f->src, dimm_type);
+    /* Pages the writer has not reached must read as never written. */
+    mig_clear_memcheck(&f->src, f->dimm_addr, f->dimm_addr, RANGE);
+    f->ranges = mig_ranges(BOOT_BASE, f->dimm_addr, RANGE);
 }
 
 static void setup(struct fixture *f, gconstpointer data)
@@ -168,21 +76,10 @@ static void setup(struct fixture *f, gconstpointer data)
 
 static void teardown(struct fixture *f, gconstpointer data)
 {
-    GDir *d;
-    const char *name;
-
     if (!f->dir)
         return;
-    stop_node(&f->src);
-    d = g_dir_open(f->dir, 0, NULL);
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(f->dir, name, NULL);
-
-        g_unlink(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(f->dir);
+    mig_node_stop(&f->src);
+    mig_remove_dir(f->dir);
     g_free(f->dir);
     g_free(f->ranges);
 }
@@ -194,26 +91,16 @@ static bool skipped(struct fixture *f)
     return !f->dir;
 }
 
-static void pattern_start(struct fixture *f, struct node *n,
+static void pattern_start(struct fixture *f, struct mig_node *n,
                           const char *seed, unsigned rate, unsigned seconds)
 {
-    g_autofree char *cmd = g_strdup_printf("pattern %s %u %u %s", seed,
-                                           rate, seconds, f->ranges);
-
-    g_assert_true(vm_send(n->vm, cmd));
+    mig_pattern_start(n, seed, rate, seconds, f->ranges);
 }
 
-static void pattern_check(struct fixture *f, struct node *n,
+static void pattern_check(struct fixture *f, struct mig_node *n,
                           const char *seed)
 {
-    g_autofree char *cmd = g_strdup_printf("pattern-check %s %s", seed,
-                                           f->ranges);
-    g_autofree char *line = NULL;
-
-    g_assert_true(vm_send(n->vm, cmd));
-    line = line_or_die(n, "hotmem-guest: pattern-check");
-    if (!strstr(line, "pattern-check ok"))
-        g_error("%s", line);
+    mig_pattern_check(n, seed, f->ranges);
 }
 
 static gint cmp_u64(gconstpointer a, gconstpointer b)
@@ -228,16 +115,10 @@ static char *socket_uri(struct fixture *f)
     return g_strdup_printf("unix:%s/mig-%u.sock", f->dir, g_random_int());
 }
 
-static void set_cpr_mode(struct node *n)
+static void set_cpr_mode(struct mig_node *n)
 {
     qmp_ok(n->qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"mode\": \"cpr-transfer\"}}");
-}
-
-static void migrate(struct node *n, const char *uri)
-{
-    qmp_ok(n->qmp, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
-           "\"%s\"}}", uri);
 }
 
 /* The inodes of the memfds process pid holds, sorted: "123 456". */
@@ -301,23 +182,23 @@ static uint64_t memfd_allocated(int pid)
 static void test_precopy_holes(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     uint64_t before, after, on_dst;
 
     if (skipped(f))
         return;
     start_source(f, boot_args, "memory-backend-memfd");
     pattern_start(f, &f->src, SEED, 0, 1);
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     uri = socket_uri(f);
     start(f, &dst, "dst", dst_args, uri);
     before = memfd_allocated(vm_pid(f->src.vm));
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
-    expect_migration_event(&f->src, "device");
-    expect_migration_event(&f->src, "completed");
-    expect_event(&dst, "RESUME");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
+    mig_expect_migration_event(&f->src, "device");
+    mig_expect_migration_event(&f->src, "completed");
+    mig_expect_event(&dst, "RESUME");
     after = memfd_allocated(vm_pid(f->src.vm));
     on_dst = memfd_allocated(vm_pid(dst.vm));
     g_test_message("memfd bytes allocated: source %" G_GUINT64_FORMAT
@@ -327,14 +208,14 @@ static void test_precopy_holes(struct fixture *f, gconstpointer data)
     g_assert_cmpuint(after, ==, before);
     g_assert_cmpuint(on_dst, <=, before + (4u << 20));
     pattern_check(f, &dst, SEED);
-    stop_node(&dst);
+    mig_node_stop(&dst);
 }
 
 static void quit_old(struct fixture *f)
 {
     qmp_ok(f->src.qmp, "{\"execute\": \"quit\"}");
     g_assert_cmpint(vm_wait_exit(f->src.vm, TIMEOUT_MS), ==, 0);
-    stop_node(&f->src);
+    mig_node_stop(&f->src);
 }
 
 /* data: non-NULL to check the new guest's reads while the old process
@@ -343,7 +224,7 @@ static void test_transfer(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = NULL, *line = NULL, *src_fds = NULL;
     g_autofree char *dst_fds = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     json_object *info, *ram;
     bool old_alive = data != NULL;
 
@@ -356,31 +237,31 @@ static void test_transfer(struct fixture *f, gconstpointer data)
     pattern_start(f, &f->src, SEED, 20000, 2);
     g_usleep(300000);
     set_cpr_mode(&f->src);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_event(&f->src, "STOP");
-    expect_migration_event(&f->src, "active");
-    expect_migration_event(&f->src, "completed");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_event(&f->src, "STOP");
+    mig_expect_migration_event(&f->src, "active");
+    mig_expect_migration_event(&f->src, "completed");
     info = qmp_return(f->src.qmp, "{\"execute\": \"query-migrate\"}");
-    ram = member(info, "ram");
-    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+    ram = mig_member(info, "ram");
+    g_assert_cmpstr(json_object_get_string(mig_member(info, "status")), ==,
                     "completed");
-    g_assert_cmpint(json_object_get_int64(member(ram, "total")), ==,
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "total")), ==,
                     (256 + 128) << 20);
     /* No page went over the socket: the stream is the state alone. */
-    g_assert_cmpint(json_object_get_int64(member(ram, "normal")), ==, 0);
-    g_assert_cmpint(json_object_get_int64(member(ram, "transferred")), <,
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "normal")), ==, 0);
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "transferred")), <,
                     256 << 10);
     json_object_put(info);
-    expect_state(&f->src, "postmigrate");
+    mig_expect_state(&f->src, "postmigrate");
     /* The old process cannot run the guest again: it is the new one's. */
     qmp_fails(f->src.qmp, "the guest's memory was handed over to another "
               "hotmem (migration mode cpr-transfer): this one cannot run it "
               "again", "{\"execute\": \"cont\"}");
     qmp_fails(f->src.qmp, "cannot run it again",
               "{\"execute\": \"system_reset\"}");
-    expect_event(&dst, "RESUME");
-    expect_state(&dst, "running");
+    mig_expect_event(&dst, "RESUME");
+    mig_expect_state(&dst, "running");
     /* The same memory, not a copy: the new process holds the old one's
      * memfds (the same inodes) and none of its own any more. */
     src_fds = memfd_inodes(vm_pid(f->src.vm));
@@ -398,21 +279,21 @@ static void test_transfer(struct fixture *f, gconstpointer data)
     if (!old_alive)
         quit_old(f);
 
-    g_free(line_or_die(&dst, "hotmem-guest: pattern done"));
+    g_free(mig_line(&dst, "hotmem-guest: pattern done"));
     pattern_check(f, &dst, SEED);
     /* Going on writing from where it stopped, then checked again. */
     pattern_start(f, &dst, SEED2, 0, 1);
-    g_free(line_or_die(&dst, "hotmem-guest: pattern done"));
+    g_free(mig_line(&dst, "hotmem-guest: pattern done"));
     pattern_check(f, &dst, SEED2);
     if (old_alive)
         quit_old(f);
     /* The DIMM is the destination's to give back. */
     qmp_ok(dst.qmp, "{\"execute\": \"device_del\", \"arguments\": "
            "{\"id\": \"dimm1\"}}");
-    line = line_or_die(&dst, "hotmem-guest: dimm slot=0");
+    line = mig_line(&dst, "hotmem-guest: dimm slot=0");
     g_assert_nonnull(strstr(line, "ejected"));
-    expect_event(&dst, "DEVICE_DELETED");
-    stop_node(&dst);
+    mig_expect_event(&dst, "DEVICE_DELETED");
+    mig_node_stop(&dst);
 }
 
 static void expect_failed_at_once(struct fixture *f, const char *needle)
@@ -421,14 +302,14 @@ static void expect_failed_at_once(struct fixture *f, const char *needle)
 
     qmp_fails(f->src.qmp, needle, "{\"execute\": \"migrate\", "
               "\"arguments\": {\"uri\": \"unix:%s/none.sock\"}}", f->dir);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "failed");
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "failed");
     info = qmp_return(f->src.qmp, "{\"execute\": \"query-migrate\"}");
-    g_assert_nonnull(strstr(json_object_get_string(member(info,
+    g_assert_nonnull(strstr(json_object_get_string(mig_member(info,
                                                           "error-desc")),
                             needle));
     json_object_put(info);
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
 }
 
 /* Boot RAM that is no shared backend's: refused, the guest runs on. */
@@ -442,14 +323,14 @@ static void test_private_boot_ram(struct fixture *f, gconstpointer data)
                           "compatible with cpr-transfer: it is no memory "
                           "backend object's");
     pattern_start(f, &f->src, SEED, 0, 1);
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     pattern_check(f, &f->src, SEED);
 }
 
 static void test_errors(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = NULL, *line = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     json_object *params;
     const char *const bad_dst[] = {
         "-object", "memory-backend-memfd,id=ram0,size=256M,share=on",
@@ -462,7 +343,7 @@ static void test_errors(struct fixture *f, gconstpointer data)
     start_source(f, boot_args, "memory-backend-ram");
     params = qmp_return(f->src.qmp,
                         "{\"execute\": \"query-migrate-parameters\"}");
-    g_assert_cmpstr(json_object_get_string(member(params, "mode")), ==,
+    g_assert_cmpstr(json_object_get_string(mig_member(params, "mode")), ==,
                     "normal");
     json_object_put(params);
     qmp_fails(f->src.qmp, "Parameter 'mode' does not accept value 'bogus'",
@@ -475,7 +356,7 @@ static void test_errors(struct fixture *f, gconstpointer data)
     set_cpr_mode(&f->src);
     params = qmp_return(f->src.qmp,
                         "{\"execute\": \"query-migrate-parameters\"}");
-    g_assert_cmpstr(json_object_get_string(member(params, "mode")), ==,
+    g_assert_cmpstr(json_object_get_string(mig_member(params, "mode")), ==,
                     "cpr-transfer");
     json_object_put(params);
     /* A private DIMM. */
@@ -486,10 +367,10 @@ static void test_errors(struct fixture *f, gconstpointer data)
     /* Replace it with a shared one. */
     qmp_ok(f->src.qmp, "{\"execute\": \"device_del\", \"arguments\": "
            "{\"id\": \"dimm1\"}}");
-    line = line_or_die(&f->src, "hotmem-guest: dimm slot=0");
+    line = mig_line(&f->src, "hotmem-guest: dimm slot=0");
     g_assert_nonnull(strstr(line, "ejected"));
     g_clear_pointer(&line, g_free);
-    expect_event(&f->src, "DEVICE_DELETED");
+    mig_expect_event(&f->src, "DEVICE_DELETED");
     qmp_ok(f->src.qmp, "{\"execute\": \"object-del\", \"arguments\": "
            "{\"id\": \"mem1\"}}");
     qmp_ok(f->src.qmp, "{\"execute\": \"object-add\", \"arguments\": "
@@ -498,40 +379,40 @@ static void test_errors(struct fixture *f, gconstpointer data)
     qmp_ok(f->src.qmp, "{\"execute\": \"device_add\", \"arguments\": "
            "{\"driver\": \"pc-dimm\", \"id\": \"dimm1\", \"memdev\": "
            "\"mem1\"}}");
-    line = line_or_die(&f->src, "hotmem-guest: dimm slot=0");
+    line = mig_line(&f->src, "hotmem-guest: dimm slot=0");
     g_assert_nonnull(strstr(line, "online addr="));
     /* A transport that cannot carry descriptors. */
     qmp_fails(f->src.qmp, "migration mode cpr-transfer hands guest memory "
               "over as file descriptors, which need a unix: socket, not "
               "'tcp:127.0.0.1:1'", "{\"execute\": \"migrate\", "
               "\"arguments\": {\"uri\": \"tcp:127.0.0.1:1\"}}");
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "failed");
-    expect_state(&f->src, "running");
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "failed");
+    mig_expect_state(&f->src, "running");
     /* A destination whose DIMM backend cannot take the memory: it says
      * why and exits; the source runs on as it was. */
     pattern_start(f, &f->src, SEED, 0, 1);
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     uri = socket_uri(f);
     start(f, &dst, "dst", bad_dst, uri);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_event(&f->src, "STOP");
-    expect_migration_event(&f->src, "active");
-    expect_migration_event(&f->src, "failed");
-    expect_event(&f->src, "RESUME");
-    expect_state(&f->src, "running");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_event(&f->src, "STOP");
+    mig_expect_migration_event(&f->src, "active");
+    mig_expect_migration_event(&f->src, "failed");
+    mig_expect_event(&f->src, "RESUME");
+    mig_expect_state(&f->src, "running");
     g_assert_cmpint(vm_wait_exit(dst.vm, TIMEOUT_MS), ==, 1);
     if (!strstr(vm_stderr(dst.vm), "RAM block 'dimm1': this side's memory "
                 "backend 'mem1' is memory-backend-ram"))
         g_error("destination's stderr: %s", vm_stderr(dst.vm));
-    stop_node(&dst);
+    mig_node_stop(&dst);
     {
         json_object *info = qmp_return(f->src.qmp,
                                        "{\"execute\": \"query-migrate\"}");
 
         g_assert_nonnull(strstr(json_object_get_string(
-                                    member(info, "error-desc")),
+                                    mig_member(info, "error-desc")),
                                 "destination refused the stream: RAM block "
                                 "'dimm1': this side's memory backend 'mem1' "
                                 "is memory-backend-ram"));
@@ -539,7 +420,7 @@ static void test_errors(struct fixture *f, gconstpointer data)
     }
     pattern_check(f, &f->src, SEED);
     pattern_start(f, &f->src, SEED2, 0, 1);
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     pattern_check(f, &f->src, SEED2);
 }
 

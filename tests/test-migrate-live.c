@@ -21,6 +21,7 @@
 #include <glib/gstdio.h>
 #include <json-c/json.h>
 
+#include "mignode.h"
 #include "qmpclient.h"
 #include "vmrunner.h"
 
@@ -32,14 +33,9 @@
 /* Longer than any migration here: a console line ends it sooner. */
 #define WRITER_SECONDS  300
 
-struct node {
-    struct vm *vm;
-    struct qmp *qmp;
-};
-
 struct fixture {
     char *dir;
-    struct node src;
+    struct mig_node src;
     uint64_t dimm_addr;
     char *ranges;       /* "BASE SIZE BASE SIZE" for pattern commands */
     bool ring;          /* every node logs with KVM's dirty ring */
@@ -63,79 +59,17 @@ static const char *const wrong_dimm_args[] = {
     "-object", "memory-backend-ram,id=mem1,size=256M",
     "-device", "pc-dimm,id=dimm1,memdev=mem1", NULL };
 
-static void start(struct fixture *f, struct node *n, const char *name,
+static void start(struct fixture *f, struct mig_node *n, const char *name,
                   const char *const *extra, const char *incoming)
 {
-    g_autofree char *sock = g_strdup_printf("%s/%s.sock", f->dir, name);
-    g_autofree char *spec = g_strdup_printf("unix:%s,server=on,wait=off",
-                                            sock);
-    GPtrArray *args = g_ptr_array_new();
-
-    g_ptr_array_add(args, "-m");
-    g_ptr_array_add(args, MEM);
-    g_ptr_array_add(args, "-qmp");
-    g_ptr_array_add(args, spec);
-    for (; extra && *extra; extra++)
-        g_ptr_array_add(args, (gpointer)*extra);
-    if (incoming) {
-        g_ptr_array_add(args, "-incoming");
-        g_ptr_array_add(args, (gpointer)incoming);
-    }
-    g_ptr_array_add(args, NULL);
-    n->vm = vm_spawn((const char *const *)args->pdata);
-    g_ptr_array_free(args, TRUE);
-    n->qmp = qmp_connect(sock, TIMEOUT_MS);
-}
-
-static void stop_node(struct node *n)
-{
-    if (n->qmp)
-        qmp_close(n->qmp);
-    if (n->vm)
-        vm_free(n->vm);
-    memset(n, 0, sizeof(*n));
-}
-
-static json_object *member(json_object *o, const char *name)
-{
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(o, name, &v))
-        g_error("no '%s' in %s", name, json_object_to_json_string(o));
-    return v;
-}
-
-static char *line_or_die(struct node *n, const char *prefix)
-{
-    char *line = vm_wait_line(n->vm, prefix, TIMEOUT_MS);
-
-    if (!line)
-        g_error("no '%s' line; console:\n%s\nstderr:\n%s", prefix,
-                vm_console(n->vm), vm_stderr(n->vm));
-    return line;
-}
-
-static char *run_state(struct node *n)
-{
-    json_object *r = qmp_return(n->qmp, "{\"execute\": \"query-status\"}");
-    char *state = g_strdup(json_object_get_string(member(r, "status")));
-
-    json_object_put(r);
-    return state;
-}
-
-static void expect_state(struct node *n, const char *want)
-{
-    g_autofree char *s = run_state(n);
-
-    g_assert_cmpstr(s, ==, want);
+    mig_node_start(n, f->dir, name, MEM, extra, incoming);
 }
 
 /* Polls query-status until the run state leaves "inmigrate"; then want. */
-static void wait_loaded(struct node *n, const char *want)
+static void wait_loaded(struct mig_node *n, const char *want)
 {
     for (int i = 0; i < TIMEOUT_MS / 20; i++) {
-        g_autofree char *s = run_state(n);
+        g_autofree char *s = mig_run_state(n);
 
         if (strcmp(s, "inmigrate")) {
             g_assert_cmpstr(s, ==, want);
@@ -146,40 +80,22 @@ static void wait_loaded(struct node *n, const char *want)
     g_error("the destination is still inmigrate after %d ms", TIMEOUT_MS);
 }
 
-static void expect_migration_event(struct node *n, const char *status)
-{
-    json_object *ev = qmp_wait_event(n->qmp, "MIGRATION", TIMEOUT_MS);
-
-    g_assert_nonnull(ev);
-    g_assert_cmpstr(json_object_get_string(member(member(ev, "data"),
-                                                  "status")), ==, status);
-    json_object_put(ev);
-}
-
-static void expect_event(struct node *n, const char *name)
-{
-    json_object *ev = qmp_wait_event(n->qmp, name, TIMEOUT_MS);
-
-    g_assert_nonnull(ev);
-    json_object_put(ev);
-}
-
-static json_object *query_migrate(struct node *n)
+static json_object *query_migrate(struct mig_node *n)
 {
     return qmp_return(n->qmp, "{\"execute\": \"query-migrate\"}");
 }
 
 /* Polls query-migrate until dirty-sync-count reaches count (active). */
-static void wait_syncs(struct node *n, int64_t count)
+static void wait_syncs(struct mig_node *n, int64_t count)
 {
     for (int i = 0; i < TIMEOUT_MS / 50; i++) {
         json_object *info = query_migrate(n);
-        const char *st = json_object_get_string(member(info, "status"));
+        const char *st = json_object_get_string(mig_member(info, "status"));
         int64_t syncs = 0;
         json_object *ram = NULL;
 
         if (json_object_object_get_ex(info, "ram", &ram))
-            syncs = json_object_get_int64(member(ram, "dirty-sync-count"));
+            syncs = json_object_get_int64(mig_member(ram, "dirty-sync-count"));
         if (strcmp(st, "active") && strcmp(st, "setup"))
             g_error("migration left active early: %s",
                     json_object_to_json_string(info));
@@ -193,9 +109,6 @@ static void wait_syncs(struct node *n, int64_t count)
 
 static void setup(struct fixture *f, gconstpointer data)
 {
-    g_autofree char *line = NULL;
-    const char *at;
-
     memset(f, 0, sizeof(*f));
     if (vm_kvm_unavailable())
         return;
@@ -203,43 +116,20 @@ static void setup(struct fixture *f, gconstpointer data)
     g_assert_nonnull(f->dir);
     f->ring = data && !strcmp(data, "ring");
     start(f, &f->src, "src", f->ring ? ring_args : NULL, NULL);
-    g_free(line_or_die(&f->src, "hotmem-guest: ready"));
-    qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-capabilities\", "
-           "\"arguments\": {\"capabilities\": [{\"capability\": \"events\","
-           " \"state\": true}]}}");
-    qmp_ok(f->src.qmp, "{\"execute\": \"object-add\", \"arguments\": "
-           "{\"qom-type\": \"memory-backend-ram\", \"id\": \"mem1\", "
-           "\"size\": 134217728}}");
-    qmp_ok(f->src.qmp, "{\"execute\": \"device_add\", \"arguments\": "
-           "{\"driver\": \"pc-dimm\", \"id\": \"dimm1\", \"memdev\": "
-           "\"mem1\"}}");
-    line = line_or_die(&f->src, "hotmem-guest: dimm slot=0");
-    at = strstr(line, "online addr=");
-    g_assert_nonnull(at);
-    f->dimm_addr = g_ascii_strtoull(at + strlen("online addr="), NULL, 16);
-    f->ranges = g_strdup_printf("0x%" G_GINT64_MODIFIER "x 0x%"
-                                G_GINT64_MODIFIER "x 0x%" G_GINT64_MODIFIER
-                                "x 0x%" G_GINT64_MODIFIER "x", BOOT_BASE,
-                                RANGE, f->dimm_addr, RANGE);
+    g_free(mig_line(&f->src, "hotmem-guest: ready"));
+    f->dimm_addr = mig_hot_add_dimm(&f->src, "memory-backend-ram");
+    /* Pages the writer has not reached at the switch-over must read as
+     * never written (a loaded host writes slowly). */
+    mig_clear_memcheck(&f->src, f->dimm_addr, f->dimm_addr, RANGE);
+    f->ranges = mig_ranges(BOOT_BASE, f->dimm_addr, RANGE);
 }
 
 static void teardown(struct fixture *f, gconstpointer data)
 {
-    GDir *d;
-    const char *name;
-
     if (!f->dir)
         return;
-    stop_node(&f->src);
-    d = g_dir_open(f->dir, 0, NULL);
-    while (d && (name = g_dir_read_name(d))) {
-        g_autofree char *p = g_build_filename(f->dir, name, NULL);
-
-        g_unlink(p);
-    }
-    if (d)
-        g_dir_close(d);
-    g_rmdir(f->dir);
+    mig_node_stop(&f->src);
+    mig_remove_dir(f->dir);
     g_free(f->dir);
     g_free(f->ranges);
 }
@@ -252,27 +142,15 @@ static bool skipped(struct fixture *f)
 }
 
 /* Starts the writer: rate pages per second for seconds, both ranges. */
-static void pattern_start(struct fixture *f, struct node *n, unsigned rate,
-                          unsigned seconds)
+static void pattern_start(struct fixture *f, struct mig_node *n,
+                          unsigned rate, unsigned seconds)
 {
-    g_autofree char *cmd = g_strdup_printf("pattern " SEED " %u %u %s",
-                                           rate, seconds, f->ranges);
-
-    g_assert_true(vm_send(n->vm, cmd));
-    /* Not just sent: running (a loaded host can be slow to read it). */
-    g_free(line_or_die(n, "hotmem-guest: pattern started"));
+    mig_pattern_start(n, SEED, rate, seconds, f->ranges);
 }
 
-static void pattern_check(struct fixture *f, struct node *n)
+static void pattern_check(struct fixture *f, struct mig_node *n)
 {
-    g_autofree char *cmd = g_strdup_printf("pattern-check " SEED " %s",
-                                           f->ranges);
-    g_autofree char *line = NULL;
-
-    g_assert_true(vm_send(n->vm, cmd));
-    line = line_or_die(n, "hotmem-guest: pattern-check");
-    if (!strstr(line, "pattern-check ok"))
-        g_error("%s", line);
+    mig_pattern_check(n, SEED, f->ranges);
 }
 
 /* A free TCP port on the loopback (bound, then released). */
@@ -296,36 +174,30 @@ static char *target_uri(struct fixture *f, const char *transport)
     return g_strdup_printf("unix:%s/mig-%u.sock", f->dir, g_random_int());
 }
 
-static void migrate(struct node *n, const char *uri)
-{
-    qmp_ok(n->qmp, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
-           "\"%s\"}}", uri);
-}
-
 /* Waits for the MIGRATION events of a whole pre-copy on the source. */
-static void expect_precopy_events(struct node *n)
+static void expect_precopy_events(struct mig_node *n)
 {
-    expect_migration_event(n, "setup");
-    expect_migration_event(n, "active");
-    expect_migration_event(n, "device");
-    expect_migration_event(n, "completed");
+    mig_expect_migration_event(n, "setup");
+    mig_expect_migration_event(n, "active");
+    mig_expect_migration_event(n, "device");
+    mig_expect_migration_event(n, "completed");
 }
 
 static void check_completed(struct fixture *f)
 {
-    json_object *info = query_migrate(&f->src), *ram = member(info, "ram");
+    json_object *info = query_migrate(&f->src), *ram = mig_member(info, "ram");
 
-    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+    g_assert_cmpstr(json_object_get_string(mig_member(info, "status")), ==,
                     "completed");
-    g_assert_cmpint(json_object_get_int64(member(ram, "total")), ==,
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "total")), ==,
                     (256 + 128) << 20);
-    g_assert_cmpint(json_object_get_int64(member(ram, "remaining")), ==, 0);
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "remaining")), ==, 0);
     /* The first pass, and at least the last harvest after the stop. */
-    g_assert_cmpint(json_object_get_int64(member(ram, "dirty-sync-count")),
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "dirty-sync-count")),
                     >=, 2);
-    g_assert_cmpint(json_object_get_int64(member(ram, "normal")), >, 0);
-    member(info, "downtime");
-    member(info, "total-time");
+    g_assert_cmpint(json_object_get_int64(mig_member(ram, "normal")), >, 0);
+    mig_member(info, "downtime");
+    mig_member(info, "total-time");
     json_object_put(info);
 }
 
@@ -333,7 +205,7 @@ static void check_completed(struct fixture *f)
  * The writer started on the source ran across the switch-over: the
  * source never said it ended (its console is final: it is stopped).
  */
-static void expect_writer_moved(struct node *src)
+static void expect_writer_moved(struct mig_node *src)
 {
     char *line = vm_wait_line(src->vm, "hotmem-guest: pattern done", 200);
 
@@ -347,7 +219,7 @@ static void expect_writer_moved(struct node *src)
  * (it says where it stopped), the guest answers, every byte of every
  * pattern page is checked, it writes on from there and is checked again.
  */
-static void check_patterns(struct fixture *f, struct node *dst,
+static void check_patterns(struct fixture *f, struct mig_node *dst,
                            bool paused)
 {
     g_assert_true(vm_send(dst->vm, "ping"));
@@ -358,16 +230,16 @@ static void check_patterns(struct fixture *f, struct node *dst,
      */
     if (paused)
         qmp_ok(dst->qmp, "{\"execute\": \"cont\"}");
-    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
-    g_free(line_or_die(dst, "hotmem-guest: pong"));
+    g_free(mig_line(dst, "hotmem-guest: pattern done"));
+    g_free(mig_line(dst, "hotmem-guest: pong"));
     pattern_check(f, dst);
     pattern_start(f, dst, 0, 1);
-    g_free(line_or_die(dst, "hotmem-guest: pattern done"));
+    g_free(mig_line(dst, "hotmem-guest: pattern done"));
     pattern_check(f, dst);
 }
 
 /* The destination runs the guest on; device_del ejects the DIMM there. */
-static void check_destination(struct fixture *f, struct node *dst)
+static void check_destination(struct fixture *f, struct mig_node *dst)
 {
     g_autofree char *line = NULL;
 
@@ -375,16 +247,16 @@ static void check_destination(struct fixture *f, struct node *dst)
     check_patterns(f, dst, false);
     qmp_ok(dst->qmp, "{\"execute\": \"device_del\", \"arguments\": "
            "{\"id\": \"dimm1\"}}");
-    line = line_or_die(dst, "hotmem-guest: dimm slot=0");
+    line = mig_line(dst, "hotmem-guest: dimm slot=0");
     g_assert_nonnull(strstr(line, "ejected"));
-    expect_event(dst, "DEVICE_DELETED");
+    mig_expect_event(dst, "DEVICE_DELETED");
 }
 
 static void test_live(struct fixture *f, gconstpointer data)
 {
     const char *transport = data;
     g_autofree char *uri = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
 
     if (skipped(f))
         return;
@@ -393,15 +265,15 @@ static void test_live(struct fixture *f, gconstpointer data)
     /* The writer runs through the migration and ends on the destination. */
     pattern_start(f, &f->src, 20000, WRITER_SECONDS);
     g_usleep(300000);
-    migrate(&f->src, uri);
+    mig_migrate(&f->src, uri);
     expect_precopy_events(&f->src);
     check_completed(f);
     /* As QEMU's source: stopped for good, until cont. */
-    expect_state(&f->src, "postmigrate");
-    expect_event(&dst, "RESUME");
-    expect_state(&dst, "running");
+    mig_expect_state(&f->src, "postmigrate");
+    mig_expect_event(&dst, "RESUME");
+    mig_expect_state(&dst, "running");
     check_destination(f, &dst);
-    stop_node(&dst);
+    mig_node_stop(&dst);
 }
 
 /*
@@ -411,7 +283,7 @@ static void test_live(struct fixture *f, gconstpointer data)
 static void test_converge(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = target_uri(f, "unix");
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     json_object *info;
 
     if (skipped(f))
@@ -426,26 +298,26 @@ static void test_converge(struct fixture *f, gconstpointer data)
            "\"arguments\": {\"max-bandwidth\": 4194304}}");
     pattern_start(f, &f->src, 2048, WRITER_SECONDS);
     g_usleep(300000);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     wait_syncs(&f->src, 3);
     info = query_migrate(&f->src);
-    g_assert_cmpint(json_object_get_int64(member(member(info, "ram"),
+    g_assert_cmpint(json_object_get_int64(mig_member(mig_member(info, "ram"),
                                                  "dirty-pages-rate")), >, 0);
-    g_assert_cmpint(json_object_get_int64(member(info, "expected-downtime")),
+    g_assert_cmpint(json_object_get_int64(mig_member(info, "expected-downtime")),
                     >, 300);
     json_object_put(info);
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 0}}");
-    expect_migration_event(&f->src, "device");
-    expect_migration_event(&f->src, "completed");
+    mig_expect_migration_event(&f->src, "device");
+    mig_expect_migration_event(&f->src, "completed");
     check_completed(f);
-    expect_event(&dst, "RESUME");
-    expect_state(&dst, "running");
+    mig_expect_event(&dst, "RESUME");
+    mig_expect_state(&dst, "running");
     check_destination(f, &dst);
-    stop_node(&dst);
+    mig_node_stop(&dst);
 }
 
 /*
@@ -459,8 +331,8 @@ static void test_converge(struct fixture *f, gconstpointer data)
 #define STRESS_ROUNDS   3
 #define STRESS_SYNCS    6
 
-static void stress_round(struct fixture *f, struct node *from,
-                         struct node *to, const char *name)
+static void stress_round(struct fixture *f, struct mig_node *from,
+                         struct mig_node *to, const char *name)
 {
     g_autofree char *uri = target_uri(f, "unix");
     json_object *info;
@@ -474,16 +346,16 @@ static void stress_round(struct fixture *f, struct node *from,
            "\"arguments\": {\"max-bandwidth\": 33554432}}");
     pattern_start(f, from, 0, WRITER_SECONDS);
     g_usleep(200000);
-    migrate(from, uri);
-    expect_migration_event(from, "setup");
-    expect_migration_event(from, "active");
+    mig_migrate(from, uri);
+    mig_expect_migration_event(from, "setup");
+    mig_expect_migration_event(from, "active");
     wait_syncs(from, STRESS_SYNCS);
     qmp_ok(from->qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 0}}");
-    expect_migration_event(from, "device");
-    expect_migration_event(from, "completed");
+    mig_expect_migration_event(from, "device");
+    mig_expect_migration_event(from, "completed");
     info = query_migrate(from);
-    g_assert_cmpint(json_object_get_int64(member(member(info, "ram"),
+    g_assert_cmpint(json_object_get_int64(mig_member(mig_member(info, "ram"),
                                                  "dirty-sync-count")), >,
                     STRESS_SYNCS);
     json_object_put(info);
@@ -494,8 +366,8 @@ static void stress_round(struct fixture *f, struct node *from,
 
 static void test_stress(struct fixture *f, gconstpointer data)
 {
-    struct node nodes[STRESS_ROUNDS];
-    struct node *from = &f->src;
+    struct mig_node nodes[STRESS_ROUNDS];
+    struct mig_node *from = &f->src;
 
     if (skipped(f))
         return;
@@ -504,10 +376,10 @@ static void test_stress(struct fixture *f, gconstpointer data)
 
         stress_round(f, from, &nodes[i], name);
         if (from != &f->src)
-            stop_node(from);
+            mig_node_stop(from);
         from = &nodes[i];
     }
-    stop_node(from);
+    mig_node_stop(from);
 }
 
 /*
@@ -529,13 +401,13 @@ static int64_t throttle_of(json_object *info)
 }
 
 /* Polls query-migrate while active; the highest throttle seen. */
-static int64_t wait_throttle(struct node *n, int64_t at_least)
+static int64_t wait_throttle(struct mig_node *n, int64_t at_least)
 {
     int64_t most = -1;
 
     for (int i = 0; i < TIMEOUT_MS / 50; i++) {
         json_object *info = query_migrate(n);
-        const char *st = json_object_get_string(member(info, "status"));
+        const char *st = json_object_get_string(mig_member(info, "status"));
 
         most = MAX(most, throttle_of(info));
         if (strcmp(st, "active") && strcmp(st, "setup")) {
@@ -550,7 +422,7 @@ static int64_t wait_throttle(struct node *n, int64_t at_least)
     g_error("the migration was still active after %d ms", TIMEOUT_MS);
 }
 
-static void set_capability(struct node *n, const char *cap, bool on)
+static void set_capability(struct mig_node *n, const char *cap, bool on)
 {
     qmp_ok(n->qmp, "{\"execute\": \"migrate-set-capabilities\", "
            "\"arguments\": {\"capabilities\": [{\"capability\": \"%s\", "
@@ -558,18 +430,18 @@ static void set_capability(struct node *n, const char *cap, bool on)
 }
 
 /* Cancels the migration to dst; dst gives up. */
-static void cancel_to(struct fixture *f, struct node *dst)
+static void cancel_to(struct fixture *f, struct mig_node *dst)
 {
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
-    expect_migration_event(&f->src, "cancelling");
-    expect_migration_event(&f->src, "cancelled");
+    mig_expect_migration_event(&f->src, "cancelling");
+    mig_expect_migration_event(&f->src, "cancelled");
     g_assert_cmpint(vm_wait_exit(dst->vm, TIMEOUT_MS), ==, 1);
-    stop_node(dst);
+    mig_node_stop(dst);
 }
 
 static void test_auto_converge(struct fixture *f, gconstpointer data)
 {
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     g_autofree char *uri = target_uri(f, "unix");
     g_autofree char *uri2 = target_uri(f, "unix");
     g_autofree char *uri3 = target_uri(f, "unix");
@@ -590,12 +462,12 @@ static void test_auto_converge(struct fixture *f, gconstpointer data)
 
     /* Without it: pass after pass, never the switch-over. */
     start(f, &dst, "dst", dimm_args, uri);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     wait_syncs(&f->src, 4);
     info = query_migrate(&f->src);
-    g_assert_cmpint(json_object_get_int64(member(info, "expected-downtime")),
+    g_assert_cmpint(json_object_get_int64(mig_member(info, "expected-downtime")),
                     >, 300);
     g_assert_cmpint(throttle_of(info), ==, -1);
     json_object_put(info);
@@ -610,18 +482,18 @@ static void test_auto_converge(struct fixture *f, gconstpointer data)
            "\"arguments\": {\"cpu-throttle-initial\": 99, "
            "\"max-cpu-throttle\": 99, \"downtime-limit\": 0}}");
     start(f, &dst, "dst2", dimm_args, uri2);
-    migrate(&f->src, uri2);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri2);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     g_assert_cmpint(wait_throttle(&f->src, 99), ==, 99);
     cancel_to(f, &dst);
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
     /* The writer, at 2048 pages a second, would do 2% of that at 99%. */
     g_assert_true(vm_send(f->src.vm, "ping"));
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
-    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pong"));
     pattern_start(f, &f->src, AC_RATE, 1);
-    line = line_or_die(&f->src, "hotmem-guest: pattern done");
+    line = mig_line(&f->src, "hotmem-guest: pattern done");
     pages = strtoul(strstr(line, "pages=") + strlen("pages="), NULL, 10);
     if (pages < AC_RATE / 2)
         g_error("the writer still runs throttled after the cancel: %s",
@@ -633,28 +505,28 @@ static void test_auto_converge(struct fixture *f, gconstpointer data)
            "\"cpu-throttle-increment\": 20, \"downtime-limit\": 300}}");
     info = qmp_return(f->src.qmp,
                       "{\"execute\": \"query-migrate-parameters\"}");
-    g_assert_cmpint(json_object_get_int64(member(info,
+    g_assert_cmpint(json_object_get_int64(mig_member(info,
                                                  "cpu-throttle-initial")),
                     ==, 60);
-    g_assert_cmpint(json_object_get_int64(member(info, "max-cpu-throttle")),
+    g_assert_cmpint(json_object_get_int64(mig_member(info, "max-cpu-throttle")),
                     ==, 99);
     json_object_put(info);
     pattern_start(f, &f->src, AC_RATE, WRITER_SECONDS);
     start(f, &dst, "dst3", dimm_args, uri3);
-    migrate(&f->src, uri3);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri3);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     most = wait_throttle(&f->src, -1);
     g_assert_cmpint(most, >=, 60);
-    expect_migration_event(&f->src, "device");
-    expect_migration_event(&f->src, "completed");
+    mig_expect_migration_event(&f->src, "device");
+    mig_expect_migration_event(&f->src, "completed");
     info = query_migrate(&f->src);
     g_assert_cmpint(throttle_of(info), ==, 0);      /* off at the end */
     json_object_put(info);
     expect_writer_moved(&f->src);
-    expect_event(&dst, "RESUME");
+    mig_expect_event(&dst, "RESUME");
     check_patterns(f, &dst, false);
-    stop_node(&dst);
+    mig_node_stop(&dst);
 }
 
 /*
@@ -665,7 +537,7 @@ static void test_cancel(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = target_uri(f, "unix");
     g_autofree char *uri2 = target_uri(f, "unix");
-    struct node dst = { 0 }, dst2 = { 0 };
+    struct mig_node dst = { 0 }, dst2 = { 0 };
     json_object *info;
 
     if (skipped(f))
@@ -675,24 +547,24 @@ static void test_cancel(struct fixture *f, gconstpointer data)
            "\"arguments\": {\"max-bandwidth\": 4194304}}");
     pattern_start(f, &f->src, 2048, 10);
     g_usleep(300000);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     wait_syncs(&f->src, 1);
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
-    expect_migration_event(&f->src, "cancelling");
-    expect_migration_event(&f->src, "cancelled");
+    mig_expect_migration_event(&f->src, "cancelling");
+    mig_expect_migration_event(&f->src, "cancelled");
     info = query_migrate(&f->src);
-    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+    g_assert_cmpstr(json_object_get_string(mig_member(info, "status")), ==,
                     "cancelled");
     json_object_put(info);
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
     /* The destination saw the stream end and gave up. */
     g_assert_cmpint(vm_wait_exit(dst.vm, TIMEOUT_MS), ==, 1);
     g_assert_nonnull(strstr(vm_stderr(dst.vm), "incoming migration failed"));
-    stop_node(&dst);
+    mig_node_stop(&dst);
     /* Dirty logging is off again, the writer ends, the memory is whole. */
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     pattern_check(f, &f->src);
     /* Cancelling nothing is not an error (QEMU's behaviour). */
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate_cancel\"}");
@@ -700,34 +572,34 @@ static void test_cancel(struct fixture *f, gconstpointer data)
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 134217728}}");
     start(f, &dst2, "dst2", dimm_args, uri2);
-    migrate(&f->src, uri2);
+    mig_migrate(&f->src, uri2);
     expect_precopy_events(&f->src);
-    expect_event(&dst2, "RESUME");
+    mig_expect_event(&dst2, "RESUME");
     pattern_check(f, &dst2);
-    stop_node(&dst2);
+    mig_node_stop(&dst2);
 }
 
 static void expect_failed(struct fixture *f, const char *needle)
 {
     json_object *info;
 
-    expect_migration_event(&f->src, "failed");
+    mig_expect_migration_event(&f->src, "failed");
     info = query_migrate(&f->src);
-    g_assert_cmpstr(json_object_get_string(member(info, "status")), ==,
+    g_assert_cmpstr(json_object_get_string(mig_member(info, "status")), ==,
                     "failed");
-    if (!strstr(json_object_get_string(member(info, "error-desc")), needle))
+    if (!strstr(json_object_get_string(mig_member(info, "error-desc")), needle))
         g_error("error-desc lacks '%s': %s", needle,
                 json_object_to_json_string(info));
     json_object_put(info);
     /* The source runs on, untouched. */
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
 }
 
 static void test_errors(struct fixture *f, gconstpointer data)
 {
     g_autofree char *nowhere = NULL, *refused = NULL, *uri = NULL;
     g_autofree char *uri2 = NULL;
-    struct node dst = { 0 }, bare = { 0 };
+    struct mig_node dst = { 0 }, bare = { 0 };
 
     if (skipped(f))
         return;
@@ -743,8 +615,8 @@ static void test_errors(struct fixture *f, gconstpointer data)
     qmp_fails(f->src.qmp, "File descriptor named 'nosuch' not found",
               "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
               "\"fd:nosuch\"}}");
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "failed");
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "failed");
     qmp_fails(f->src.qmp, "No file descriptor supplied via SCM_RIGHTS",
               "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": "
               "\"m\"}}");
@@ -796,9 +668,9 @@ static void test_errors(struct fixture *f, gconstpointer data)
         for (size_t i = 0; i < json_object_array_length(caps); i++) {
             json_object *c = json_object_array_get_idx(caps, i);
 
-            if (!strcmp(json_object_get_string(member(c, "capability")),
+            if (!strcmp(json_object_get_string(mig_member(c, "capability")),
                         "return-path"))
-                rp = json_object_get_boolean(member(c, "state"));
+                rp = json_object_get_boolean(mig_member(c, "state"));
         }
         g_assert_true(rp);
         json_object_put(caps);
@@ -806,38 +678,38 @@ static void test_errors(struct fixture *f, gconstpointer data)
 
     /* Nobody listening: a failed job, the guest runs on. */
     nowhere = g_strdup_printf("unix:%s/nobody.sock", f->dir);
-    migrate(&f->src, nowhere);
-    expect_migration_event(&f->src, "setup");
+    mig_migrate(&f->src, nowhere);
+    mig_expect_migration_event(&f->src, "setup");
     expect_failed(f, "No such file or directory");
     refused = target_uri(f, "tcp");
-    migrate(&f->src, refused);
-    expect_migration_event(&f->src, "setup");
+    mig_migrate(&f->src, refused);
+    mig_expect_migration_event(&f->src, "setup");
     expect_failed(f, "Connection refused");
 
     /* A destination without the DIMM refuses the stream, and its words
      * reach the source over the return path. */
     uri = target_uri(f, "unix");
     start(f, &bare, "bare", NULL, uri);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
     g_assert_nonnull(strstr(vm_stderr(bare.vm),
                             "DIMM 'dimm1' (slot 0, memdev 'mem1'"));
     expect_failed(f, "destination refused the stream: DIMM 'dimm1' (slot 0,"
                   " memdev 'mem1', addr ");
-    stop_node(&bare);
+    mig_node_stop(&bare);
     /* Over tcp: a DIMM of another size. */
     g_free(uri);
     uri = target_uri(f, "tcp");
     start(f, &bare, "bare", wrong_dimm_args, uri);
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     g_assert_cmpint(vm_wait_exit(bare.vm, TIMEOUT_MS), ==, 1);
     expect_failed(f, "destination refused the stream: DIMM in slot 0 "
                   "differs: the stream has 'dimm1'");
-    stop_node(&bare);
+    mig_node_stop(&bare);
 
     /* A destination that goes away mid-stream. */
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
@@ -845,13 +717,13 @@ static void test_errors(struct fixture *f, gconstpointer data)
     pattern_start(f, &f->src, 8192, 2);
     uri2 = target_uri(f, "unix");
     start(f, &dst, "dst", dimm_args, uri2);
-    migrate(&f->src, uri2);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri2);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     g_usleep(500000);
-    stop_node(&dst);
+    mig_node_stop(&dst);
     expect_failed(f, "unix:");
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
     pattern_check(f, &f->src);
 }
 
@@ -863,24 +735,24 @@ static void test_pending_removal(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = target_uri(f, "tcp");
     g_autofree char *line = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
 
     if (skipped(f))
         return;
     g_assert_true(vm_send(f->src.vm, "hp-ignore on"));
-    g_free(line_or_die(&f->src, "hotmem-guest: hp-ignore on"));
+    g_free(mig_line(&f->src, "hotmem-guest: hp-ignore on"));
     qmp_ok(f->src.qmp, "{\"execute\": \"device_del\", \"arguments\": "
            "{\"id\": \"dimm1\"}}");
-    g_free(line_or_die(&f->src, "hotmem-guest: hp-ignore dropped"));
+    g_free(mig_line(&f->src, "hotmem-guest: hp-ignore dropped"));
     start(f, &dst, "dst", dimm_args, uri);
-    migrate(&f->src, uri);
+    mig_migrate(&f->src, uri);
     expect_precopy_events(&f->src);
-    expect_event(&dst, "RESUME");
+    mig_expect_event(&dst, "RESUME");
     g_assert_true(vm_send(dst.vm, "scan"));
-    line = line_or_die(&dst, "hotmem-guest: dimm slot=0");
+    line = mig_line(&dst, "hotmem-guest: dimm slot=0");
     g_assert_nonnull(strstr(line, "ejected"));
-    expect_event(&dst, "DEVICE_DELETED");
-    stop_node(&dst);
+    mig_expect_event(&dst, "DEVICE_DELETED");
+    mig_node_stop(&dst);
 }
 
 /*
@@ -891,7 +763,7 @@ static void test_pending_removal(struct fixture *f, gconstpointer data)
 static void test_fd(struct fixture *f, gconstpointer data)
 {
     g_autofree char *incoming = NULL;
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     int sp[2];
 
     if (skipped(f))
@@ -907,16 +779,16 @@ static void test_fd(struct fixture *f, gconstpointer data)
     close(sp[0]);       /* the source has its own copy now */
     pattern_start(f, &f->src, 20000, WRITER_SECONDS);
     g_usleep(300000);
-    migrate(&f->src, "fd:mig");
+    mig_migrate(&f->src, "fd:mig");
     expect_precopy_events(&f->src);
     check_completed(f);
     /* migrate took the descriptor, and its name with it. */
     qmp_fails(f->src.qmp, "File descriptor named 'mig' not found",
               "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": "
               "\"mig\"}}");
-    expect_event(&dst, "RESUME");
+    mig_expect_event(&dst, "RESUME");
     check_destination(f, &dst);
-    stop_node(&dst);
+    mig_node_stop(&dst);
 }
 
 /*
@@ -942,7 +814,7 @@ static void test_stall(struct fixture *f, gconstpointer data)
            "\"arguments\": {\"x-stall-timeout\": 1000}}");
     params = qmp_return(f->src.qmp,
                         "{\"execute\": \"query-migrate-parameters\"}");
-    g_assert_cmpint(json_object_get_int64(member(params, "x-stall-timeout")),
+    g_assert_cmpint(json_object_get_int64(mig_member(params, "x-stall-timeout")),
                     ==, 1000);
     json_object_put(params);
     lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -951,18 +823,18 @@ static void test_stall(struct fixture *f, gconstpointer data)
     g_assert_cmpint(listen(lfd, 1), ==, 0);
     pattern_start(f, &f->src, 20000, WRITER_SECONDS);
     g_usleep(300000);
-    migrate(&f->src, uri);
+    mig_migrate(&f->src, uri);
     cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     g_assert_cmpint(cfd, >=, 0);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     expect_failed(f, "no progress for 1000 ms (the peer stopped reading)");
     close(cfd);
     close(lfd);
     /* The writer went on through it all; the memory is whole. */
     g_assert_true(vm_send(f->src.vm, "ping"));
-    g_free(line_or_die(&f->src, "hotmem-guest: pattern done"));
-    g_free(line_or_die(&f->src, "hotmem-guest: pong"));
+    g_free(mig_line(&f->src, "hotmem-guest: pattern done"));
+    g_free(mig_line(&f->src, "hotmem-guest: pong"));
     pattern_check(f, &f->src);
 }
 
@@ -974,7 +846,7 @@ static void test_stall(struct fixture *f, gconstpointer data)
 static void test_reset_during_precopy(struct fixture *f, gconstpointer data)
 {
     g_autofree char *uri = target_uri(f, "unix");
-    struct node dst = { 0 };
+    struct mig_node dst = { 0 };
     json_object *ev;
 
     if (skipped(f))
@@ -983,27 +855,27 @@ static void test_reset_during_precopy(struct fixture *f, gconstpointer data)
     /* Slow enough that the reset comes while the first pass runs. */
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 65536}}");
-    migrate(&f->src, uri);
-    expect_migration_event(&f->src, "setup");
-    expect_migration_event(&f->src, "active");
+    mig_migrate(&f->src, uri);
+    mig_expect_migration_event(&f->src, "setup");
+    mig_expect_migration_event(&f->src, "active");
     qmp_ok(f->src.qmp, "{\"execute\": \"system_reset\"}");
-    expect_state(&f->src, "running");
+    mig_expect_state(&f->src, "running");
     qmp_ok(f->src.qmp, "{\"execute\": \"migrate-set-parameters\", "
            "\"arguments\": {\"max-bandwidth\": 0}}");
-    expect_migration_event(&f->src, "device");
-    expect_migration_event(&f->src, "completed");
+    mig_expect_migration_event(&f->src, "device");
+    mig_expect_migration_event(&f->src, "completed");
     ev = qmp_wait_event(dst.qmp, "RESET", TIMEOUT_MS);
     if (!ev)
         g_error("no RESET on the destination; its console:\n%s",
                 vm_console(dst.vm));
-    g_assert_false(json_object_get_boolean(member(member(ev, "data"),
+    g_assert_false(json_object_get_boolean(mig_member(mig_member(ev, "data"),
                                                   "guest")));
     json_object_put(ev);
-    expect_event(&dst, "RESUME");
+    mig_expect_event(&dst, "RESUME");
     /* The guest starts again, on the destination. */
-    g_free(line_or_die(&dst, "hotmem-guest: ready"));
-    expect_state(&dst, "running");
-    stop_node(&dst);
+    g_free(mig_line(&dst, "hotmem-guest: ready"));
+    mig_expect_state(&dst, "running");
+    mig_node_stop(&dst);
 }
 
 int main(int argc, char **argv)
