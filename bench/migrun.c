@@ -95,8 +95,15 @@ json_object *mig_wait_completed(struct qline *q, int timeout_ms,
         if (!ret)
             return NULL;
         status = status_of(ret);
-        if (!strcmp(status, "completed"))
-            return ret;
+        if (!strcmp(status, "completed")) {
+            /*
+             * QEMU says completed a moment before it has filled in the
+             * times (a total-time of 0 was seen): read them once more.
+             */
+            json_object_put(ret);
+            g_usleep(20000);
+            return query(q, "query-migrate", timeout_ms, err);
+        }
         if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
             g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
                         "migration %s: %s", status,
