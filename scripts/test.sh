@@ -125,9 +125,11 @@ else
             linux_where=rig
             run_tests rig rig --suite kvm --suite scenario --suite linux \
                 --no-suite slow
-            # meson shows nothing of a test until it ends, and a soak runs
-            # for minutes: the watchdog must wait longer for these.
-            rig_quiet=900 run_tests rig rig-slow soak-linux ;;
+            # meson shows nothing of a test until it ends, and a soak, a
+            # Linux migration or a console storm runs for minutes: the
+            # watchdog must wait longer for these (suite slow).
+            rig_quiet=900 run_tests rig rig-slow soak-linux linux-migrate \
+                linux-console ;;
         *)  run_tests here here --suite unit --suite acpi --suite fuzz --suite rig
             linux_where=rig
             run_tests rig rig --suite kvm --suite kvm-heavy --suite scenario \

@@ -4,8 +4,8 @@
  * the state is restored into. KVM drops a write of IA32_TSC_DEADLINE while
  * the LAPIC timer is not in TSC-deadline mode (arch/x86/kvm/lapic.c,
  * kvm_set_lapic_tscdeadline_msr), so the MSR must come after the LAPIC.
- * Skips, saying why, without /dev/kvm or without the TSC-deadline CPUID
- * bit in KVM_GET_SUPPORTED_CPUID.
+ * Skips, saying why, without /dev/kvm or where KVM offers no TSC-deadline
+ * timer (neither the CPUID bit nor KVM_CAP_TSC_DEADLINE_TIMER).
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,11 +27,23 @@ struct cpu {
     int fd;
 };
 
-static bool has_tsc_deadline(const struct kvm_cpuid2 *c)
+/*
+ * Whether the vCPU can have the TSC-deadline timer, which KVM offers in
+ * two ways: the CPUID bit in KVM_GET_SUPPORTED_CPUID, or (AMD hosts, the
+ * nested host among them) only KVM_CAP_TSC_DEADLINE_TIMER, with the bit
+ * for userspace to set, as QEMU does with an in-kernel LAPIC. Sets it.
+ */
+static bool has_tsc_deadline(struct kvm *kvm, struct kvm_cpuid2 *c)
 {
+    bool cap = __kvm_ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+                           (void *)(long)KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+
     for (uint32_t i = 0; i < c->nent; i++) {
-        if (c->entries[i].function == 1)
-            return c->entries[i].ecx & CPUID1_ECX_TSC_DEADLINE;
+        if (c->entries[i].function != 1)
+            continue;
+        if (cap)
+            c->entries[i].ecx |= CPUID1_ECX_TSC_DEADLINE;
+        return c->entries[i].ecx & CPUID1_ECX_TSC_DEADLINE;
     }
     return false;
 }
@@ -49,9 +61,9 @@ static bool cpu_open(struct cpu *c)
         g_test_skip(why);
         return false;
     }
-    if (!has_tsc_deadline(c->kvm->cpuid)) {
-        g_test_skip("KVM_GET_SUPPORTED_CPUID has no TSC-deadline timer "
-                    "(CPUID.01H:ECX[24])");
+    if (!has_tsc_deadline(c->kvm, c->kvm->cpuid)) {
+        g_test_skip("KVM has no TSC-deadline timer (CPUID.01H:ECX[24] in "
+                    "KVM_GET_SUPPORTED_CPUID, or KVM_CAP_TSC_DEADLINE_TIMER)");
         kvm_close(c->kvm);
         return false;
     }
