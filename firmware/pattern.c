@@ -88,26 +88,6 @@ static void write_page(uint64_t addr, uint64_t seed, uint64_t pass)
     words(addr)[0] = pass;
 }
 
-/* Splits args at spaces into at most max words, in place; the count. */
-static unsigned split(char *args, char **w, unsigned max)
-{
-    unsigned n = 0;
-
-    for (;;) {
-        while (*args == ' ')
-            args++;
-        if (!*args)
-            return n;
-        if (n == max)
-            return max + 1;
-        w[n++] = args;
-        while (*args && *args != ' ')
-            args++;
-        if (*args)
-            *args++ = '\0';
-    }
-}
-
 static bool parse_ranges(const struct boot_info *info, const char *name,
                          char **w, unsigned n, struct ranges *r)
 {
@@ -184,7 +164,7 @@ void cmd_pattern_check(const struct boot_info *info,
                        const struct command *cmd, char *args)
 {
     char *w[1 + 2 * MAX_RANGES];
-    unsigned n = split(args, w, 1 + 2 * MAX_RANGES);
+    unsigned n = command_split_words(args, w, 1 + 2 * MAX_RANGES);
     struct ranges r;
     uint64_t seed, pass, next;
 
@@ -204,7 +184,7 @@ void cmd_pattern(const struct boot_info *info, const struct command *cmd,
                  char *args)
 {
     char *w[3 + 2 * MAX_RANGES];
-    unsigned n = split(args, w, 3 + 2 * MAX_RANGES);
+    unsigned n = command_split_words(args, w, 3 + 2 * MAX_RANGES);
     uint32_t rate, seconds;
     uint64_t seed, pass, next, hz, start, end, poll, poll_done, done = 0;
     uint64_t ms, behind = 0;
