@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gprintf.h>
+
 bool harness_verbose;
 
 static void note_valist(const char *fmt, va_list ap)
@@ -29,6 +31,19 @@ void harness_note(const char *fmt, ...)
 
     va_start(ap, fmt);
     note_valist(fmt, ap);
+    va_end(ap);
+}
+
+void harness_failure_note(const char *fmt, ...)
+{
+    va_list ap, ap2;
+
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    note_valist(fmt, ap);
+    g_vfprintf(stderr, fmt, ap2);
+    fputc('\n', stderr);
+    va_end(ap2);
     va_end(ap);
 }
 

@@ -11,6 +11,12 @@ extern bool harness_verbose;
 
 /* Prints "# " + the formatted text on stdout, one "# " per line. */
 void harness_note(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/*
+ * harness_note() that also goes to stderr: a failure's report, which
+ * `meson test --print-errorlogs` shows (it keeps a TAP test's stdout only
+ * in its log file).
+ */
+void harness_failure_note(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* harness_note() only when --verbose. */
 void harness_trace(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 

@@ -107,9 +107,9 @@ static void note_lines(const char *title, GQueue *lines)
 {
     if (!lines->length)
         return;
-    harness_note("%s", title);
+    harness_failure_note("%s", title);
     for (GList *l = lines->head; l; l = l->next)
-        harness_note("  %s", (char *)l->data);
+        harness_failure_note("  %s", (char *)l->data);
 }
 
 static void report_failure(struct runner *r, const struct scenario_line *l,
@@ -119,18 +119,18 @@ static void report_failure(struct runner *r, const struct scenario_line *l,
     const char *reason;
 
     printf("not ok %d - %s:%d %s\n", r->points, r->scn->name, l->lineno, esc);
-    harness_note("FAILED at %s:%d: %s", r->scn->path, l->lineno, text);
+    harness_failure_note("FAILED at %s:%d: %s", r->scn->path, l->lineno, text);
     if (r->expected->len)
-        harness_note("expected: %s", r->expected->str);
+        harness_failure_note("expected: %s", r->expected->str);
     if (r->got->len)
-        harness_note("got: %s", r->got->str);
+        harness_failure_note("got: %s", r->got->str);
     if (r->vm) {
         if (r->vm->running)
-            harness_note("VMM: running (pid %d)", (int)r->vm->pid);
+            harness_failure_note("VMM: running (pid %d)", (int)r->vm->pid);
         else if (r->vm->term_signal)
-            harness_note("VMM: killed by signal %d", r->vm->term_signal);
+            harness_failure_note("VMM: killed by signal %d", r->vm->term_signal);
         else
-            harness_note("VMM: exited with status %d", r->vm->status);
+            harness_failure_note("VMM: exited with status %d", r->vm->status);
         note_lines("last console lines:", &r->vm->recent);
     }
     for (guint i = 0; i < r->clients->len; i++) {
@@ -146,10 +146,10 @@ static void report_failure(struct runner *r, const struct scenario_line *l,
         gsize from = r->vm->err->len > 2000 ? r->vm->err->len - 2000 : 0;
         g_auto(GStrv) lines = g_strsplit(e + from, "\n", -1);
 
-        harness_note("VMM stderr%s:", from ? " (end)" : "");
+        harness_failure_note("VMM stderr%s:", from ? " (end)" : "");
         for (guint i = 0; lines[i]; i++)
             if (*lines[i])
-                harness_note("  %s", lines[i]);
+                harness_failure_note("  %s", lines[i]);
     }
     reason = r->got->len ? r->got->str : r->expected->str;
     printf("Bail out! %s:%d: %.*s\n", r->scn->name, l->lineno,

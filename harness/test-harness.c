@@ -568,6 +568,9 @@ static void test_run(gconstpointer data)
     if (r.seconds > run_cases[k].max_seconds)
         g_error("took %.1f s, limit %.1f s", r.seconds,
                 run_cases[k].max_seconds);
+    /* A failure's report reaches stderr too, which meson shows. */
+    if (strstr(r.out, "not ok ") && !strstr(r.err, "FAILED at"))
+        g_error("no failure report on stderr:\n%s", r.err);
     /* The TAP stream stays well formed: no other lines. */
     lines = g_strsplit(r.out, "\n", -1);
     g_assert_cmpuint(count_lines(r.out, "ok ") + count_lines(r.out, "not ok ")

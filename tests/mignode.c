@@ -31,6 +31,7 @@ void mig_node_start(struct mig_node *n, const char *dir, const char *name,
     n->vm = vm_spawn((const char *const *)args->pdata);
     g_ptr_array_free(args, TRUE);
     n->qmp = qmp_connect(sock, MIG_NODE_TIMEOUT_MS);
+    qmp_on_closed(n->qmp, vm_explain_exit, n->vm);
 }
 
 void mig_node_stop(struct mig_node *n)

@@ -15,6 +15,8 @@ struct qmp {
     GString *in;        /* bytes read but not yet split into messages */
     GPtrArray *events;  /* json_object *, oldest first */
     char *last_cmd;     /* for failure messages */
+    void (*on_closed)(void *data);
+    void *on_closed_data;
 };
 
 static gint64 deadline_after(int ms)
@@ -75,6 +77,8 @@ static json_object *qmp_next(struct qmp *q, gint64 deadline)
         if (ready == 0)
             return NULL;
         n = read(q->fd, buf, sizeof(buf));
+        if (n <= 0 && q->on_closed)
+            q->on_closed(q->on_closed_data);
         if (n <= 0)
             g_error("QMP connection closed while waiting (after %s)",
                     q->last_cmd ? q->last_cmd : "the greeting");
@@ -106,6 +110,12 @@ struct qmp *qmp_connect(const char *path, int timeout_ms)
     json_object_put(greeting);
     qmp_ok(q, "{\"execute\": \"qmp_capabilities\"}");
     return q;
+}
+
+void qmp_on_closed(struct qmp *q, void (*fn)(void *data), void *data)
+{
+    q->on_closed = fn;
+    q->on_closed_data = data;
 }
 
 void qmp_close(struct qmp *q)

@@ -23,6 +23,12 @@ int qmp_connect_unix(const char *path, int timeout_ms);
  */
 struct qmp *qmp_connect(const char *path, int timeout_ms);
 void qmp_close(struct qmp *q);
+/*
+ * Called with data when the VMM closes the connection, before the test
+ * fails: the place to say why the VMM went away (its exit status, stderr,
+ * last console lines), which the failure message alone cannot.
+ */
+void qmp_on_closed(struct qmp *q, void (*fn)(void *data), void *data);
 
 /* Sends one command (JSON text) and returns its reply; caller puts it. */
 json_object *qmp_call(struct qmp *q, const char *cmd);

@@ -61,6 +61,7 @@ static void start_with(struct fixture *f, struct node *n, const char *name,
     n->vm = vm_spawn((const char *const *)args->pdata);
     g_ptr_array_free(args, TRUE);
     n->qmp = qmp_connect(n->sock, TIMEOUT_MS);
+    qmp_on_closed(n->qmp, vm_explain_exit, n->vm);
 }
 
 static void start(struct fixture *f, struct node *n, const char *name,

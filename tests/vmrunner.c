@@ -216,6 +216,23 @@ const char *vm_stderr(struct vm *vm)
     return vm->err->str;
 }
 
+void vm_explain_exit(void *vm_)
+{
+    struct vm *vm = vm_;
+    int st = vm_wait_exit(vm, 5000);
+    const char *out = vm->out->str;
+    gsize from = vm->out->len > 3000 ? vm->out->len - 3000 : 0;
+
+    if (st < 0)
+        g_printerr("the VMM (pid %d) is still running\n", (int)vm->pid);
+    else if (st > 128)
+        g_printerr("the VMM was killed by signal %d\n", st - 128);
+    else
+        g_printerr("the VMM exited with status %d\n", st);
+    g_printerr("its stderr:\n%s\nthe end of its console:\n%s\n",
+               vm->err->str, out + from);
+}
+
 int vm_pid(struct vm *vm)
 {
     return vm->pid;

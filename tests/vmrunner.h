@@ -42,3 +42,8 @@ int vm_wait_exit(struct vm *vm, int timeout_ms);
 /* What the child wrote to stderr (complete once it has exited). */
 const char *vm_stderr(struct vm *vm);
 int vm_pid(struct vm *vm);
+/*
+ * Prints to stderr why the VMM went away: its exit status (waiting up to
+ * 5 s), its stderr and the end of its console. A qmp_on_closed() hook.
+ */
+void vm_explain_exit(void *vm);

@@ -123,6 +123,7 @@ static void node_start(struct env *e, struct node *n, const char *name,
     n->vm = vm_spawn((const char *const *)argv->pdata);
     g_ptr_array_free(argv, TRUE);
     n->qmp = qmp_connect(n->sock, TIMEOUT_MS);
+    qmp_on_closed(n->qmp, vm_explain_exit, n->vm);
     g_assert_nonnull(n->qmp);
 }
 

@@ -455,6 +455,7 @@ static bool soak_start(struct soak *s, const char *const *extra)
         g_free(console(s, "hotmem-guest: memory slots=8"));
     }
     s->q = qmp_connect(sock, GUEST_TIMEOUT_MS);
+    qmp_on_closed(s->q, vm_explain_exit, s->vm);
     return true;
 }
 
