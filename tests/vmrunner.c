@@ -233,6 +233,49 @@ void vm_explain_exit(void *vm_)
                vm->err->str, out + from);
 }
 
+void vm_explain_stall(struct vm *vm)
+{
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", (int)vm->pid);
+    g_autofree char *pid = g_strdup_printf("%d", (int)vm->pid);
+    g_autofree char *gdb = g_find_program_in_path("gdb");
+    GDir *dir = g_dir_open(tasks, 0, NULL);
+    const char *t;
+
+    if (vm->status >= 0) {
+        vm_explain_exit(vm);
+        return;
+    }
+    g_printerr("the VMM (pid %d) is running; its threads:\n", (int)vm->pid);
+    while (dir && (t = g_dir_read_name(dir))) {
+        g_autofree char *stat_path = g_build_filename(tasks, t, "stat", NULL);
+        g_autofree char *wchan_path = g_build_filename(tasks, t, "wchan",
+                                                       NULL);
+        g_autofree char *stat = NULL, *wchan = NULL;
+        const char *after;
+
+        g_file_get_contents(stat_path, &stat, NULL, NULL);
+        g_file_get_contents(wchan_path, &wchan, NULL, NULL);
+        /* "tid (comm) S ...": the comm, the state, the CPU time. */
+        after = stat ? strrchr(stat, ')') : NULL;
+        g_printerr("  %s %.*s state %.1s wchan %s\n", t,
+                   stat && after ? (int)(after - stat + 1) : 0,
+                   stat ? stat : "", after && strlen(after) > 2 ? after + 2
+                                                               : "?",
+                   wchan ? wchan : "?");
+    }
+    if (dir)
+        g_dir_close(dir);
+    if (gdb) {
+        const char *argv[] = { gdb, "-p", pid, "-batch", "-nx", "-ex",
+                               "thread apply all bt", NULL };
+        g_autofree char *out = NULL, *err = NULL;
+
+        if (g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL,
+                         NULL, &out, &err, NULL, NULL))
+            g_printerr("its stacks (gdb):\n%s\n", out);
+    }
+}
+
 int vm_pid(struct vm *vm)
 {
     return vm->pid;

@@ -47,3 +47,9 @@ int vm_pid(struct vm *vm);
  * 5 s), its stderr and the end of its console. A qmp_on_closed() hook.
  */
 void vm_explain_exit(void *vm);
+/*
+ * Prints to stderr what a VMM that stopped answering is doing: each
+ * thread's state and kernel wait channel and, where gdb is installed,
+ * every thread's stack. Exited, it prints vm_explain_exit().
+ */
+void vm_explain_stall(struct vm *vm);
