@@ -135,7 +135,13 @@ void qmp_send(struct qmp *q, const char *cmd)
     g_free(q->last_cmd);
     q->last_cmd = g_strdup(cmd);
     /* MSG_NOSIGNAL: a VMM that went away fails the test, not SIGPIPE. */
-    g_assert_cmpint(send(q->fd, line, len, MSG_NOSIGNAL), ==, (ssize_t)len);
+    if (send(q->fd, line, len, MSG_NOSIGNAL) != (ssize_t)len) {
+        int e = errno;
+
+        if (q->on_closed)
+            q->on_closed(q->on_closed_data);
+        g_error("cannot send %s to QMP: %s", cmd, g_strerror(e));
+    }
 }
 
 json_object *qmp_call_fd(struct qmp *q, const char *cmd, int fd)

@@ -54,6 +54,7 @@ static bool run_start(struct run *r, const char *accel)
     g_assert_nonnull(line);
     g_free(line);
     r->q = qmp_connect(sock, QMP_TIMEOUT_MS);   /* and qmp_capabilities */
+    qmp_on_closed(r->q, vm_explain_exit, r->vm);
     /* Touch the range once (first touch is slow here) and calibrate. */
     vm_send(r->vm, "dirty 100000 " RANGE " 1");
     line = vm_wait_line(r->vm, "hotmem-guest: dirty done", 60000);
