@@ -84,7 +84,7 @@ failed_tests() {  # log
 
 # The nested host is unstable (docs/testing.md): tests that failed inside it
 # run again in a fresh boot, one at a time (a quiet nested host), up to
-# $HOTMEM_RIG_RERUNS (3) times, each time the ones still failing. Passing
+# $HOTMEM_RIG_RERUNS (4) times, each time the ones still failing. Passing
 # then, they count as passed and are named; failing every time, they fail.
 # Nothing run here is retried.
 rerun_in_rig() {  # name
@@ -93,7 +93,7 @@ rerun_in_rig() {  # name
     [ -n "$tests" ] || return 1
     first=$tests
     n=$(echo "$tests" | wc -l)
-    while [ "$round" -le "${HOTMEM_RIG_RERUNS:-3}" ]; do
+    while [ "$round" -le "${HOTMEM_RIG_RERUNS:-4}" ]; do
         echo "== $(echo "$tests" | wc -l) test(s) failed inside the nested host; again in a fresh boot, one at a time (rerun $round): $(echo $tests)"
         # shellcheck disable=SC2086
         tests/rig/run --tries "$rig_tries" ${rig_quiet:+--quiet-limit "$rig_quiet"} \

@@ -49,7 +49,7 @@ int vm_pid(struct vm *vm);
 void vm_explain_exit(void *vm);
 /*
  * Prints to stderr what a VMM that stopped answering is doing: each
- * thread's state and kernel wait channel and, where gdb is installed,
- * every thread's stack. Exited, it prints vm_explain_exit().
+ * thread's state, kernel wait channel and kernel stack (nothing is
+ * stopped to read them). Exited, it prints vm_explain_exit().
  */
 void vm_explain_stall(struct vm *vm);

@@ -121,12 +121,13 @@ static char *console(struct soak *s, const char *prefix)
          */
         gsize had = strlen(vm_console(s->vm));
 
+        if (vm_send(s->vm, "")) {
+            g_free(vm_wait_line(s->vm, "\x01never", 5000));
+            g_printerr("after a newline on the console, %s\n",
+                       strlen(vm_console(s->vm)) > had ? "output resumed"
+                                                       : "nothing more came");
+        }
         vm_explain_stall(s->vm);
-        vm_send(s->vm, "");
-        g_free(vm_wait_line(s->vm, "\x01never", 5000));
-        g_printerr("after a newline on the console, %s\n",
-                   strlen(vm_console(s->vm)) > had ? "output resumed"
-                                                   : "nothing more came");
     } else if (!line) {
         vm_explain_stall(s->vm);
     }
