@@ -56,11 +56,11 @@ char *mig_line(struct mig_node *n, const char *prefix)
 {
     char *line = vm_wait_line(n->vm, prefix, MIG_NODE_TIMEOUT_MS);
 
-    if (!line)
+    if (!line) {
         vm_explain_stall(n->vm);
-    if (!line)
         g_error("no '%s' line; console:\n%s\nstderr:\n%s", prefix,
                 vm_console(n->vm), vm_stderr(n->vm));
+    }
     return line;
 }
 

@@ -52,6 +52,14 @@ int qmp_connect_unix(const char *path, int timeout_ms)
 }
 
 /* The next complete message, or NULL when none arrived before deadline. */
+/* The VMM went away: let the test say why, then fail with msg. */
+static void G_GNUC_NORETURN qmp_gone(struct qmp *q, const char *msg)
+{
+    if (q->on_closed)
+        q->on_closed(q->on_closed_data);
+    g_error("%s", msg);
+}
+
 static json_object *qmp_next(struct qmp *q, gint64 deadline)
 {
     for (;;) {
@@ -77,11 +85,13 @@ static json_object *qmp_next(struct qmp *q, gint64 deadline)
         if (ready == 0)
             return NULL;
         n = read(q->fd, buf, sizeof(buf));
-        if (n <= 0 && q->on_closed)
-            q->on_closed(q->on_closed_data);
-        if (n <= 0)
-            g_error("QMP connection closed while waiting (after %s)",
-                    q->last_cmd ? q->last_cmd : "the greeting");
+        if (n <= 0) {
+            g_autofree char *msg = g_strdup_printf(
+                "QMP connection closed while waiting (after %s)",
+                q->last_cmd ? q->last_cmd : "the greeting");
+
+            qmp_gone(q, msg);
+        }
         g_string_append_len(q->in, buf, n);
     }
 }
@@ -136,11 +146,10 @@ void qmp_send(struct qmp *q, const char *cmd)
     q->last_cmd = g_strdup(cmd);
     /* MSG_NOSIGNAL: a VMM that went away fails the test, not SIGPIPE. */
     if (send(q->fd, line, len, MSG_NOSIGNAL) != (ssize_t)len) {
-        int e = errno;
+        g_autofree char *msg = g_strdup_printf("cannot send %s to QMP: %s",
+                                               cmd, g_strerror(errno));
 
-        if (q->on_closed)
-            q->on_closed(q->on_closed_data);
-        g_error("cannot send %s to QMP: %s", cmd, g_strerror(e));
+        qmp_gone(q, msg);
     }
 }
 

@@ -47,12 +47,12 @@ struct vm *vm_spawn(const char *const *args)
 struct vm *vm_spawn_program(const char *bin, const char *const *args)
 {
     int in[2], out[2], err[2];
+    GPtrArray *argv = g_ptr_array_new();
+    struct vm *vm;
 
     /* vm_send() to a VMM that went away fails, instead of killing the test
      * with SIGPIPE before it can say why. */
     signal(SIGPIPE, SIG_IGN);
-    GPtrArray *argv = g_ptr_array_new();
-    struct vm *vm;
 
     g_assert_cmpint(pipe2(in, O_CLOEXEC), ==, 0);
     g_assert_cmpint(pipe2(out, O_CLOEXEC), ==, 0);
@@ -240,44 +240,36 @@ void vm_explain_exit(void *vm_)
 void vm_explain_stall(struct vm *vm)
 {
     g_autofree char *tasks = g_strdup_printf("/proc/%d/task", (int)vm->pid);
-    GDir *dir = g_dir_open(tasks, 0, NULL);
+    GDir *dir;
     const char *t;
 
     /* Reaps a VMM that has exited (a zombie is not a stall). */
     if (vm->status >= 0 || vm_wait_exit(vm, 200) >= 0) {
-        if (dir)
-            g_dir_close(dir);
         vm_explain_exit(vm);
         return;
     }
     g_printerr("the VMM (pid %d) is running; its threads:\n", (int)vm->pid);
+    /* The kernel's view of each thread, without stopping it (ptrace would). */
+    dir = g_dir_open(tasks, 0, NULL);
     while (dir && (t = g_dir_read_name(dir))) {
         g_autofree char *stat_path = g_build_filename(tasks, t, "stat", NULL);
         g_autofree char *wchan_path = g_build_filename(tasks, t, "wchan",
                                                        NULL);
-        g_autofree char *stat = NULL, *wchan = NULL;
+        g_autofree char *stack_path = g_build_filename(tasks, t, "stack",
+                                                       NULL);
+        g_autofree char *stat = NULL, *wchan = NULL, *stack = NULL;
         const char *after;
 
         g_file_get_contents(stat_path, &stat, NULL, NULL);
         g_file_get_contents(wchan_path, &wchan, NULL, NULL);
+        g_file_get_contents(stack_path, &stack, NULL, NULL);
         /* "tid (comm) S ...": the comm, the state, the CPU time. */
         after = stat ? strrchr(stat, ')') : NULL;
-        g_printerr("  %s %.*s state %.1s wchan %s\n", t,
+        g_printerr("  %s %.*s state %.1s wchan %s\n%s", t,
                    stat && after ? (int)(after - stat + 1) : 0,
                    stat ? stat : "", after && strlen(after) > 2 ? after + 2
                                                                : "?",
-                   wchan ? wchan : "?");
-    }
-    if (dir)
-        g_dir_close(dir);
-    /* The kernel's view, without stopping anything (ptrace would). */
-    dir = g_dir_open(tasks, 0, NULL);
-    while (dir && (t = g_dir_read_name(dir))) {
-        g_autofree char *path = g_build_filename(tasks, t, "stack", NULL);
-        g_autofree char *stack = NULL;
-
-        if (g_file_get_contents(path, &stack, NULL, NULL) && *stack)
-            g_printerr("thread %s's kernel stack:\n%s", t, stack);
+                   wchan ? wchan : "?", stack ? stack : "");
     }
     if (dir)
         g_dir_close(dir);

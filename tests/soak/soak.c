@@ -113,7 +113,7 @@ static char *console(struct soak *s, const char *prefix)
 {
     char *line = vm_wait_line(s->vm, prefix, GUEST_TIMEOUT_MS);
 
-    if (!line && s->linux_guest) {
+    if (!line) {
         /*
          * Input raises the UART's receive interrupt, whose handler also
          * sends what waits to be sent: output that resumes now means the
@@ -121,21 +121,18 @@ static char *console(struct soak *s, const char *prefix)
          */
         gsize had = strlen(vm_console(s->vm));
 
-        if (vm_send(s->vm, "")) {
+        if (s->linux_guest && vm_send(s->vm, "")) {
             g_free(vm_wait_line(s->vm, "\x01never", 5000));
             g_printerr("after a newline on the console, %s\n",
                        strlen(vm_console(s->vm)) > had ? "output resumed"
                                                        : "nothing more came");
         }
         vm_explain_stall(s->vm);
-    } else if (!line) {
-        vm_explain_stall(s->vm);
-    }
-    if (!line)
         g_error("soak: no console line \"%s...\" within %d ms; console "
                 "tail:\n%s", prefix, GUEST_TIMEOUT_MS,
                 vm_console(s->vm) + MAX(0, (long)strlen(vm_console(s->vm)) -
                                         2000));
+    }
     return line;
 }
 
