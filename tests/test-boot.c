@@ -159,6 +159,36 @@ static void test_sigint(void)
     check_signal(SIGINT);
 }
 
+static GString *printerr_capture;
+
+static void capture_printerr(const gchar *text)
+{
+    g_string_append(printerr_capture, text);
+}
+
+/*
+ * The report a test prints when its VMM went away fits in what meson shows
+ * of a failed test's stderr (its last 100 lines) and ends with the exit
+ * status, so the status is never the part cut off.
+ */
+static void check_exit_report(struct vm *vm, const char *status)
+{
+    GPrintFunc old;
+    g_auto(GStrv) lines = NULL;
+    guint n;
+
+    printerr_capture = g_string_new(NULL);
+    old = g_set_printerr_handler(capture_printerr);
+    vm_explain_exit(vm);
+    g_set_printerr_handler(old);
+    lines = g_strsplit(printerr_capture->str, "\n", -1);
+    n = g_strv_length(lines);
+    g_assert_cmpuint(n, <=, 40);
+    g_assert_cmpstr(lines[n - 2], ==, status);
+    g_assert_cmpstr(lines[n - 1], ==, "");
+    g_string_free(printerr_capture, TRUE);
+}
+
 static void test_triple_fault(void)
 {
     const char *args[] = { "-m", "256M", NULL };
@@ -184,6 +214,7 @@ static void test_triple_fault(void)
     } else {
         g_assert_null(strstr(vm_stderr(vm), "INIT state"));
     }
+    check_exit_report(vm, "the VMM exited with status 1");
     vm_free(vm);
 }
 

@@ -220,21 +220,42 @@ const char *vm_stderr(struct vm *vm)
     return vm->err->str;
 }
 
+/* Where the last n lines of text begin (a trailing newline ends the last). */
+static const char *tail_lines(const char *text, unsigned n)
+{
+    const char *p = text + strlen(text);
+
+    if (p > text && p[-1] == '\n')
+        p--;
+    while (p > text && n) {
+        p--;
+        if (*p == '\n' && --n == 0)
+            return p + 1;
+    }
+    return text;
+}
+
+const char *vm_console_tail(struct vm *vm, unsigned lines)
+{
+    return tail_lines(vm->out->str, lines);
+}
+
 void vm_explain_exit(void *vm_)
 {
     struct vm *vm = vm_;
     int st = vm_wait_exit(vm, 5000);
-    const char *out = vm->out->str;
-    gsize from = vm->out->len > 3000 ? vm->out->len - 3000 : 0;
 
+    /* Short tails, and the status last: meson shows only the last 100
+     * lines of a failed test's stderr. */
+    g_printerr("the end of the VMM's stderr:\n%s\nthe end of its console:\n"
+               "%s\n", tail_lines(vm->err->str, 20), tail_lines(vm->out->str,
+                                                               12));
     if (st < 0)
         g_printerr("the VMM (pid %d) is still running\n", (int)vm->pid);
     else if (st > 128)
         g_printerr("the VMM was killed by signal %d\n", st - 128);
     else
         g_printerr("the VMM exited with status %d\n", st);
-    g_printerr("its stderr:\n%s\nthe end of its console:\n%s\n",
-               vm->err->str, out + from);
 }
 
 void vm_explain_stall(struct vm *vm)

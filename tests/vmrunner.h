@@ -42,9 +42,12 @@ int vm_wait_exit(struct vm *vm, int timeout_ms);
 /* What the child wrote to stderr (complete once it has exited). */
 const char *vm_stderr(struct vm *vm);
 int vm_pid(struct vm *vm);
+/* The last `lines` lines of the console (all of it when shorter). */
+const char *vm_console_tail(struct vm *vm, unsigned lines);
 /*
- * Prints to stderr why the VMM went away: its exit status (waiting up to
- * 5 s), its stderr and the end of its console. A qmp_on_closed() hook.
+ * Prints to stderr why the VMM went away: the last 20 lines of its stderr,
+ * the last 12 of its console and, last, its exit status (waiting up to
+ * 5 s). A qmp_on_closed() hook.
  */
 void vm_explain_exit(void *vm);
 /*

@@ -128,10 +128,9 @@ static char *console(struct soak *s, const char *prefix)
                                                        : "nothing more came");
         }
         vm_explain_stall(s->vm);
-        g_error("soak: no console line \"%s...\" within %d ms; console "
-                "tail:\n%s", prefix, GUEST_TIMEOUT_MS,
-                vm_console(s->vm) + MAX(0, (long)strlen(vm_console(s->vm)) -
-                                        2000));
+        g_error("soak: no console line \"%s...\" within %d ms; the "
+                "console's last lines:\n%s", prefix, GUEST_TIMEOUT_MS,
+                vm_console_tail(s->vm, 12));
     }
     return line;
 }
