@@ -8,9 +8,10 @@
 #
 # Where /dev/kvm runs guest kernel code at hardware speed, everything runs
 # here. Where it is emulated (kvm_pvm) the tests run here except suite
-# ring0 (a booted Linux), and the suites that need KVM (kvm, scenario,
-# linux) run again inside the nested KVM host (tests/rig/run), so that both
-# KVMs are exercised. Where there is no /dev/kvm, suites unit and acpi run
+# ring0 (a booted Linux), and suite linux runs inside the nested KVM host
+# (tests/rig/run), where guest ring 0 runs fast enough for Linux; the
+# hotmem-guest suites (kvm, scenario) ran against this machine's KVM and
+# are not run twice. Where there is no /dev/kvm, suites unit and acpi run
 # here and the rest inside the nested host. Suite rig (the nested host's
 # own test) runs here wherever the nested host is used. HOTMEM_TEST_WHERE=
 # here|rig forces one place for everything.
@@ -135,8 +136,7 @@ else
         0|3) run_tests here all --no-suite rig ;;
         1)  run_tests here here --no-suite ring0
             linux_where=rig
-            run_tests rig rig --suite kvm --suite scenario --suite linux \
-                --no-suite slow
+            run_tests rig rig --suite linux --no-suite slow
             # meson shows nothing of a test until it ends, and a soak, a
             # Linux migration or a console storm runs for minutes: the
             # watchdog must wait longer for these (suite slow).
