@@ -143,8 +143,10 @@ else
             # One at a time: two Linux guests of 2 vCPUs each on the nested
             # host's 2 emulated CPUs stall each other (RCU stalls, lost
             # deadlines) and fail more often than they save time.
+            # migrate-cpr too: its case with the old process alive runs
+            # only on a real KVM (test-migrate-cpr.c).
             rig_quiet=900 run_tests rig rig-slow --num-processes 1 soak-linux \
-                linux-migrate linux-console ;;
+                linux-migrate linux-console migrate-cpr ;;
         *)  run_tests here here --suite unit --suite acpi --suite fuzz --suite rig
             linux_where=rig
             run_tests rig rig --suite kvm --suite kvm-heavy --suite scenario \
