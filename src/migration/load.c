@@ -167,6 +167,8 @@ static bool check_machine(struct migration *mig, bool have_config,
         mb->size = g_array_index(b, struct machine_ram_block, i).size;
         mb->hva = hva[i];
         mb->fd = backing_of(mig, hva[i], mb->size, &mb->fd_offset);
+        mb->anon = mb->fd < 0 && mig_memory_is_private_anon(mb->hva,
+                                                             mb->size);
         mig->ram_total += mb->size;
     }
     g_mutex_unlock(&mig->lock);

@@ -146,12 +146,22 @@ static bool send_dirty(struct precopy *pc, GError **err)
     return ok;
 }
 
-/* Bytes per second over a pass; the previous figure if too short. */
+/*
+ * Bytes per second over a pass; the previous figure if too short. At most
+ * max-bandwidth: a pass that began with the pacing window's unused time
+ * went out as a burst, faster than the limit lets the rest go, and the
+ * estimate of what remains must not count on that (it once switched over
+ * with 600 ms of data left at the limit, 300 ms allowed).
+ */
 static void measure(struct migration *mig, uint64_t bytes, gint64 us)
 {
+    uint64_t limit = __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED);
+
     g_mutex_lock(&mig->lock);
     if (us > 1000 && bytes)
         mig->pc.bandwidth = (uint64_t)(bytes * 1e6 / us);
+    if (limit && mig->pc.bandwidth > limit)
+        mig->pc.bandwidth = limit;
     g_mutex_unlock(&mig->lock);
 }
 

@@ -10,7 +10,9 @@
 #include "migration/ram_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -36,15 +38,67 @@ static void set_bits(uint8_t *map, unsigned from, unsigned to)
         map[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
+bool mig_memory_is_private_anon(const void *hva, uint64_t size)
+{
+    const uintptr_t lo = (uintptr_t)hva, hi = lo + size;
+    uintptr_t covered = lo;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    char line[512];
+
+    if (!maps)
+        return false;
+    /* "start-end perms offset dev inode [path]", in address order. */
+    while (covered < hi && fgets(line, sizeof(line), maps)) {
+        unsigned long start, end, inode;
+        char perms[8];
+        int path = 0;
+
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %n", &start, &end, perms,
+                   &inode, &path) < 4 || end <= covered)
+            continue;
+        if (start > covered || perms[3] != 'p' || inode != 0 ||
+            (path && line[path] != '\0' && line[path] != '\n'))
+            break;
+        covered = end;
+    }
+    fclose(maps);
+    return covered >= hi;
+}
+
+/* Private anonymous: pages neither present nor swapped (pagemap bits 63,
+ * 62) are holes. */
+static bool find_anon_holes(struct mig_file *f, const struct mig_block *b,
+                            uint64_t offset, unsigned npages, uint8_t *holes)
+{
+    uint64_t entries[MIG_CHUNK_PAGES];
+    const off_t at = (off_t)((uintptr_t)(b->hva + offset) / MIG_PAGE_SIZE *
+                             sizeof(uint64_t));
+    const size_t len = npages * sizeof(uint64_t);
+    bool any = false;
+
+    if (f->pagemap < 0)
+        f->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (f->pagemap < 0 || pread(f->pagemap, entries, len, at) != (ssize_t)len)
+        return false;       /* then every page is read */
+    for (unsigned i = 0; i < npages; i++) {
+        if (!(entries[i] >> 62)) {
+            holes[i / 8] |= (uint8_t)(1u << (i % 8));
+            any = true;
+        }
+    }
+    return any;
+}
+
 /*
- * Which of the npages pages at offset in b are holes of its file (bit i:
- * page i was never written, so it reads as zero), with lseek(2)
- * SEEK_DATA/SEEK_HOLE: asking does not allocate, reading the page would
- * (a shared memfd or tmpfs page is allocated on its first fault, read or
- * write). False when none is (or b has no file).
+ * Which of the npages pages at offset in b are holes (bit i: page i was
+ * never written, or was discarded, so it reads as zero): of its file,
+ * with lseek(2) SEEK_DATA/SEEK_HOLE, or of private anonymous memory
+ * (find_anon_holes). Asking does not allocate; reading the page would (a
+ * shared memfd or tmpfs page is allocated on its first fault, read or
+ * write), or would at least fault it in. False when none is.
  */
-static bool find_holes(const struct mig_block *b, uint64_t offset,
-                       unsigned npages, uint8_t *holes)
+static bool find_holes(struct mig_file *f, const struct mig_block *b,
+                       uint64_t offset, unsigned npages, uint8_t *holes)
 {
     const off_t start = (off_t)(b->fd_offset + offset);
     const off_t end = start + (off_t)npages * MIG_PAGE_SIZE;
@@ -53,7 +107,7 @@ static bool find_holes(const struct mig_block *b, uint64_t offset,
 
     memset(holes, 0, BITMAP_BYTES);
     if (b->fd < 0)
-        return false;
+        return b->anon && find_anon_holes(f, b, offset, npages, holes);
     while (pos < end) {
         off_t data = lseek(b->fd, pos, SEEK_DATA);
 
@@ -129,7 +183,7 @@ static bool save_chunk(struct mig_file *f, unsigned index,
 
     if (!c)
         return false;
-    any_hole = find_holes(b, offset, npages, holes);
+    any_hole = find_holes(f, b, offset, npages, holes);
     body = c->head + MIG_SECTION_SIZE;
     head = CHUNK_HEAD + (present ? 2 : 1) * BITMAP_BYTES;
     if (present)
@@ -292,7 +346,7 @@ bool mig_ram_load(struct mig_file *f, const struct mig_section *sec,
     c = mig_free_chunk(f, err);
     if (!c)
         return false;
-    any_hole = find_holes(b, offset, npages, holes);
+    any_hole = find_holes(f, b, offset, npages, holes);
     c->niov = 1;        /* iov[0] unused: reads go to guest memory only */
     for (unsigned i = 0; i < npages; i++) {
         uint8_t *page = b->hva + offset + (uint64_t)i * MIG_PAGE_SIZE;

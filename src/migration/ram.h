@@ -42,6 +42,7 @@ struct mig_file {
     struct mig_chunk *chunks;   /* MIG_QUEUE_DEPTH of them */
     unsigned inflight;
     struct mig_counters *counters;
+    int pagemap;            /* /proc/self/pagemap, opened when first needed */
     /*
      * Source: called after each "ram" section is queued, to hold the rate,
      * notice a cancel or a message from the peer. false (error) stops.
@@ -78,7 +79,20 @@ struct mig_block {
     uint8_t *hva;
     int fd;
     uint64_t fd_offset;
+    /*
+     * Private anonymous memory (fd -1): a page neither in the page table
+     * nor in swap (/proc/self/pagemap) was never written, or was
+     * discarded, and is zero; it is sent as a zero page, and a zero page
+     * received for it is left alone, without reading it (a read fault
+     * per page: on a guest that has touched little of its RAM, most of
+     * the first pass's time, and on the destination a backlog that made
+     * the switch-over wait).
+     */
+    bool anon;
 };
+
+/* Whether [hva, hva + size) is private anonymous memory (/proc/self/maps). */
+bool mig_memory_is_private_anon(const void *hva, uint64_t size);
 
 /*
  * Writes every block as "ram" sections, instance = the block's index. A

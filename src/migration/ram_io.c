@@ -43,7 +43,8 @@ bool mig_file_init(struct mig_file *f, int fd, uint64_t offset,
     int r;
 
     *f = (struct mig_file){ .fd = fd, .pos = offset, .path = path,
-                            .counters = c, .stall_ms = 30000 };
+                            .counters = c, .stall_ms = 30000,
+                            .pagemap = -1 };
     if (fstat(fd, &st) == 0 && (S_ISSOCK(st.st_mode) ||
                                 S_ISFIFO(st.st_mode))) {
         f->stream = true;
@@ -200,6 +201,9 @@ void mig_file_release(struct mig_file *f)
     if (!f->ring_ready)
         return;
     mig_drain(f, NULL);
+    if (f->pagemap >= 0)
+        close(f->pagemap);
+    f->pagemap = -1;
     io_uring_queue_exit(&f->ring);
     f->ring_ready = false;
     g_clear_pointer(&f->chunks, g_free);

@@ -23,9 +23,12 @@ static void blocks_from_snapshot(struct migration *mig)
         const struct machine_ram_block *r =
             &g_array_index(b, struct machine_ram_block, i);
 
-        mig->blocks[i] = (struct mig_block){ r->size, r->hva, -1, 0 };
+        mig->blocks[i] = (struct mig_block){ .size = r->size, .hva = r->hva,
+                                             .fd = -1 };
         mig->blocks[i].fd = machine_ram_backing_fd(mig->m, r->hva, r->size,
                                                    &mig->blocks[i].fd_offset);
+        mig->blocks[i].anon = mig->blocks[i].fd < 0 &&
+                              mig_memory_is_private_anon(r->hva, r->size);
         mig->ram_total += r->size;
     }
 }
