@@ -51,7 +51,6 @@ int qmp_connect_unix(const char *path, int timeout_ms)
     }
 }
 
-/* The next complete message, or NULL when none arrived before deadline. */
 /* The VMM went away: let the test say why, then fail with msg. */
 static void G_GNUC_NORETURN qmp_gone(struct qmp *q, const char *msg)
 {
@@ -60,6 +59,7 @@ static void G_GNUC_NORETURN qmp_gone(struct qmp *q, const char *msg)
     g_error("%s", msg);
 }
 
+/* The next complete message, or NULL when none arrived before deadline. */
 static json_object *qmp_next(struct qmp *q, gint64 deadline)
 {
     for (;;) {

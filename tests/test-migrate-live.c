@@ -850,11 +850,9 @@ static void test_untouched(void)
     g_assert_cmpuint(dst_faults, <, 8192);
     /* All of it was sent, as zero pages but for what the guest wrote. */
     for (int i = 0; i < TIMEOUT_MS / 20; i++) {
-        g_autofree char *st = NULL;
-
         info = query_migrate(&src);
-        st = g_strdup(json_object_get_string(mig_member(info, "status")));
-        if (!strcmp(st, "completed"))
+        if (!strcmp(json_object_get_string(mig_member(info, "status")),
+                    "completed"))
             break;
         json_object_put(info);
         info = NULL;
