@@ -16,7 +16,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <glib-unix.h>
 
 #include "cli/cli.h"
 #include "hotmem-config.h"
@@ -25,6 +24,7 @@
 #include "migration/migration.h"
 #include "monitor/commands.h"
 #include "monitor/qmp.h"
+#include "exit_signals.h"
 
 struct app {
     GMainLoop *loop;
@@ -33,97 +33,33 @@ struct app {
     struct monitor *monitor;
     struct migration *migration;
     struct monitor_group migration_cmds;
+    struct exit_signals *signals;
     int signal;             /* the signal that ended us, or 0 */
     char *pidfile;
     int pidfile_fd;
-    gint startup_signal;    /* atomic: a signal that came while building */
 };
 
-/*
- * While main() builds the machine it runs no main loop, so the signal
- * sources above would only be seen once startup ended, which a long
- * -object preallocation can make minutes. A thread of its own, with sources
- * for the same signals on its own context, records them meanwhile; the
- * machine polls the record (machine_config.cancel_startup) and stops
- * preallocating. The main context's sources still see the signal after.
- */
-struct startup_watch {
-    GMainContext *ctx;
-    GThread *thread;
-    GSource *sources[3];
-    gint stop;
-    struct app *app;
-};
-
-static const int startup_signals[3] = { SIGINT, SIGTERM, SIGHUP };
-
-static gboolean on_startup_signal(gpointer opaque)
-{
-    struct startup_watch *w = opaque;
-    GSource *current = g_main_current_source();
-
-    for (int i = 0; i < 3; i++) {
-        if (w->sources[i] == current)
-            g_atomic_int_set(&w->app->startup_signal, startup_signals[i]);
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-static gpointer startup_watch_thread(gpointer opaque)
-{
-    struct startup_watch *w = opaque;
-
-    g_main_context_push_thread_default(w->ctx);
-    while (!g_atomic_int_get(&w->stop))
-        g_main_context_iteration(w->ctx, TRUE);
-    g_main_context_pop_thread_default(w->ctx);
-    return NULL;
-}
-
-static void startup_watch_start(struct startup_watch *w, struct app *app)
-{
-    *w = (struct startup_watch){ .ctx = g_main_context_new(), .app = app };
-    for (int i = 0; i < 3; i++) {
-        w->sources[i] = g_unix_signal_source_new(startup_signals[i]);
-        g_source_set_callback(w->sources[i], on_startup_signal, w, NULL);
-        g_source_attach(w->sources[i], w->ctx);
-    }
-    w->thread = g_thread_new("hm-startup-sig", startup_watch_thread, w);
-}
-
-static void startup_watch_stop(struct startup_watch *w)
-{
-    g_atomic_int_set(&w->stop, 1);
-    g_main_context_wakeup(w->ctx);
-    g_thread_join(w->thread);
-    for (int i = 0; i < 3; i++) {
-        g_source_destroy(w->sources[i]);
-        g_source_unref(w->sources[i]);
-    }
-    g_main_context_unref(w->ctx);
-}
-
-static gboolean on_signal(gpointer opaque)
+/* SIGINT, SIGTERM or SIGHUP, from the main loop: end the machine. */
+static void on_signal(int sig, void *opaque)
 {
     struct app *app = opaque;
 
-    /* GLib passes no signal number; the handlers below record theirs. */
+    app->signal = sig;
     if (app->machine)
         machine_request_exit(app->machine, 128 + app->signal, false,
                              "host-signal", NULL);
     g_main_loop_quit(app->loop);
-    return G_SOURCE_CONTINUE;
 }
 
-#define SIGNAL_HANDLER(sig)                                 \
-    static gboolean on_##sig(gpointer opaque)               \
-    {                                                       \
-        ((struct app *)opaque)->signal = sig;               \
-        return on_signal(opaque);                           \
-    }
-SIGNAL_HANDLER(SIGINT)
-SIGNAL_HANDLER(SIGTERM)
-SIGNAL_HANDLER(SIGHUP)
+/*
+ * While main() builds the machine it runs no main loop; a long -object
+ * preallocation polls this instead (machine_config.startup_cancelled), so
+ * a signal stops it within a step rather than after minutes.
+ */
+static bool startup_cancelled(void *opaque)
+{
+    return exit_signals_poll(((struct app *)opaque)->signals) != 0;
+}
 
 static gboolean quit_idle(gpointer opaque)
 {
@@ -408,20 +344,18 @@ static int run(struct app *app, const struct cli_options *o, int report_fd)
     struct machine *m;
     int status;
 
-    struct startup_watch watch;
-
     machine_config_from_options(&cfg, o, nodes, memdevs);
     cfg.on_exit = on_machine_exit;
     cfg.emit = on_machine_event;
     cfg.opaque = app;
-    cfg.cancel_startup = &app->startup_signal;
-    startup_watch_start(&watch, app);
+    cfg.startup_cancelled = startup_cancelled;
     m = build(app, o, &cfg, &err);
-    startup_watch_stop(&watch);
-    if (!m && g_atomic_int_get(&app->startup_signal)) {
-        app->signal = g_atomic_int_get(&app->startup_signal);
-        fprintf(stderr, "hotmem: %s\nhotmem: terminating on signal %d\n",
-                err->message, app->signal);
+    /* A signal a preallocation took: the main loop will not see it again. */
+    app->signal = exit_signals_taken(app->signals);
+    if (app->signal) {
+        if (!m)
+            fprintf(stderr, "hotmem: %s\n", err->message);
+        fprintf(stderr, "hotmem: terminating on signal %d\n", app->signal);
         if (report_fd >= 0)
             detach_stdio(report_fd, 1);
         teardown(app);
@@ -498,16 +432,24 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (o.daemonize)
         report_fd = daemonize();
+    /* Before any thread: each inherits the signals blocked. */
+    app.signals = exit_signals_new(&err);
+    if (!app.signals) {
+        fprintf(stderr, "hotmem: %s\n", err->message);
+        if (report_fd >= 0)
+            detach_stdio(report_fd, 1);
+        cli_options_clear(&o);
+        return 1;
+    }
     app.loop = g_main_loop_new(NULL, FALSE);
-    g_unix_signal_add(SIGINT, on_SIGINT, &app);
-    g_unix_signal_add(SIGTERM, on_SIGTERM, &app);
-    g_unix_signal_add(SIGHUP, on_SIGHUP, &app);
+    exit_signals_watch(app.signals, on_signal, &app);
     if (o.name)
         g_set_prgname(o.name);
     /* -name process=: what ps and top show (the main thread's name). */
     if (o.process_name)
         prctl(PR_SET_NAME, o.process_name, 0, 0, 0);
     status = run(&app, &o, report_fd);
+    exit_signals_free(app.signals);
     g_main_loop_unref(app.loop);
     cli_options_clear(&o);
     return status;

@@ -339,6 +339,64 @@ static void test_qmp_wait(void)
 }
 
 /* A signal while waiting for the QMP client ends hotmem cleanly. */
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The threads of a running VM, by name (/proc/PID/task/N/comm), sorted and
+ * joined with spaces. KVM's own workers that the kernel files under the
+ * process (kvm-nx-lpage-recovery) are left out: hotmem does not make them.
+ */
+static char *thread_names(pid_t pid)
+{
+    g_autofree char *tasks = g_strdup_printf("/proc/%d/task", (int)pid);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    GDir *dir = g_dir_open(tasks, 0, NULL);
+    const char *t;
+
+    g_assert_nonnull(dir);
+    while ((t = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(tasks, t, "comm", NULL);
+        char *comm = NULL;
+
+        if (!g_file_get_contents(path, &comm, NULL, NULL))
+            continue;
+        g_strchomp(comm);
+        if (g_str_has_prefix(comm, "kvm-"))
+            g_free(comm);
+        else
+            g_ptr_array_add(names, comm);
+    }
+    g_dir_close(dir);
+    g_ptr_array_sort(names, by_name);
+    g_ptr_array_add(names, NULL);
+    return g_strjoinv(" ", (char **)names->pdata);
+}
+
+/*
+ * A running VM is its main thread and one thread per vCPU: no thread
+ * waits for signals (GLib's "gmain" worker did, for SIGINT, SIGTERM and
+ * SIGHUP), and SIGTERM still ends it.
+ */
+static void test_threads(void)
+{
+    const char *args[] = { "-m", "256M", "-smp", "2", NULL };
+    g_autofree char *names = NULL;
+    struct vm *vm;
+
+    if (skip_without_kvm())
+        return;
+    vm = boot(args);
+    names = thread_names(vm_pid(vm));
+    g_assert_cmpstr(names, ==, "hotmem vcpu0 vcpu1");
+    vm_signal(vm, SIGTERM);
+    g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);
+    g_assert_nonnull(strstr(vm_stderr(vm), "terminating on signal 15"));
+    vm_free(vm);
+}
+
 static void test_qmp_wait_signal(void)
 {
     g_autofree char *dir = g_dir_make_tmp("hotmem-XXXXXX", NULL);
@@ -486,6 +544,7 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/console/walk", test_console_walk);
     g_test_add_func("/boot/lifecycle/sigterm", test_sigterm);
     g_test_add_func("/boot/lifecycle/sigint", test_sigint);
+    g_test_add_func("/boot/lifecycle/threads", test_threads);
     g_test_add_func("/boot/lifecycle/triple-fault", test_triple_fault);
     g_test_add_func("/boot/lifecycle/guest-exception", test_guest_exception);
     g_test_add_func("/boot/lifecycle/start-paused", test_start_paused);

@@ -102,12 +102,12 @@ struct machine_config {
                  bool limited, json_object *data);
     void *opaque;
     /*
-     * May be NULL. Read (atomically) while machine_create() preallocates
-     * -object memory: once non-zero (set from any thread, say on SIGTERM)
-     * the preallocation stops within a step and machine_create() fails
-     * with a "cancelled" error.
+     * May be NULL. Called with opaque, from a preallocating thread, every
+     * few milliseconds while machine_create() preallocates -object memory:
+     * once it returns true (say on SIGTERM) the preallocation stops within
+     * a step and machine_create() fails with a "cancelled" error.
      */
-    const gint *cancel_startup;
+    bool (*startup_cancelled)(void *opaque);
     /*
      * -object and -device, created in order at startup: flat property bags
      * with "qom-type" / "driver" and "id" (values may be strings).

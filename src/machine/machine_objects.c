@@ -260,9 +260,9 @@ struct startup_prealloc {
 static void startup_progress(void *opaque, uint64_t done, uint64_t total)
 {
     struct startup_prealloc *p = opaque;
-    const gint *cancel = p->m->cfg.cancel_startup;
+    const struct machine_config *cfg = &p->m->cfg;
 
-    if (cancel && g_atomic_int_get(cancel))
+    if (cfg->startup_cancelled && cfg->startup_cancelled(cfg->opaque))
         backend_prealloc_cancel(p->b);
     if (isatty(STDERR_FILENO))
         g_printerr("\rhotmem: preallocating %s: %3u%%%s", backend_id(p->b),
