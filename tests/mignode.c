@@ -56,10 +56,14 @@ char *mig_line(struct mig_node *n, const char *prefix)
 {
     char *line = vm_wait_line(n->vm, prefix, MIG_NODE_TIMEOUT_MS);
 
+    /* Tails of stderr and console, last: meson keeps only the last 100
+     * lines of a failed test's output (a Linux console is thousands). */
     if (!line) {
         vm_explain_stall(n->vm);
-        g_error("no '%s' line; console:\n%s\nstderr:\n%s", prefix,
-                vm_console(n->vm), vm_stderr(n->vm));
+        g_error("no '%s' line within %d ms; the end of the VMM's stderr:\n"
+                "%s\nthe end of its console:\n%s", prefix,
+                MIG_NODE_TIMEOUT_MS, vm_stderr_tail(n->vm, 20),
+                vm_console_tail(n->vm, 12));
     }
     return line;
 }

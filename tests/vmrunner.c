@@ -240,6 +240,11 @@ const char *vm_console_tail(struct vm *vm, unsigned lines)
     return tail_lines(vm->out->str, lines);
 }
 
+const char *vm_stderr_tail(struct vm *vm, unsigned lines)
+{
+    return tail_lines(vm->err->str, lines);
+}
+
 void vm_explain_exit(void *vm_)
 {
     struct vm *vm = vm_;

@@ -44,6 +44,8 @@ const char *vm_stderr(struct vm *vm);
 int vm_pid(struct vm *vm);
 /* The last `lines` lines of the console (all of it when shorter). */
 const char *vm_console_tail(struct vm *vm, unsigned lines);
+/* The same for its stderr (what it wrote so far). */
+const char *vm_stderr_tail(struct vm *vm, unsigned lines);
 /*
  * Prints to stderr why the VMM went away: the last 20 lines of its stderr,
  * the last 12 of its console and, last, its exit status (waiting up to
