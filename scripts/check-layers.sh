@@ -10,7 +10,7 @@
 #   4 machine/
 #   3 boot/ devices/
 #   2 mmu/
-#   1 acpi/ backend/ kvm bus errors exit_signals json_strict props schema (and include/, generated headers)
+#   1 acpi/ backend/ kvm bus anon_pages errors exit_signals json_strict props schema (and include/, generated headers)
 set -eu
 src=${1:-$(dirname "$0")/../src}
 cd "$src"
@@ -22,7 +22,7 @@ rank() {  # path relative to src/ -> layer number (0: not ours)
         machine/*) echo 4 ;;
         boot/*|devices/*) echo 3 ;;
         mmu/*) echo 2 ;;
-        acpi/*|backend/*|kvm.[ch]|bus.[ch]|errors.[ch]|exit_signals.[ch]|json_strict.[ch]|props.[ch]|schema.[ch]) echo 1 ;;
+        acpi/*|backend/*|kvm.[ch]|bus.[ch]|anon_pages.[ch]|errors.[ch]|exit_signals.[ch]|json_strict.[ch]|props.[ch]|schema.[ch]) echo 1 ;;
         *) echo 0 ;;
     esac
 }

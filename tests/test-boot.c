@@ -389,7 +389,15 @@ static void test_threads(void)
     if (skip_without_kvm())
         return;
     vm = boot(args);
-    names = thread_names(vm_pid(vm));
+    /* A vCPU thread names itself once it runs: on a loaded host vcpu1 may
+     * still be "hotmem" when vcpu0's guest says it is ready. */
+    for (int i = 0; i < 500; i++) {
+        g_free(names);
+        names = thread_names(vm_pid(vm));
+        if (!strcmp(names, "hotmem vcpu0 vcpu1"))
+            break;
+        g_usleep(10 * 1000);
+    }
     g_assert_cmpstr(names, ==, "hotmem vcpu0 vcpu1");
     vm_signal(vm, SIGTERM);
     g_assert_cmpint(vm_wait_exit(vm, EXIT_TIMEOUT_MS), ==, 128 + SIGTERM);

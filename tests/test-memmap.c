@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -13,6 +14,7 @@
 #include "mmu/memmap.h"
 
 #define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
 #define LOG_DIRTY 1u    /* KVM_MEM_LOG_DIRTY_PAGES */
 
 struct region_call {
@@ -653,6 +655,77 @@ static void test_zero_reports_changes(struct fixture *f, gconstpointer data)
     munmap(buf, 128 * KiB);
 }
 
+/* Minor page faults of the calling thread so far. */
+static long thread_minor_faults(void)
+{
+    struct rusage ru;
+
+    g_assert_cmpint(getrusage(RUSAGE_THREAD, &ru), ==, 0);
+    return ru.ru_minflt;
+}
+
+/*
+ * Fresh private anonymous RAM (a guest image's bss at startup): pages the
+ * process never touched are known to be zero without a load, so zeroing
+ * 1 MiB of it takes no fault per page (it took 256: each load mapped the
+ * zero page), and a page that was written is still zeroed.
+ */
+static void test_zero_fresh_anon_no_faults(struct fixture *f,
+                                           gconstpointer data)
+{
+    uint8_t *buf = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long before;
+
+    g_assert_true(buf != MAP_FAILED);
+    /* 4 KiB pages whatever the host's THP mode, so faults count pages */
+    g_assert_cmpint(madvise(buf, 2 * MiB, MADV_NOHUGEPAGE), ==, 0);
+    g_assert_true(memmap_add(f->mm, 0x100000, 2 * MiB, buf, 0, "ram", NULL,
+                             NULL));
+    buf[0x80000 + 0x5123] = 0x77;
+    /* the read path's first use (stdio, /proc) costs its own faults once */
+    g_assert_true(memmap_zero(f->mm, 0x100000 + 0x1000, 0x1000));
+    before = thread_minor_faults();
+    g_assert_true(memmap_zero(f->mm, 0x100000 + 0x80000, MiB));
+    g_test_message("faults: %ld", thread_minor_faults() - before);
+    g_assert_cmpint(thread_minor_faults() - before, <, 16);
+    g_assert_cmpuint(buf[0x80000 + 0x5123], ==, 0);
+    munmap(buf, 2 * MiB);
+}
+
+/*
+ * File memory is not asked, shared or private: a page written through the
+ * file, never mapped by this process, is not in its page table yet holds
+ * data, and memmap_zero() must still zero it.
+ */
+static void test_zero_file_unmapped_data(struct fixture *f,
+                                         gconstpointer data)
+{
+    int fd = memfd_create("zero-test", MFD_CLOEXEC);
+    const uint8_t v = 0x5a;
+    uint8_t *shared, *private;
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 64 * KiB), ==, 0);
+    g_assert_cmpint(pwrite(fd, &v, 1, 0x2000), ==, 1);
+    shared = mmap(NULL, 64 * KiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    private = mmap(NULL, 64 * KiB, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+                   0);
+    g_assert_true(shared != MAP_FAILED && private != MAP_FAILED);
+    g_assert_true(memmap_add(f->mm, 0x10000, 64 * KiB, private, 0, "private",
+                             NULL, NULL));
+    g_assert_true(memmap_zero(f->mm, 0x10000, 64 * KiB));
+    g_assert_cmpuint(private[0x2000], ==, 0);
+    g_assert_cmpuint(shared[0x2000], ==, 0x5a);     /* a private copy */
+    g_assert_true(memmap_add(f->mm, 0x20000, 64 * KiB, shared, 0, "shared",
+                             NULL, NULL));
+    g_assert_true(memmap_zero(f->mm, 0x20000, 64 * KiB));
+    g_assert_cmpuint(shared[0x2000], ==, 0);
+    munmap(shared, 64 * KiB);
+    munmap(private, 64 * KiB);
+    close(fd);
+}
+
 static void count_slot(void *opaque, const struct memmap_slot *s)
 {
     (*(unsigned *)opaque)++;
@@ -693,6 +766,8 @@ int main(int argc, char **argv)
     ADD("removing/not-translated", test_removing_not_translated);
     ADD("write-hook/reports-vmm-writes", test_write_hook);
     ADD("zero/writes-and-reports-only-changes", test_zero_reports_changes);
+    ADD("zero/fresh-anon-no-faults", test_zero_fresh_anon_no_faults);
+    ADD("zero/file-unmapped-data", test_zero_file_unmapped_data);
     ADD("read/nofault-truncated", test_read_nofault_truncated);
     ADD("foreach/generation", test_foreach_generation);
     g_test_add_func("/memmap/max-slots/exhausted", test_max_slots);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "anon_pages.h"
 #include "errors.h"
 #include "machine/machine_cpr.h"
 #include "migration/state.h"
@@ -167,7 +168,7 @@ static bool check_machine(struct migration *mig, bool have_config,
         mb->size = g_array_index(b, struct machine_ram_block, i).size;
         mb->hva = hva[i];
         mb->fd = backing_of(mig, hva[i], mb->size, &mb->fd_offset);
-        mb->anon = mb->fd < 0 && mig_memory_is_private_anon(mb->hva,
+        mb->anon = mb->fd < 0 && anon_pages_private(mb->hva,
                                                              mb->size);
         mig->ram_total += mb->size;
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "anon_pages.h"
 #include "errors.h"
 
 static bool page_is_zero(const uint8_t *p)
@@ -38,55 +39,17 @@ static void set_bits(uint8_t *map, unsigned from, unsigned to)
         map[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
-bool mig_memory_is_private_anon(const void *hva, uint64_t size)
-{
-    const uintptr_t lo = (uintptr_t)hva, hi = lo + size;
-    uintptr_t covered = lo;
-    FILE *maps = fopen("/proc/self/maps", "re");
-    char line[512];
-
-    if (!maps)
-        return false;
-    /* "start-end perms offset dev inode [path]", in address order. */
-    while (covered < hi && fgets(line, sizeof(line), maps)) {
-        unsigned long start, end, inode;
-        char perms[8];
-        int path = 0;
-
-        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu %n", &start, &end, perms,
-                   &inode, &path) < 4 || end <= covered)
-            continue;
-        if (start > covered || perms[3] != 'p' || inode != 0 ||
-            (path && line[path] != '\0' && line[path] != '\n'))
-            break;
-        covered = end;
-    }
-    fclose(maps);
-    return covered >= hi;
-}
-
-/* Private anonymous: pages neither present nor swapped (pagemap bits 63,
- * 62) are holes. */
+/* Private anonymous: pages neither present nor swapped are holes. */
 static bool find_anon_holes(struct mig_file *f, const struct mig_block *b,
                             uint64_t offset, unsigned npages, uint8_t *holes)
 {
-    uint64_t entries[MIG_CHUNK_PAGES];
-    const off_t at = (off_t)((uintptr_t)(b->hva + offset) / MIG_PAGE_SIZE *
-                             sizeof(uint64_t));
-    const size_t len = npages * sizeof(uint64_t);
-    bool any = false;
+    uint8_t any = 0;
 
-    if (f->pagemap < 0)
-        f->pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (f->pagemap < 0 || pread(f->pagemap, entries, len, at) != (ssize_t)len)
+    if (!anon_pages_untouched(&f->pagemap, b->hva + offset, npages, holes))
         return false;       /* then every page is read */
-    for (unsigned i = 0; i < npages; i++) {
-        if (!(entries[i] >> 62)) {
-            holes[i / 8] |= (uint8_t)(1u << (i % 8));
-            any = true;
-        }
-    }
-    return any;
+    for (unsigned i = 0; i < (npages + 7) / 8; i++)
+        any |= holes[i];
+    return any != 0;
 }
 
 /*

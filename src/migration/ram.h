@@ -91,9 +91,6 @@ struct mig_block {
     bool anon;
 };
 
-/* Whether [hva, hva + size) is private anonymous memory (/proc/self/maps). */
-bool mig_memory_is_private_anon(const void *hva, uint64_t size);
-
 /*
  * Writes every block as "ram" sections, instance = the block's index. A
  * non-zero *cancel (atomic) stops it with an error.

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "anon_pages.h"
 #include "errors.h"
 #include "machine/machine_cpr.h"
 #include "migration/state.h"
@@ -28,7 +29,7 @@ static void blocks_from_snapshot(struct migration *mig)
         mig->blocks[i].fd = machine_ram_backing_fd(mig->m, r->hva, r->size,
                                                    &mig->blocks[i].fd_offset);
         mig->blocks[i].anon = mig->blocks[i].fd < 0 &&
-                              mig_memory_is_private_anon(r->hva, r->size);
+                              anon_pages_private(r->hva, r->size);
         mig->ram_total += r->size;
     }
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/uio.h>
 
+#include "anon_pages.h"
 #include "errors.h"
 
 struct memmap {
@@ -138,6 +139,8 @@ static const struct memmap_slot *find_locked(struct memmap *mm, uint64_t gpa)
  * (KVM_MEM_MAX_NR_PAGES in include/linux/kvm_host.h: the page count is
  * kept in 31 bits).
  */
+/* Pages memmap_zero() asks the kernel about at a time (anon_pages.h). */
+#define ZERO_BATCH_PAGES    512u
 #define KVM_MAX_SLOT_PAGES  ((1ULL << 31) - 1)
 
 static bool check_new_range(struct memmap *mm, uint64_t gpa, uint64_t size,
@@ -342,18 +345,40 @@ bool memmap_read(struct memmap *mm, uint64_t gpa, void *dst, size_t len)
  * Zeroes one slot's [off, off + n) 4 KiB piece by piece, only the pieces
  * that are not zero already. A store would fault in a page the kernel has
  * never given this process (and make it resident); a load of such a page
- * maps the shared zero page, which is not zeroed again nor counted in RSS.
+ * maps the shared zero page, which is not zeroed again nor counted in RSS,
+ * but still costs a fault per page. So where the slot is private anonymous
+ * memory, pages the process never touched (anon_pages.h) are skipped
+ * without a load: the guest image's bss over fresh RAM at startup (600 KiB
+ * for hotmem-guest: 150 faults, half of startup's) costs one pread.
  */
 static void zero_slot_locked(struct memmap *mm, const struct memmap_slot *s,
                              uint64_t off, uint64_t n)
 {
-    static const uint8_t zeros[4096];
+    static const uint8_t zeros[ANON_PAGE_SIZE];
+    uint8_t untouched[ZERO_BATCH_PAGES / 8];
+    uintptr_t known_from = 0, known_to = 0;     /* pages untouched covers */
+    bool anon = anon_pages_private((uint8_t *)s->hva + off, n);
+    int pagemap = -1;
 
     while (n) {
         uint8_t *p = (uint8_t *)s->hva + off;
+        uintptr_t page = (uintptr_t)p / ANON_PAGE_SIZE;
         uint64_t chunk = MIN(n, sizeof(zeros) - ((uintptr_t)p & 4095));
 
-        if (memcmp(p, zeros, chunk) != 0) {
+        if (anon && page >= known_to) {
+            uintptr_t last = ((uintptr_t)p + n - 1) / ANON_PAGE_SIZE;
+
+            known_from = page;
+            known_to = MIN(last + 1, page + ZERO_BATCH_PAGES);
+            memset(untouched, 0, sizeof(untouched));
+            anon = anon_pages_untouched(&pagemap, (void *)(page *
+                                        ANON_PAGE_SIZE),
+                                        (unsigned)(known_to - known_from),
+                                        untouched);
+        }
+        if (!(anon && (untouched[(page - known_from) / 8] >>
+                       ((page - known_from) % 8) & 1)) &&
+            memcmp(p, zeros, chunk) != 0) {
             memset(p, 0, chunk);
             if (mm->write_hook)
                 mm->write_hook(mm->write_hook_opaque, s, off, chunk);
@@ -361,6 +386,8 @@ static void zero_slot_locked(struct memmap *mm, const struct memmap_slot *s,
         off += chunk;
         n -= chunk;
     }
+    if (pagemap >= 0)
+        close(pagemap);
 }
 
 bool memmap_zero(struct memmap *mm, uint64_t gpa, uint64_t len)
