@@ -8,6 +8,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${BUILD:-build}
 run=tests/rig/run
+# the VM holder of this build (tests/rig/kvm-hold.c)
+export HOTMEM_RIG_HOLD=${HOTMEM_RIG_HOLD:-$(cd "$build" && pwd -P)/tests/rig-kvm-hold}
 n=0
 fails=0
 
@@ -18,7 +20,7 @@ check() {  # description, then the condition as a command
 }
 has() { grep -qF -- "$2" "$1"; }
 
-echo "1..11"
+echo "1..12"
 out=$(mktemp); err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 
@@ -29,6 +31,7 @@ RIG_SELFTEST_VAR='a b' $run -- bash -c '
     echo to-stderr >&2
     HOTMEM_BIN='"$build"'/src/hotmem '"$build"'/tests/kvm-probe
     touch '"$build"'/.rig-selftest && echo rw-ok
+    grep -qx rig-kvm-hold /proc/[0-9]*/comm && echo hold-ok
     exit 7' >"$out" 2>"$err"
 status=$?
 check "the command's exit status comes back" [ "$status" = 7 ]
@@ -37,6 +40,7 @@ check "stdout comes back, cwd and environment as outside" \
 check "stderr comes back apart from stdout" \
     bash -c "grep -q to-stderr '$err' && ! grep -q to-stderr '$out'"
 check "/dev/kvm inside runs guest kernel code fast" has "$out" "fast ring0-mips="
+check "one KVM VM is held open inside (rig-kvm-hold)" has "$out" "hold-ok"
 check "the checkout is shared read-write" \
     bash -c "grep -q rw-ok '$out' && [ -f '$build/.rig-selftest' ]"
 rm -f "$build/.rig-selftest"
