@@ -687,8 +687,11 @@ static void test_zero_fresh_anon_no_faults(struct fixture *f,
     g_assert_true(memmap_zero(f->mm, 0x100000 + 0x1000, 0x1000));
     before = thread_minor_faults();
     g_assert_true(memmap_zero(f->mm, 0x100000 + 0x80000, MiB));
+    /* 256 pages: one fault each before. A few remain for the /proc reads'
+     * own buffers (31 under ASan, whose allocator hands out fresh
+     * memory for each; 0 in a plain build). */
     g_test_message("faults: %ld", thread_minor_faults() - before);
-    g_assert_cmpint(thread_minor_faults() - before, <, 16);
+    g_assert_cmpint(thread_minor_faults() - before, <, 64);
     g_assert_cmpuint(buf[0x80000 + 0x5123], ==, 0);
     munmap(buf, 2 * MiB);
 }
